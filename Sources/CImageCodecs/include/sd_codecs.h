@@ -1,0 +1,30 @@
+// sd_codecs.h — thin libpng/libjpeg wrappers whose only job is error recovery.
+// libpng and libjpeg report fatal errors by longjmp (libjpeg's default even calls exit()),
+// which Swift cannot catch; these functions turn every such error into a return code and a message.
+#ifndef SD_CODECS_H
+#define SD_CODECS_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int width;
+    int height;
+    int channels;   // 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+    int bit_depth;  // 8 or 16 (16-bit samples are native-endian uint16)
+    void *pixels;   // malloc'd, row-major interleaved; free with sd_free
+} sd_image;
+
+// Largest width/height and pixel count accepted by the decoders (hostile headers fail cleanly).
+#define SD_MAX_SIDE 32768
+#define SD_MAX_PIXELS (1LL << 28)
+
+// All functions return 0 on success, non-zero on failure with a message in err.
+int sd_png_decode(const uint8_t *data, size_t len, sd_image *out, char *err, size_t errlen);
+int sd_jpeg_decode(const uint8_t *data, size_t len, sd_image *out, char *err, size_t errlen);
+int sd_png_encode(const sd_image *img, const char *const *text_keys, const char *const *text_values,
+                  int text_count, uint8_t **out, size_t *out_len, char *err, size_t errlen);
+int sd_jpeg_encode(const sd_image *img, int quality, uint8_t **out, size_t *out_len,
+                   char *err, size_t errlen);
+void sd_free(void *p);
+
+#endif

@@ -1,0 +1,208 @@
+// Images: decode PNG/JPEG (format from magic bytes, not the extension), encode PNG with tEXt chunks or
+// JPEG with a quality, and atomic file IO where "-" means stdin/stdout.
+import CImageCodecs
+import Foundation
+
+public enum ImageFormat: String, CaseIterable { case png, jpeg }
+
+/// Interleaved samples, row-major; `bitDepth` 8 or 16 (16-bit values span 0...65535).
+public struct Image: Equatable {
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var bitDepth: Int
+    public var samples: [UInt16]
+
+    public init(width: Int, height: Int, channels: Int, bitDepth: Int = 8, samples: [UInt16]) {
+        precondition(samples.count == width * height * channels, "image samples do not match \(width)x\(height)x\(channels)")
+        self.width = width; self.height = height; self.channels = channels
+        self.bitDepth = bitDepth; self.samples = samples
+    }
+
+    public var maxValue: Int { bitDepth == 16 ? 65535 : 255 }
+
+    /// The format named by the leading bytes, or nil.
+    public static func sniff(_ bytes: [UInt8]) -> ImageFormat? {
+        if bytes.count >= 8 && bytes[0..<8] == [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] { return .png }
+        if bytes.count >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff { return .jpeg }
+        return nil
+    }
+
+    /// Decode PNG or JPEG bytes; `name` is used in error messages.
+    public static func decode(_ bytes: [UInt8], name: String) throws -> Image {
+        guard let format = sniff(bytes) else {
+            throw SDError.badFile(path: name, message: "not a PNG or JPEG file")
+        }
+        var img = sd_image()
+        var err = [CChar](repeating: 0, count: 256)
+        let rc = bytes.withUnsafeBufferPointer { p in
+            format == .png ? sd_png_decode(p.baseAddress, p.count, &img, &err, err.count)
+                           : sd_jpeg_decode(p.baseAddress, p.count, &img, &err, err.count)
+        }
+        if rc != 0 {
+            let msg = String(cString: err)
+            throw SDError.badFile(path: name, message: "cannot decode \(format == .png ? "PNG" : "JPEG"): \(msg)")
+        }
+        defer { sd_free(img.pixels) }
+        let n = Int(img.width) * Int(img.height) * Int(img.channels)
+        let samples: [UInt16]
+        if img.bit_depth == 16 {
+            let p = img.pixels.assumingMemoryBound(to: UInt16.self)
+            samples = Array(UnsafeBufferPointer(start: p, count: n))
+        } else {
+            let p = img.pixels.assumingMemoryBound(to: UInt8.self)
+            samples = UnsafeBufferPointer(start: p, count: n).map { UInt16($0) }
+        }
+        return Image(width: Int(img.width), height: Int(img.height), channels: Int(img.channels),
+                     bitDepth: Int(img.bit_depth), samples: samples)
+    }
+
+    /// PNG bytes, with optional tEXt chunks (key, value) written in order.
+    public func encodePNG(text: [(String, String)] = []) throws -> [UInt8] {
+        var bytes8: [UInt8] = []
+        var bytes16: [UInt16] = []
+        if bitDepth == 16 { bytes16 = samples } else { bytes8 = samples.map { UInt8(truncatingIfNeeded: $0) } }
+        let keys = text.map { strdup($0.0) }, values = text.map { strdup($0.1) }
+        defer { keys.forEach { free($0) }; values.forEach { free($0) } }
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var len = 0
+        var err = [CChar](repeating: 0, count: 256)
+        let rc: Int32 = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { kp in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { vp in
+                func run(_ px: UnsafeMutableRawPointer) -> Int32 {
+                    var img = sd_image(width: Int32(width), height: Int32(height), channels: Int32(channels),
+                                       bit_depth: Int32(bitDepth), pixels: px)
+                    return sd_png_encode(&img, kp.baseAddress, vp.baseAddress, Int32(text.count), &out, &len, &err, err.count)
+                }
+                return bitDepth == 16 ? bytes16.withUnsafeMutableBytes { run($0.baseAddress!) }
+                                      : bytes8.withUnsafeMutableBytes { run($0.baseAddress!) }
+            }
+        }
+        guard rc == 0, let o = out else { throw SDError.invalidInput("cannot encode PNG: \(String(cString: err))") }
+        defer { sd_free(o) }
+        return Array(UnsafeBufferPointer(start: o, count: len))
+    }
+
+    /// JPEG bytes (8-bit gray or RGB; alpha is dropped, 16-bit is reduced to 8-bit).
+    public func encodeJPEG(quality: Int = 95) throws -> [UInt8] {
+        let src = self.to8Bit().droppingAlpha()
+        var bytes = src.samples.map { UInt8(truncatingIfNeeded: $0) }
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var len = 0
+        var err = [CChar](repeating: 0, count: 256)
+        let rc = bytes.withUnsafeMutableBytes { p -> Int32 in
+            var img = sd_image(width: Int32(width), height: Int32(height), channels: Int32(src.channels),
+                               bit_depth: 8, pixels: p.baseAddress!)
+            return sd_jpeg_encode(&img, Int32(Swift.max(1, Swift.min(100, quality))), &out, &len, &err, err.count)
+        }
+        guard rc == 0, let o = out else { throw SDError.invalidInput("cannot encode JPEG: \(String(cString: err))") }
+        defer { free(o) }
+        return Array(UnsafeBufferPointer(start: o, count: len))
+    }
+
+    /// Same image with 8-bit samples (16-bit values rounded: v·255/65535).
+    public func to8Bit() -> Image {
+        if bitDepth == 8 { return self }
+        return Image(width: width, height: height, channels: channels, bitDepth: 8,
+                     samples: samples.map { UInt16((UInt32($0) * 255 + 32767) / 65535) })
+    }
+
+    /// Drop an alpha channel (gray+alpha → gray, RGBA → RGB), as Pillow's convert("RGB") drops alpha.
+    public func droppingAlpha() -> Image {
+        guard channels == 2 || channels == 4 else { return self }
+        let c = channels - 1
+        var out = [UInt16](repeating: 0, count: width * height * c)
+        for i in 0..<(width * height) { for k in 0..<c { out[i * c + k] = samples[i * channels + k] } }
+        return Image(width: width, height: height, channels: c, bitDepth: bitDepth, samples: out)
+    }
+
+    /// 8-bit RGB (Pillow's convert("RGB"): gray is replicated, alpha dropped).
+    public func rgb8() -> Image {
+        let s = to8Bit().droppingAlpha()
+        if s.channels == 3 { return s }
+        var out = [UInt16](repeating: 0, count: width * height * 3)
+        for i in 0..<(width * height) { let v = s.samples[i]; out[3 * i] = v; out[3 * i + 1] = v; out[3 * i + 2] = v }
+        return Image(width: width, height: height, channels: 3, bitDepth: 8, samples: out)
+    }
+
+    /// 8-bit luminance with Pillow's integer formula for RGB → L (ITU-R 601-2: L = R·299/1000 + …,
+    /// computed as (R·19595 + G·38470 + B·7471 + 0x8000) >> 16 in libImaging/Convert.c).
+    public func luminance8() -> Image {
+        let s = to8Bit().droppingAlpha()
+        if s.channels == 1 { return s }
+        var out = [UInt16](repeating: 0, count: width * height)
+        for i in 0..<(width * height) {
+            let r = UInt32(s.samples[3 * i]), g = UInt32(s.samples[3 * i + 1]), b = UInt32(s.samples[3 * i + 2])
+            out[i] = UInt16((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)
+        }
+        return Image(width: width, height: height, channels: 1, bitDepth: 8, samples: out)
+    }
+}
+
+// MARK: - Files
+
+public enum ImageIO {
+    /// Bytes of `path`, or of stdin for "-".
+    public static func readBytes(_ path: String) throws -> [UInt8] {
+        if path == "-" {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            return [UInt8](data)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+                throw SDError.io(path: path, message: isDir.boolValue ? "is a directory" : "cannot read file (permission denied?)")
+            }
+            throw SDError.io(path: path, message: "no such file")
+        }
+        return [UInt8](data)
+    }
+
+    public static func read(_ path: String) throws -> Image {
+        try Image.decode(try readBytes(path), name: path == "-" ? "<stdin>" : path)
+    }
+
+    /// Write bytes atomically: a temporary file in the same directory, then rename.
+    /// "-" writes to stdout. A failure leaves no partial file behind.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        if path == "-" {
+            FileHandle.standardOutput.write(Data(bytes))
+            return
+        }
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let tmp = (dir.isEmpty ? "." : dir) + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        if fd < 0 { throw SDError.io(path: path, message: "cannot create output: \(String(cString: strerror(errno)))") }
+        var ok = true
+        var message = ""
+        bytes.withUnsafeBytes { p in
+            var off = 0
+            while off < p.count {
+                let n = Foundation.write(fd, p.baseAddress! + off, p.count - off)
+                if n <= 0 { ok = false; message = String(cString: strerror(errno)); break }
+                off += n
+            }
+        }
+        if ok && fsync(fd) != 0 { ok = false; message = String(cString: strerror(errno)) }
+        close(fd)
+        if ok && rename(tmp, path) != 0 { ok = false; message = String(cString: strerror(errno)) }
+        if !ok {
+            unlink(tmp)
+            throw SDError.io(path: path, message: "cannot write output: \(message)")
+        }
+    }
+
+    /// Format to write for `path`: by extension (.jpg/.jpeg → JPEG), PNG otherwise and for stdout.
+    public static func format(forPath path: String) -> ImageFormat {
+        let ext = (path as NSString).pathExtension.lowercased()
+        return ext == "jpg" || ext == "jpeg" ? .jpeg : .png
+    }
+
+    public static func write(_ image: Image, to path: String, format: ImageFormat? = nil,
+                             text: [(String, String)] = [], jpegQuality: Int = 95) throws {
+        let f = format ?? self.format(forPath: path)
+        let bytes = f == .png ? try image.encodePNG(text: text) : try image.encodeJPEG(quality: jpegQuality)
+        try writeAtomically(bytes, to: path)
+    }
+}

@@ -1,0 +1,21 @@
+// Errors as values with messages a user can act on: the file, the key, what was expected and found.
+
+public enum SDError: Error, CustomStringConvertible, Equatable {
+    /// A file could not be read or written (missing, permission, disk full).
+    case io(path: String, message: String)
+    /// A file was read but its content is malformed or hostile (truncated, lying header).
+    case badFile(path: String, message: String)
+    /// Valid input that this program cannot use (wrong shape, unsupported variant, bad argument).
+    case invalidInput(String)
+    /// A model folder, file or key that is required but absent.
+    case missingModel(String)
+
+    public var description: String {
+        switch self {
+        case let .io(path, message): return "\(path): \(message)"
+        case let .badFile(path, message): return "\(path): \(message)"
+        case let .invalidInput(message): return message
+        case let .missingModel(message): return message
+        }
+    }
+}

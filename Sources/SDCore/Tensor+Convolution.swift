@@ -1,0 +1,134 @@
+// Convolution op family: conv2d as im2col + sgemm (PyTorch OIHW weights, no transpose).
+// - 1×1, stride 1, no padding: one GEMM per image, no im2col.
+// - small feature maps (≤ 32² outputs): the batch is folded into GEMM's N, so 8×8 levels run one
+//   [O, K]×[K, B·64] GEMM instead of B skinny ones.
+// - large maps: im2col in bands of output rows, so the scratch stays bounded (VAE 512² at 128
+//   channels would need 1.2 GB for a full im2col).
+
+public struct Padding2D: Equatable {
+    public var top: Int, bottom: Int, left: Int, right: Int
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        self.top = top; self.bottom = bottom; self.left = left; self.right = right
+    }
+    public static func symmetric(_ p: Int) -> Padding2D { Padding2D(top: p, bottom: p, left: p, right: p) }
+}
+
+extension Tensor {
+    /// F.conv2d. x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
+    public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
+                       groups: Int = 1) -> Tensor {
+        precondition(rank == 4 && weight.rank == 4, "conv2d: input \(shape), weight \(weight.shape)")
+        let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
+        let o = weight.shape[0], cg = weight.shape[1], kh = weight.shape[2], kw = weight.shape[3]
+        precondition(c == cg * groups && o % groups == 0, "conv2d: input \(shape), weight \(weight.shape), groups \(groups)")
+        let oh = (h + padding.top + padding.bottom - kh) / stride + 1
+        let ow = (w + padding.left + padding.right - kw) / stride + 1
+        precondition(oh > 0 && ow > 0, "conv2d: output would be empty for input \(shape)")
+        let og = o / groups
+        let kdim = cg * kh * kw
+        let plane = oh * ow
+        let pointwise = kh == 1 && kw == 1 && stride == 1 && padding == .symmetric(0)
+
+        var out = Tensor(shape: [n, o, oh, ow]) { ob in
+            // Bias first; every GEMM below accumulates with beta = 1.
+            bias?.withUnsafeBufferPointer { pb in
+                for b in 0..<n { for ch in 0..<o {
+                    (ob.baseAddress! + (b * o + ch) * plane).update(repeating: pb[ch], count: plane)
+                } }
+            }
+            if bias == nil { ob.baseAddress!.update(repeating: 0, count: ob.count) }
+        }
+        out.withUnsafeMutableBufferPointer { ob in
+            self.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
+                let x = px.baseAddress!, wt = pw.baseAddress!, y = ob.baseAddress!
+                if pointwise {
+                    // [O/g, C/g] × [C/g, HW] per image and group.
+                    for b in 0..<n { for g in 0..<groups {
+                        BLAS.sgemm(m: og, n: plane, k: cg, a: wt + g * og * cg, lda: cg,
+                                   b: x + (b * c + g * cg) * h * w, ldb: plane, beta: 1,
+                                   c: y + (b * o + g * og) * plane, ldc: plane)
+                    } }
+                    return
+                }
+                let geo = ConvGeometry(c: cg, h: h, w: w, kh: kh, kw: kw, stride: stride, pad: padding, oh: oh, ow: ow)
+                if plane <= 1024 && n > 1 {
+                    // Fold batch into N: col [K, n·plane], GEMM into tmp [O/g, n·plane], scatter.
+                    let cols = n * plane
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * cols)
+                    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: og * cols)
+                    defer { col.deallocate(); tmp.deallocate() }
+                    for g in 0..<groups {
+                        for b in 0..<n {
+                            im2col(geo, src: x + (b * c + g * cg) * h * w, rows: 0..<oh,
+                                   dst: col + b * plane, ldd: cols)
+                        }
+                        BLAS.sgemm(m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
+                                   b: col, ldb: cols, c: tmp, ldc: cols)
+                        for b in 0..<n {
+                            for ch in 0..<og {
+                                let dst = y + (b * o + g * og + ch) * plane
+                                let src = tmp + ch * cols + b * plane
+                                for i in 0..<plane { dst[i] += src[i] }
+                            }
+                        }
+                    }
+                    return
+                }
+                let bandRows = Swift.max(1, Swift.min(oh, Tuning.im2colFloats / Swift.max(1, kdim * ow)))
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * bandRows * ow)
+                defer { col.deallocate() }
+                for b in 0..<n { for g in 0..<groups {
+                    var r0 = 0
+                    while r0 < oh {
+                        let r1 = Swift.min(oh, r0 + bandRows)
+                        let cols = (r1 - r0) * ow
+                        im2col(geo, src: x + (b * c + g * cg) * h * w, rows: r0..<r1, dst: col, ldd: cols)
+                        BLAS.sgemm(m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
+                                   b: col, ldb: cols, beta: 1,
+                                   c: y + (b * o + g * og) * plane + r0 * ow, ldc: plane)
+                        r0 = r1
+                    }
+                } }
+            } }
+        }
+        return out
+    }
+}
+
+struct ConvGeometry {
+    let c: Int, h: Int, w: Int, kh: Int, kw: Int, stride: Int, pad: Padding2D, oh: Int, ow: Int
+}
+
+/// im2col for output rows `rows` of one image and one group.
+// src: [C, H, W] → dst: [C·kh·kw, rows.count·OW] with row stride ldd
+func im2col(_ g: ConvGeometry, src: UnsafePointer<Float>, rows: Range<Int>,
+            dst: UnsafeMutablePointer<Float>, ldd: Int) {
+    let kk = g.kh * g.kw
+    parallelFor(g.c * kk, minChunk: 4) { row in
+        let ch = row / kk, ky = (row % kk) / g.kw, kx = row % g.kw
+        let plane = src + ch * g.h * g.w
+        var d = dst + row * ldd
+        for oy in rows {
+            let iy = oy * g.stride - g.pad.top + ky
+            if iy < 0 || iy >= g.h {
+                d.update(repeating: 0, count: g.ow)
+                d += g.ow
+                continue
+            }
+            let line = plane + iy * g.w
+            if g.stride == 1 {
+                // Valid ox range where 0 <= ox - padLeft + kx < W.
+                let lo = Swift.max(0, g.pad.left - kx), hi = Swift.min(g.ow, g.w + g.pad.left - kx)
+                if lo > 0 { d.update(repeating: 0, count: lo) }
+                if hi > lo { (d + lo).update(from: line + (lo - g.pad.left + kx), count: hi - lo) }
+                if hi < g.ow { (d + Swift.max(hi, lo)).update(repeating: 0, count: g.ow - Swift.max(hi, lo)) }
+            } else {
+                for ox in 0..<g.ow {
+                    let ix = ox * g.stride - g.pad.left + kx
+                    d[ox] = (ix >= 0 && ix < g.w) ? line[ix] : 0
+                }
+            }
+            d += g.ow
+        }
+    }
+}

@@ -1,0 +1,51 @@
+// Matrix op family on cblas_sgemm: matmul (batched, with broadcasting of a 2-D right side) and linear.
+
+extension Tensor {
+    /// torch.matmul for [..., M, K] × [..., K, N] (equal batch dims) or × [K, N].
+    public func matmul(_ b: Tensor, transposeB: Bool = false) -> Tensor {
+        let m = dim(-2), k = dim(-1)
+        let kb = transposeB ? b.dim(-1) : b.dim(-2), n = transposeB ? b.dim(-2) : b.dim(-1)
+        precondition(k == kb, "matmul: \(shape) × \(b.shape)\(transposeB ? "ᵀ" : "")")
+        let batch = count / (m * k)
+        let bBatch = b.count / (kb * n)
+        precondition(bBatch == 1 || bBatch == batch, "matmul: batch \(shape) vs \(b.shape)")
+        var outShape = Array(shape.dropLast())
+        outShape.append(n)
+        return Tensor(shape: outShape) { o in
+            self.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+                if bBatch == 1 {
+                    // Fold the batch into M: one large GEMM.
+                    BLAS.sgemm(transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: k,
+                               b: pb.baseAddress!, ldb: transposeB ? k : n, c: o.baseAddress!, ldc: n)
+                } else {
+                    for i in 0..<batch {
+                        BLAS.sgemm(transB: transposeB, m: m, n: n, k: k,
+                                   a: pa.baseAddress! + i * m * k, lda: k,
+                                   b: pb.baseAddress! + i * k * n, ldb: transposeB ? k : n,
+                                   c: o.baseAddress! + i * m * n, ldc: n)
+                    }
+                }
+            } }
+        }
+    }
+
+    /// nn.Linear: x [..., in] · Wᵀ [in, out] + bias [out]; weight is [out, in] as in PyTorch.
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+        let inF = dim(-1), outF = weight.dim(0)
+        precondition(weight.rank == 2 && weight.dim(1) == inF, "linear: input \(shape), weight \(weight.shape)")
+        let rows = count / inF
+        var outShape = shape
+        outShape[rank - 1] = outF
+        return Tensor(shape: outShape) { o in
+            if let bias = bias {
+                bias.withUnsafeBufferPointer { pb in
+                    for r in 0..<rows { (o.baseAddress! + r * outF).update(from: pb.baseAddress!, count: outF) }
+                }
+            }
+            self.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
+                BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
+                           b: pw.baseAddress!, ldb: inF, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
+            } }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+// Reduction op family: sum / mean / max over one dimension, and whole-tensor statistics.
+// Sums accumulate in Double so long reductions (VAE 512² planes) do not drift.
+
+extension Tensor {
+    public enum Reduction { case sum, mean, max, min }
+
+    public func reduced(_ kind: Reduction, dim: Int, keepDim: Bool = false) -> Tensor {
+        let d = dim < 0 ? rank + dim : dim
+        let outer = shape[..<d].reduce(1, *), len = shape[d], inner = shape[(d + 1)...].reduce(1, *)
+        var outShape = shape
+        if keepDim { outShape[d] = 1 } else { outShape.remove(at: d) }
+        return Tensor(shape: outShape) { o in
+            self.withUnsafeBufferPointer { p in
+                for i in 0..<outer {
+                    for j in 0..<inner {
+                        let base = i * len * inner + j
+                        switch kind {
+                        case .sum, .mean:
+                            var s = 0.0
+                            for k in 0..<len { s += Double(p[base + k * inner]) }
+                            o[i * inner + j] = Float(kind == .mean ? s / Double(len) : s)
+                        case .max:
+                            var m = -Float.infinity
+                            for k in 0..<len { m = Swift.max(m, p[base + k * inner]) }
+                            o[i * inner + j] = m
+                        case .min:
+                            var m = Float.infinity
+                            for k in 0..<len { m = Swift.min(m, p[base + k * inner]) }
+                            o[i * inner + j] = m
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func sum() -> Float { Float(storage.reduce(0.0) { $0 + Double($1) }) }
+    public func mean() -> Float { count == 0 ? 0 : Float(storage.reduce(0.0) { $0 + Double($1) } / Double(count)) }
+    public func maximum() -> Float { storage.max() ?? -.infinity }
+    public func minimum() -> Float { storage.min() ?? .infinity }
+}

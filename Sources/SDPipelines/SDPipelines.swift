@@ -1,0 +1,2 @@
+// SDPipelines: schedulers and task recipes (see the inpaint issue).
+import SDModels

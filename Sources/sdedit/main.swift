@@ -1,0 +1,2 @@
+import SDCore
+print(BLAS.coreName)

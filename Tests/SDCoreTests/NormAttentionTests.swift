@@ -1,0 +1,45 @@
+// GroupNorm (with fused SiLU), LayerNorm and attention (plain, scaled, causal, chunked) against torch.
+// Fixtures: scripts/make_fixtures.py core → fixtures/core/ops.safetensors.
+import SDCore
+import SDTestSupport
+import XCTest
+
+final class NormAttentionTests: XCTestCase {
+    var f: SafetensorsFile!
+    override func setUpWithError() throws { f = try Fixtures.file("core/ops.safetensors") }
+    func t(_ k: String) throws -> Tensor { try f.tensor(k) }
+
+    func testGroupNorm() throws {
+        let x = try t("gn.x"), w = try t("gn.w"), b = try t("gn.b")
+        assertClose(x.groupNorm(groups: 4, weight: w, bias: b, eps: 1e-6), try t("gn.y_eps6"), Tolerances.reduction, "gn")
+        assertClose(x.groupNorm(groups: 2, weight: w, bias: b, eps: 1e-5, silu: true), try t("gn.y_eps5_silu"),
+                    Tolerances.reduction, "gn+silu")
+        assertClose(x.groupNorm(groups: 8, weight: nil, bias: nil, eps: 1e-5), try t("gn.y_noaffine"),
+                    Tolerances.reduction, "gn no affine")
+    }
+
+    func testLayerNorm() throws {
+        let x = try t("ln.x"), w = try t("ln.w"), b = try t("ln.b")
+        assertClose(x.layerNorm(weight: w, bias: b, eps: 1e-5), try t("ln.y"), Tolerances.reduction, "ln")
+        assertClose(x.layerNorm(weight: w, bias: b, eps: 1e-12), try t("ln.y12"), Tolerances.reduction, "ln eps 1e-12")
+    }
+
+    func runAttention(_ label: String) throws {
+        let q = try t("attn.q"), k = try t("attn.k"), v = try t("attn.v")
+        assertClose(Tensor.attention(q: q, k: k, v: v, heads: 4), try t("attn.y"), Tolerances.gemm, "attention \(label)")
+        assertClose(Tensor.attention(q: q, k: k, v: v, heads: 4, scale: 0.3), try t("attn.y_scale"),
+                    Tolerances.gemm, "attention scale \(label)")
+        assertClose(Tensor.attention(q: try t("attn.qs"), k: k, v: v, heads: 4, causal: true), try t("attn.y_causal"),
+                    Tolerances.gemm, "attention causal \(label)")
+    }
+
+    func testAttention() throws { try runAttention("one block") }
+
+    /// A score budget of 3 rows of keys forces query chunking (and a ragged last chunk).
+    func testAttentionChunked() throws {
+        let saved = Tuning.attentionScoreFloats
+        Tuning.attentionScoreFloats = 77 * 3
+        defer { Tuning.attentionScoreFloats = saved }
+        try runAttention("chunked")
+    }
+}

@@ -1,0 +1,42 @@
+// Fixture access and tensor comparison for all test targets.
+// Fixtures are written by scripts/make_fixtures.py (pinned versions in scripts/requirements.txt).
+import Foundation
+import SDCore
+import XCTest
+
+public enum Fixtures {
+    /// <repo>/fixtures, found from this source file's location.
+    public static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("fixtures").path
+    }()
+
+    public static func path(_ relative: String) -> String { root + "/" + relative }
+
+    public static func file(_ relative: String) throws -> SafetensorsFile {
+        try SafetensorsFile(path: path(relative))
+    }
+}
+
+/// Largest absolute difference, and whether every element is within tolerance.
+public func compare(_ a: Tensor, _ b: Tensor, _ tol: Tolerance) -> (maxAbs: Float, ok: Bool, worst: Int) {
+    var maxAbs: Float = 0, ok = true, worst = -1
+    for i in 0..<min(a.count, b.count) {
+        let d = abs(a.storage[i] - b.storage[i])
+        if !(d <= tol.atol + tol.rtol * abs(b.storage[i])) { ok = false; if worst < 0 { worst = i } }
+        if d > maxAbs || d.isNaN { maxAbs = d; if worst < 0 && d.isNaN { worst = i } }
+    }
+    return (maxAbs, ok && a.count == b.count, worst)
+}
+
+/// Assert that `actual` matches `expected` in shape and within `tol`.
+public func assertClose(_ actual: Tensor, _ expected: Tensor, _ tol: Tolerance, _ name: String,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(actual.shape, expected.shape, "\(name): shape", file: file, line: line)
+    guard actual.shape == expected.shape else { return }
+    let r = compare(actual, expected, tol)
+    XCTAssertTrue(r.ok, "\(name): max |Δ| = \(r.maxAbs) exceeds \(tol); first bad element \(r.worst): "
+                  + "\(r.worst >= 0 ? actual.storage[r.worst] : 0) vs \(r.worst >= 0 ? expected.storage[r.worst] : 0)",
+                  file: file, line: line)
+}

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Write the golden fixtures that `swift test` compares against, from the reference libraries themselves.
+
+    python3 -m venv venv && venv/bin/pip install -r scripts/requirements.txt
+    venv/bin/python scripts/make_fixtures.py            # writes fixtures/
+
+Every expected value in fixtures/ comes out of torch / Pillow / safetensors as pinned in
+scripts/requirements.txt; nothing is typed in by hand. Run it on x86-64 (torch's CPU randn differs by
+platform; see spec §7.4). Outputs are deterministic for a given set of versions.
+"""
+import argparse
+import io
+import os
+import struct
+import zlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors.torch import save_file
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+
+
+def save(tensors, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    save_file({k: v.detach().contiguous().to(torch.float32) for k, v in tensors.items()}, path)
+    print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes, {len(tensors)} tensors)")
+
+
+def ops_fixtures():
+    """One input/output set per op family (fixtures/core/ops.safetensors)."""
+    g = torch.Generator().manual_seed(1234)
+    r = lambda *s: torch.randn(*s, generator=g)
+    t = {}
+    # Elementwise, broadcasting both ways.
+    a, b, c = r(2, 3, 4, 5), r(3, 1, 5), r(4, 1)
+    t.update({"ew.a": a, "ew.b": b, "ew.c": c, "ew.add": a + b, "ew.sub": a - b, "ew.mul": a * b,
+              "ew.div": a / (b.abs() + 0.5), "ew.b_div": b.abs() + 0.5, "ew.add_c": a + c,
+              "ew.scalar": a * 0.18215 - 1.5})
+    x = r(3, 50) * 4
+    t.update({"act.x": x, "act.silu": F.silu(x), "act.gelu": F.gelu(x), "act.sigmoid": torch.sigmoid(x),
+              "act.exp": torch.exp(x.clamp(-80, 80)), "act.x_exp": x.clamp(-80, 80)})
+    gg = r(2, 7, 2 * 24)
+    h, gate = gg.chunk(2, dim=-1)
+    t.update({"geglu.x": gg, "geglu.y": h * F.gelu(gate)})
+    s = r(3, 5, 77) * 3
+    t.update({"softmax.x": s, "softmax.y": s.softmax(-1)})
+    # Reductions.
+    t.update({"red.sum1": a.sum(1), "red.mean3": a.mean(3), "red.max2": a.amax(2), "red.min0": a.amin(0)})
+    # Shapes.
+    t.update({"shape.permute": a.permute(0, 2, 3, 1), "shape.transpose": a.transpose(1, 3),
+              "shape.cat1": torch.cat([a, a * 2], 1), "shape.narrow": a.narrow(2, 1, 2),
+              "shape.pad": F.pad(a, (0, 1, 0, 1)), "shape.pad2": F.pad(a, (2, 1, 3, 0), value=-1.0)})
+    # Linear / matmul.
+    lx, lw, lb = r(2, 7, 33), r(19, 33), r(19)
+    t.update({"linear.x": lx, "linear.w": lw, "linear.b": lb, "linear.y": F.linear(lx, lw, lb),
+              "linear.y_nobias": F.linear(lx, lw)})
+    ma, mb, m2 = r(3, 5, 7), r(3, 7, 4), r(7, 6)
+    t.update({"matmul.a": ma, "matmul.b": mb, "matmul.y": ma @ mb, "matmul.b2": m2, "matmul.y2": ma @ m2})
+    # Convolutions: (name, input shape, out ch, kernel, stride, pad (l, r, t, b), groups, bias)
+    convs = [("c3", (2, 6, 9, 11), 5, 3, 1, (1, 1, 1, 1), 1, True),
+             ("c3big", (1, 3, 40, 37), 4, 3, 1, (1, 1, 1, 1), 1, True),
+             ("down", (1, 4, 10, 12), 4, 3, 2, (0, 1, 0, 1), 1, True),      # VAE downsample: pad r/b
+             ("down_sym", (2, 4, 9, 9), 6, 3, 2, (1, 1, 1, 1), 1, True),    # UNet downsample
+             ("pw", (2, 8, 5, 6), 3, 1, 1, (0, 0, 0, 0), 1, True),
+             ("pw_nobias", (1, 8, 5, 6), 3, 1, 1, (0, 0, 0, 0), 1, False),
+             ("groups", (2, 6, 7, 7), 4, 3, 1, (1, 1, 1, 1), 2, True),
+             ("stem", (1, 3, 23, 19), 8, 7, 2, (3, 3, 3, 3), 1, False),     # BiT stem
+             ("k4s4", (1, 3, 16, 16), 5, 4, 4, (0, 0, 0, 0), 1, True)]
+    for name, ish, oc, k, st, pad, groups, bias in convs:
+        xi = r(*ish)
+        wi = r(oc, ish[1] // groups, k, k) * 0.3
+        bi = r(oc) if bias else None
+        y = F.conv2d(F.pad(xi, pad), wi, bi, stride=st, groups=groups)
+        t[f"conv.{name}.x"] = xi
+        t[f"conv.{name}.w"] = wi
+        if bias:
+            t[f"conv.{name}.b"] = bi
+        t[f"conv.{name}.y"] = y
+    # Norms.
+    gx = r(2, 8, 5, 7) * 2 + 0.5
+    gw, gb = r(8), r(8)
+    t.update({"gn.x": gx, "gn.w": gw, "gn.b": gb,
+              "gn.y_eps6": F.group_norm(gx, 4, gw, gb, eps=1e-6),
+              "gn.y_eps5_silu": F.silu(F.group_norm(gx, 2, gw, gb, eps=1e-5)),
+              "gn.y_noaffine": F.group_norm(gx, 8, eps=1e-5)})
+    lnx, lnw, lnb = r(2, 5, 24) * 3 + 1, r(24), r(24)
+    t.update({"ln.x": lnx, "ln.w": lnw, "ln.b": lnb, "ln.y": F.layer_norm(lnx, (24,), lnw, lnb, eps=1e-5),
+              "ln.y12": F.layer_norm(lnx, (24,), lnw, lnb, eps=1e-12)})
+    # Attention on [B, T, H*D]: reference is F.scaled_dot_product_attention on [B, H, T, D].
+    B, H, Tq, Tk, D, Dv = 2, 4, 50, 77, 8, 6
+    q, k, v = r(B, Tq, H * D), r(B, Tk, H * D), r(B, Tk, H * Dv)
+    split = lambda z, d: z.view(B, -1, H, d).transpose(1, 2)
+    merge = lambda z: z.transpose(1, 2).reshape(B, -1, z.shape[1] * z.shape[-1])
+    t.update({"attn.q": q, "attn.k": k, "attn.v": v,
+              "attn.y": merge(F.scaled_dot_product_attention(split(q, D), split(k, D), split(v, Dv))),
+              "attn.y_scale": merge(F.scaled_dot_product_attention(split(q, D), split(k, D), split(v, Dv), scale=0.3))})
+    qs = r(B, Tk, H * D)
+    t.update({"attn.qs": qs, "attn.y_causal": merge(F.scaled_dot_product_attention(
+        split(qs, D), split(k, D), split(v, Dv), is_causal=True))})
+    # Interpolation (explicit sizes, as the pipelines call it).
+    ix = r(1, 2, 13, 17)
+    big = r(1, 1, 64, 48)
+    t.update({"interp.x": ix, "interp.big": big,
+              "interp.nearest_down": F.interpolate(big, size=(8, 6)),
+              "interp.nearest_odd": F.interpolate(ix, size=(5, 7)),
+              "interp.nearest_up2": F.interpolate(ix, size=(26, 34)),
+              "interp.nearest_up": F.interpolate(ix, size=(30, 23)),
+              "interp.bilinear": F.interpolate(ix, size=(24, 30), mode="bilinear", align_corners=False),
+              "interp.bilinear_ac": F.interpolate(ix, size=(24, 30), mode="bilinear", align_corners=True),
+              "interp.bilinear_down": F.interpolate(ix, size=(5, 7), mode="bilinear", align_corners=False),
+              "interp.bicubic": F.interpolate(ix, size=(24, 30), mode="bicubic", align_corners=False),
+              "interp.bicubic_down": F.interpolate(ix, size=(6, 8), mode="bicubic", align_corners=False),
+              "interp.bicubic_ac": F.interpolate(ix, size=(24, 30), mode="bicubic", align_corners=True)})
+    px = r(1, 3, 9, 10)
+    t.update({"pool.x": px, "pool.avg": F.avg_pool2d(px, 2, 2), "pool.avg3": F.avg_pool2d(px, 3, 2, 1),
+              "pool.max": F.max_pool2d(px, 3, 2, 1)})
+    save(t, os.path.join(ROOT, "core", "ops.safetensors"))
+
+
+def rng_fixtures():
+    """torch.Generator("cpu").manual_seed(s) draws (fixtures/core/rng.safetensors)."""
+    t = {}
+    for s in [0, 42, 1234, 2**40 + 5]:
+        g = torch.Generator().manual_seed(s)
+        t[f"s{s}.randn_latent"] = torch.randn((1, 4, 64, 64), generator=g)   # 16 384: block path
+        t[f"s{s}.randn_tail"] = torch.randn((1, 3, 25, 19), generator=g)     # 1 425: tail path
+        t[f"s{s}.randn_small"] = torch.randn((7,), generator=g)              # < 16: double path
+        t[f"s{s}.rand"] = torch.rand((100,), generator=g)
+        t[f"s{s}.randn_after"] = torch.randn((2, 4, 4), generator=g)         # state after all above
+    # Raw MT19937 outputs through torch.randint's full 32-bit path are not exposed; the uniform stream
+    # is: rand = (u32 & 0xFFFFFF) * 2^-24, so its 24 low bits are checked via `rand`.
+    save(t, os.path.join(ROOT, "core", "rng.safetensors"))
+
+
+def png_with_bad_ihdr(width, height):
+    """A PNG whose IHDR claims an absurd size (valid CRC), followed by nothing useful."""
+    sig = b"\x89PNG\r\n\x1a\n"
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    idat = zlib.compress(b"\x00" * 16)
+    chunk2 = struct.pack(">I", len(idat)) + b"IDAT" + idat + struct.pack(">I", zlib.crc32(b"IDAT" + idat))
+    end = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    return sig + chunk + chunk2 + end
+
+
+def image_fixtures():
+    """Image files of every supported kind, the pixels Pillow decodes from them, and Pillow resizes."""
+    d = os.path.join(ROOT, "images")
+    os.makedirs(d, exist_ok=True)
+    rs = np.random.RandomState(7)
+    w, h = 23, 17
+    rgb = rs.randint(0, 256, (h, w, 3), dtype=np.uint8)
+    # Smooth content too, so JPEG decoding is compared on realistic data.
+    yy, xx = np.mgrid[0:h, 0:w]
+    smooth = np.stack([(xx * 11) % 256, (yy * 15) % 256, ((xx + yy) * 6) % 256], -1).astype(np.uint8)
+    t = {}
+    files = {
+        "rgb8.png": Image.fromarray(rgb, "RGB"),
+        "rgba8.png": Image.fromarray(np.concatenate([rgb, rs.randint(0, 256, (h, w, 1), dtype=np.uint8)], -1), "RGBA"),
+        "gray8.png": Image.fromarray(rgb[..., 0], "L"),
+        "graya8.png": Image.fromarray(np.stack([rgb[..., 0], rgb[..., 1]], -1), "LA"),
+        "palette.png": Image.fromarray(smooth, "RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=16),
+    }
+    for name, im in files.items():
+        im.save(os.path.join(d, name))
+    # 16-bit files: Pillow cannot write 16-bit RGB, so write the PNG bytes directly.
+    g16 = (rs.randint(0, 65536, (h, w))).astype(np.uint16)
+    rgb16 = (rs.randint(0, 65536, (h, w, 3))).astype(np.uint16)
+    write_png16(os.path.join(d, "gray16.png"), g16, 0)
+    write_png16(os.path.join(d, "rgb16.png"), rgb16, 2)
+    t["gray16"] = torch.from_numpy(g16.astype(np.float32))
+    t["rgb16"] = torch.from_numpy(rgb16.astype(np.float32))
+    for name in files:
+        arr = np.asarray(Image.open(os.path.join(d, name)).convert(
+            {"P": "RGB"}.get(Image.open(os.path.join(d, name)).mode, Image.open(os.path.join(d, name)).mode)))
+        t[name.replace(".png", "")] = torch.from_numpy(arr.astype(np.float32))
+    # JPEG: baseline, progressive, grayscale.
+    sm = Image.fromarray(smooth, "RGB")
+    sm.save(os.path.join(d, "baseline.jpg"), quality=90)
+    sm.save(os.path.join(d, "progressive.jpg"), quality=90, progressive=True)
+    sm.convert("L").save(os.path.join(d, "gray.jpg"), quality=90)
+    for name in ["baseline.jpg", "progressive.jpg", "gray.jpg"]:
+        t[name.replace(".jpg", "_jpg")] = torch.from_numpy(np.asarray(Image.open(os.path.join(d, name))).astype(np.float32))
+    # Bad files.
+    good_png = open(os.path.join(d, "rgb8.png"), "rb").read()
+    good_jpg = open(os.path.join(d, "baseline.jpg"), "rb").read()
+    open(os.path.join(d, "truncated.png"), "wb").write(good_png[: len(good_png) // 2])
+    # A JPEG cut inside its entropy-coded scan (a tiny JPEG is mostly header, so use a larger one).
+    big = io.BytesIO()
+    Image.fromarray(rs.randint(0, 256, (120, 160, 3), dtype=np.uint8), "RGB").save(big, "JPEG", quality=90)
+    open(os.path.join(d, "truncated.jpg"), "wb").write(big.getvalue()[: int(len(big.getvalue()) * 0.6)])
+    open(os.path.join(d, "header_only.jpg"), "wb").write(good_jpg[:40])
+    open(os.path.join(d, "huge.png"), "wb").write(png_with_bad_ihdr(1_000_000, 1_000_000))
+    open(os.path.join(d, "not_an_image.png"), "wb").write(b"GIF89a this is not a png or a jpeg")
+    open(os.path.join(d, "empty.png"), "wb").write(b"")
+    # Pillow resizes (LANCZOS, BICUBIC, BILINEAR; down, up, one axis) and RGB -> L.
+    src = Image.fromarray(rgb, "RGB")
+    for filt, fname in [(Image.Resampling.LANCZOS, "lanczos"), (Image.Resampling.BICUBIC, "bicubic"),
+                        (Image.Resampling.BILINEAR, "bilinear")]:
+        for size in [(11, 8), (40, 31), (23, 9), (64, 48)]:
+            t[f"resize.{fname}.{size[0]}x{size[1]}"] = torch.from_numpy(
+                np.asarray(src.resize(size, filt)).astype(np.float32))
+    t["resize.lanczos_gray.13x30"] = torch.from_numpy(
+        np.asarray(src.convert("L").resize((13, 30), Image.Resampling.LANCZOS)).astype(np.float32))
+    t["luma"] = torch.from_numpy(np.asarray(src.convert("L")).astype(np.float32))
+    t["source_rgb"] = torch.from_numpy(rgb.astype(np.float32))
+    # VaeImageProcessor-style conversions in float32.
+    arr = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+    t["to_tensor"] = 2.0 * arr - 1.0
+    ramp = torch.linspace(-1.2, 1.2, 3 * 5 * 7).reshape(1, 3, 5, 7)
+    t["post.x"] = ramp
+    post = (ramp / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+    t["post.y"] = torch.from_numpy((post * 255).round().astype(np.uint8).astype(np.float32))
+    save(t, os.path.join(ROOT, "images", "expected.safetensors"))
+
+
+def write_png16(path, arr, color_type):
+    h, w = arr.shape[:2]
+    raw = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    open(path, "wb").write(png)
+
+
+def dtype_fixtures():
+    """F16 / BF16 / I64 safetensors and their float32 values, written by safetensors itself."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(4, 33, generator=g) * 100
+    x[0, :4] = torch.tensor([6.0e-8, -0.0, 65504.0, 1e-5])  # half subnormal, signed zero, max, small
+    d = os.path.join(ROOT, "core")
+    save_file({"h": x.half(), "b": x.bfloat16(), "i": torch.arange(-5, 72, dtype=torch.int64).reshape(7, 11),
+               "f": x}, os.path.join(d, "dtypes.safetensors"), metadata={"format": "pt"})
+    save({"h": x.half().float(), "b": x.bfloat16().float(), "i": torch.arange(-5, 72).reshape(7, 11).float(),
+          "f": x}, os.path.join(d, "dtypes_expected.safetensors"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("parts", nargs="*", default=["core"], help="which fixture sets to write (core)")
+    a = p.parse_args()
+    torch.set_num_threads(1)
+    if "core" in a.parts:
+        ops_fixtures()
+        rng_fixtures()
+        image_fixtures()
+        dtype_fixtures()
+
+
+if __name__ == "__main__":
+    main()
