@@ -4,7 +4,7 @@
 //   CBLAS, CPNG, CJPEG, CImageCodecs  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
 import PackageDescription
 
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "native"], .when(configuration: .release))]
 
 let package = Package(
     name: "sdedit",

@@ -19,6 +19,14 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Run `body` with OpenBLAS limited to one thread, so `body` may call sgemm from each of our
+    /// own worker threads without the two thread pools oversubscribing the cores.
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(Threads.count)) }
+        return try body()
+    }
+
     public static var coreName: String {
         guard let p = openblas_get_corename() else { return "unknown" }
         return String(cString: p)

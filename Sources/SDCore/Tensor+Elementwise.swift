@@ -135,7 +135,7 @@ extension Tensor {
     }
 
     public func clamped(_ lo: Float, _ hi: Float) -> Tensor {
-        map { $0.clamped(lowerBound: Vec(repeating: lo), upperBound: Vec(repeating: hi)) }
+        map { pointwiseMin(pointwiseMax($0, Vec(repeating: lo)), Vec(repeating: hi)) }
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor { binary(a, b, .add) }
@@ -167,19 +167,33 @@ extension Tensor {
 // row: [d]
 @inline(__always)
 func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ d: Int) {
-    var m = -Float.infinity
-    for j in 0..<d { m = max(m, row[j]) }
-    if m == -Float.infinity { m = 0 }
-    mapSIMD(row, row, d) { vexp($0 - m) }
-    var s: Float = 0
-    var acc = Vec(repeating: 0)
+    var vm = Vec(repeating: -.infinity)
     var j = 0
     while j + 16 <= d {
-        acc += UnsafeRawPointer(row + j).loadUnaligned(as: Vec.self)
+        vm = pointwiseMax(vm, UnsafeRawPointer(row + j).loadUnaligned(as: Vec.self))
         j += 16
     }
-    s = acc.sum()
-    while j < d { s += row[j]; j += 1 }
-    let inv = 1 / s
-    for k in 0..<d { row[k] *= inv }
+    var m = vm.max()
+    while j < d { m = Swift.max(m, row[j]); j += 1 }
+    if m == -Float.infinity { m = 0 }
+    var acc = Vec(repeating: 0)
+    j = 0
+    while j + 16 <= d {
+        let e = vexp(UnsafeRawPointer(row + j).loadUnaligned(as: Vec.self) - m)
+        UnsafeMutableRawPointer(row + j).storeBytes(of: e, as: Vec.self)
+        acc += e
+        j += 16
+    }
+    var s = acc.sum()
+    while j < d { let e = Foundation.exp(row[j] - m); row[j] = e; s += e; j += 1 }
+    let inv = Vec(repeating: 1 / s)
+    j = 0
+    while j + 16 <= d {
+        let p = UnsafeMutableRawPointer(row + j)
+        p.storeBytes(of: p.loadUnaligned(as: Vec.self) * inv, as: Vec.self)
+        j += 16
+    }
+    while j < d { row[j] *= inv[0]; j += 1 }
 }
+
+import Foundation

@@ -7,33 +7,38 @@ public typealias VecI = SIMD16<Int32>
 
 @inline(__always)
 public func vexp(_ input: Vec) -> Vec {
-    var x = input.clamped(lowerBound: Vec(repeating: -87.3365), upperBound: Vec(repeating: 88.3762626647949))
-    var fx = (x * 1.44269504088896341 + 0.5).rounded(.down)
-    x = x - fx * 0.693359375
-    x = x + fx * 2.12194440e-4
+    let x0 = pointwiseMin(pointwiseMax(input, Vec(repeating: -87.3365)), Vec(repeating: 88.3762626647949))
+    // n = round(x·log2 e) by the 1.5·2²³ trick: the sum's low mantissa bits hold n, and it stays in
+    // vector registers (Swift's generic SIMD Float→Int conversion is scalarised).
+    let magic = Vec(repeating: 12582912)
+    let t = magic.addingProduct(x0, Vec(repeating: 1.44269504088896341))
+    let n = t - magic
+    var x = x0.addingProduct(n, Vec(repeating: -0.693359375))
+    x = x.addingProduct(n, Vec(repeating: 2.12194440e-4))
     let z = x * x
     var y: Vec = Vec(repeating: 1.9875691500e-4)
-    y = y * x + 1.3981999507e-3
-    y = y * x + 8.3334519073e-3
-    y = y * x + 4.1665795894e-2
-    y = y * x + 1.6666665459e-1
-    y = y * x + 5.0000001201e-1
-    y = y * z + x + 1
-    // 2^fx by building the exponent bits.
-    fx = fx.clamped(lowerBound: Vec(repeating: -126), upperBound: Vec(repeating: 127))
-    let e = (VecI(fx) &+ 127) &<< 23
-    return y * unsafeBitCast(e, to: Vec.self)
+    y = Vec(repeating: 1.3981999507e-3).addingProduct(y, x)
+    y = Vec(repeating: 8.3334519073e-3).addingProduct(y, x)
+    y = Vec(repeating: 4.1665795894e-2).addingProduct(y, x)
+    y = Vec(repeating: 1.6666665459e-1).addingProduct(y, x)
+    y = Vec(repeating: 5.0000001201e-1).addingProduct(y, x)
+    y = (x + 1).addingProduct(y, z)
+    // 2ⁿ from the integer in t's mantissa: ((bits(t) − bits(magic)) + 127) << 23. n ∈ [−126, 128];
+    // n = 128 only for x ≥ 88.38, which the clamp keeps out of reach.
+    let bits = unsafeBitCast(t, to: VecI.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vec.self)
+    return y * scale
 }
 
 @inline(__always)
 public func verf(_ x: Vec) -> Vec {
     let a = x.replacing(with: -x, where: x .< 0)
-    let t = 1 / (a * 0.3275911 + 1)
+    let t = 1 / Vec(repeating: 1).addingProduct(a, Vec(repeating: 0.3275911))
     var p = Vec(repeating: 1.061405429)
-    p = p * t - 1.453152027
-    p = p * t + 1.421413741
-    p = p * t - 0.284496736
-    p = p * t + 0.254829592
+    p = Vec(repeating: -1.453152027).addingProduct(p, t)
+    p = Vec(repeating: 1.421413741).addingProduct(p, t)
+    p = Vec(repeating: -0.284496736).addingProduct(p, t)
+    p = Vec(repeating: 0.254829592).addingProduct(p, t)
     p = p * t
     let r = 1 - p * vexp(-a * a)
     return r.replacing(with: -r, where: x .< 0)

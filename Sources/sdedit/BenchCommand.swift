@@ -1,0 +1,111 @@
+// `sdedit bench core`: times the tensor core on UNet-sized work and, in the same run, the same
+// shapes in PyTorch (scripts/bench_torch.py) when a Python with torch is available.
+import ArgumentParser
+import Foundation
+import SDCore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the tensor core on UNet-sized work, with the PyTorch ratio from the same run.")
+
+    @Option(help: "Threads for sdedit and OpenBLAS (and for torch in the comparison).")
+    var threads: Int = 2
+
+    @Option(name: .customLong("repeat"), help: "Timed repetitions per case (median reported, after one warm-up).")
+    var repeats: Int = 3
+
+    @Option(help: "Python interpreter with torch for the comparison; 'none' to skip. Default: ./venv/bin/python if present.")
+    var torchPython: String?
+
+    @Option(help: "Run only cases whose name contains this text.")
+    var only: String = ""
+
+    func run() throws {
+        Threads.set(threads)
+        let cases = coreCases().filter { only.isEmpty || $0.name.contains(only) }
+        FileHandleStderr.write("sdedit bench: \(threads) threads, OpenBLAS \(BLAS.coreName), median of \(repeats)\n")
+        var swiftSeconds: [String: Double] = [:]
+        for c in cases {
+            let s = Stopwatch.median(warmup: 1, repeats: repeats, c.run)
+            swiftSeconds[c.name] = s
+            FileHandleStderr.write("  \(c.name): \(String(format: "%.4f", s)) s\n")
+        }
+        let torch = runTorch()
+        print("| case | GFLOP | sdedit s | sdedit GFLOP/s | torch s | torch GFLOP/s | speed vs torch |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for c in cases {
+            let s = swiftSeconds[c.name]!
+            var row = "| \(c.name) | \(f1(c.gflop)) | \(f3(s)) | \(f1(c.gflop / s))"
+            if let t = torch?[c.name] {
+                row += " | \(f3(t)) | \(f1(c.gflop / t)) | \(String(format: "%.2f×", t / s)) |"
+            } else {
+                row += " | – | – | – |"
+            }
+            print(row)
+        }
+        print("\npeak RSS \(ProcessMemory.peakRSS() >> 20) MiB; speed vs torch = torch time / sdedit time (> 1 is faster)")
+    }
+
+    func runTorch() -> [String: Double]? {
+        var python = torchPython
+        if python == nil && FileManager.default.isExecutableFile(atPath: "venv/bin/python") { python = "venv/bin/python" }
+        guard let py = python, py != "none" else {
+            FileHandleStderr.write("sdedit bench: no torch comparison (pass --torch-python PATH)\n")
+            return nil
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/bench_torch.py").standardized.path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: py)
+        p.arguments = [script, "--threads", "\(threads)", "--repeat", "\(repeats)", "--only", only]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        do { try p.run() } catch {
+            FileHandleStderr.write("sdedit bench: cannot run \(py): \(error)\n")
+            return nil
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let secs = obj["seconds"] as? [String: Double] else {
+            FileHandleStderr.write("sdedit bench: torch comparison failed\n")
+            return nil
+        }
+        FileHandleStderr.write("  torch \(obj["torch"] ?? "?") done\n")
+        return secs
+    }
+}
+
+struct BenchCase {
+    let name: String
+    let gflop: Double
+    let run: () -> Void
+}
+
+/// The UNet-sized shapes of the foundation issue (same names as scripts/bench_torch.py).
+func coreCases() -> [BenchCase] {
+    let g = TorchGenerator(seed: 0)
+    let x = g.randn([2, 320, 64, 64]), w = g.randn([320, 320, 3, 3]), b = g.randn([320])
+    let x2 = g.randn([2, 1280, 8, 8]), w2 = g.randn([1280, 1280, 3, 3]), b2 = g.randn([1280])
+    let lx = g.randn([8192, 320]), lw = g.randn([2560, 320]), lb = g.randn([2560])
+    // Attention on [B, T, H·D] = [2, 4096, 5·64].
+    let q = g.randn([2, 4096, 320]), k = g.randn([2, 4096, 320]), v = g.randn([2, 4096, 320])
+    return [
+        BenchCase(name: "conv3x3_320_64x64_b2", gflop: 2 * 2 * 320 * 4096 * 2880 / 1e9) {
+            _ = x.conv2d(weight: w, bias: b, padding: .symmetric(1))
+        },
+        BenchCase(name: "conv3x3_1280_8x8_b2", gflop: 2 * 2 * 1280 * 64 * 11520 / 1e9) {
+            _ = x2.conv2d(weight: w2, bias: b2, padding: .symmetric(1))
+        },
+        BenchCase(name: "linear_8192x320_2560", gflop: 2 * 8192 * 320 * 2560 / 1e9) {
+            _ = lx.linear(weight: lw, bias: lb)
+        },
+        BenchCase(name: "attention_2x5x4096x64", gflop: 2 * 2 * 10 * 4096 * 4096 * 64 / 1e9) {
+            _ = Tensor.attention(q: q, k: k, v: v, heads: 5)
+        },
+    ]
+}
+
+func f1(_ v: Double) -> String { String(format: "%.1f", v) }
+func f3(_ v: Double) -> String { String(format: "%.3f", v) }

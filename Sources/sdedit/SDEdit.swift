@@ -1,0 +1,45 @@
+// sdedit — Stable Diffusion 2 image editing on the CPU. Parsing, IO, progress and exit codes only;
+// all numeric work lives in SDCore / SDModels / SDPipelines.
+import ArgumentParser
+import SDCore
+
+@main
+struct SDEdit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sdedit",
+        abstract: "Stable Diffusion 2 image editing (inpaint, depth2img, x4 upscale) on the CPU.",
+        discussion: """
+        Exit codes: 0 success, 64 usage error, 65 bad input data (corrupt image, malformed model file), \
+        66 input file not found, 69 model not found, 70 internal error, 74 I/O error while writing.
+        """,
+        version: "0.1.0",
+        subcommands: [Bench.self]
+    )
+}
+
+/// Exit codes from sysexits.h, documented in the README and the man page.
+enum ExitCode32: Int32 {
+    case usage = 64, dataError = 65, noInput = 66, unavailable = 69, software = 70, ioError = 74
+}
+
+/// Map an SDError to its exit code and print the one-line message on stderr.
+func fail(_ error: Error) -> ExitCode {
+    let code: ExitCode32
+    switch error {
+    case let e as SDError:
+        switch e {
+        case let .io(path, message):
+            code = message.hasPrefix("no such file") && !path.isEmpty ? .noInput : .ioError
+        case .badFile: code = .dataError
+        case .invalidInput: code = .usage
+        case .missingModel: code = .unavailable
+        }
+    default: code = .software
+    }
+    printError("sdedit: \(error)")
+    return ExitCode(code.rawValue)
+}
+
+func printError(_ s: String) {
+    FileHandleStderr.write(s + "\n")
+}

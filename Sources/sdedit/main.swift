@@ -1,2 +1,0 @@
-import SDCore
-print(BLAS.coreName)
