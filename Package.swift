@@ -34,6 +34,7 @@ let package = Package(
                           swiftSettings: optimise),
         .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),
         .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"]),
+        .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

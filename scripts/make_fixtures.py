@@ -239,9 +239,32 @@ def dtype_fixtures():
           "f": x}, os.path.join(d, "dtypes_expected.safetensors"))
 
 
+def inpaint_fixtures():
+    """Tiny SD2-inpainting model (also the demo model), component, scheduler and pipeline goldens."""
+    import json as _json
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_inpaint as fi
+    folder = os.path.join(ROOT, "models", "tiny-sd2-inpainting")
+    out = os.path.join(ROOT, "inpaint")
+    os.makedirs(out, exist_ok=True)
+    fi.build_model(folder)
+    fi.component_goldens(folder, os.path.join(out, "components.safetensors"))
+    fi.scheduler_goldens(os.path.join(out, "schedulers.safetensors"))
+    one = fi.pipeline_goldens(folder, out, threads=1)
+    two = fi.pipeline_goldens(folder, out, threads=2)
+    # The reference's own run-to-run noise (1 vs 2 torch threads): the floor for pipeline tolerances.
+    noise = {}
+    for k in one:
+        d = (one[k] - two[k]).abs()
+        noise[k] = {"max": float(d.max()), "mean": float(d.mean())}
+    _json.dump(noise, open(os.path.join(out, "reference_noise.json"), "w"), indent=1, sort_keys=True)
+    save(one, os.path.join(out, "pipeline.safetensors"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core"], help="which fixture sets to write (core)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint"], help="which fixture sets to write (core, inpaint)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts:
@@ -249,6 +272,8 @@ def main():
         rng_fixtures()
         image_fixtures()
         dtype_fixtures()
+    if "inpaint" in a.parts:
+        inpaint_fixtures()
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ func normalFill16(_ d: UnsafeMutablePointer<Float>) {
 
 /// log256_ps from avx_mathfun.h, lane by lane, with GCC's FMA contractions.
 func avx2Log(_ input: Float) -> Float {
-    let x = max(input, 1.17549435e-38)
+    let x = max(input, Float.leastNormalMagnitude)  // 1.17549435e-38
     let bits = x.bitPattern
     var e = Float(Int32(bitPattern: bits >> 23) - 127) + 1
     var m = Float(bitPattern: (bits & ~0x7f80_0000) | Float(0.5).bitPattern)

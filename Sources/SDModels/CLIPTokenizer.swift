@@ -1,0 +1,230 @@
+// CLIP BPE tokenizer as diffusers loads it for SD2: transformers 5.23 `CLIPTokenizer`
+// (models/clip/tokenization_clip.py, tokenizers backend) built from vocab.json + merges.txt, with the
+// special tokens of special_tokens_map.json (SD2: pad = "!" = id 0, which also makes "!" in a prompt a
+// special token). Pipeline call: padding="max_length", max_length=77, truncation=True.
+//
+// 1. split the raw text on special tokens (longest first);
+// 2. other text: NFC, runs of whitespace → " ", lowercase;
+// 3. pre-tokenise with <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+;
+// 4. byte-level map (GPT-2 bytes_to_unicode), BPE with "</w>" on the last symbol;
+// 5. [bos] + first (maxLength − 2) ids + [eos], padded with the pad id.
+import Foundation
+import SDCore
+
+public final class CLIPTokenizer {
+    public let vocab: [String: Int]
+    let ranks: [String: Int]  // "a b" -> merge rank
+    public let bosID: Int, eosID: Int, padID: Int, unkID: Int
+    public let maxLength: Int
+    let specials: [(String, Int)]  // longest first
+    let byteMap: [Character]
+    private var cache: [String: [Int]] = [:]
+
+    public convenience init(folder: String) throws {
+        let vocabPath = folder + "/vocab.json", mergesPath = folder + "/merges.txt"
+        guard let vd = FileManager.default.contents(atPath: vocabPath) else {
+            throw SDError.missingModel("\(vocabPath): tokenizer vocabulary not found")
+        }
+        guard let vocab = (try? JSONSerialization.jsonObject(with: vd)) as? [String: Int], !vocab.isEmpty else {
+            throw SDError.badFile(path: vocabPath, message: "not a JSON object of token → id")
+        }
+        guard let md = FileManager.default.contents(atPath: mergesPath), let text = String(data: md, encoding: .utf8) else {
+            throw SDError.missingModel("\(mergesPath): tokenizer merges not found")
+        }
+        var merges: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("#version") { continue }
+            let parts = line.split(separator: " ")
+            guard parts.count == 2 else { throw SDError.badFile(path: mergesPath, message: "bad merge line '\(line)'") }
+            merges.append(String(line))
+        }
+        var pad = "<|endoftext|>"
+        var maxLength = 77
+        if let d = FileManager.default.contents(atPath: folder + "/tokenizer_config.json"),
+           let cfg = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] {
+            if let p = CLIPTokenizer.tokenContent(cfg["pad_token"]) { pad = p }
+            if let m = cfg["model_max_length"] as? Int, (3...4096).contains(m) { maxLength = m }
+        }
+        // special_tokens_map.json overrides tokenizer_config.json (SD2: pad "!").
+        if let d = FileManager.default.contents(atPath: folder + "/special_tokens_map.json"),
+           let cfg = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
+           let p = CLIPTokenizer.tokenContent(cfg["pad_token"]) {
+            pad = p
+        }
+        try self.init(vocab: vocab, merges: merges, padToken: pad, maxLength: maxLength, name: folder)
+    }
+
+    static func tokenContent(_ v: Any?) -> String? {
+        if let s = v as? String { return s }
+        if let d = v as? [String: Any], let s = d["content"] as? String { return s }
+        return nil
+    }
+
+    public init(vocab: [String: Int], merges: [String], padToken: String, maxLength: Int = 77, name: String = "tokenizer") throws {
+        self.vocab = vocab
+        var r: [String: Int] = [:]
+        for (i, m) in merges.enumerated() where r[m] == nil { r[m] = i }
+        ranks = r
+        func id(_ t: String) throws -> Int {
+            guard let i = vocab[t] else { throw SDError.badFile(path: name, message: "vocabulary lacks \(t)") }
+            return i
+        }
+        bosID = try id("<|startoftext|>")
+        eosID = try id("<|endoftext|>")
+        unkID = eosID
+        padID = try id(padToken)
+        self.maxLength = maxLength
+        specials = [("<|startoftext|>", bosID), ("<|endoftext|>", eosID), (padToken, padID)]
+            .reduce(into: [(String, Int)]()) { acc, s in if !acc.contains(where: { $0.0 == s.0 }) { acc.append(s) } }
+            .sorted { $0.0.count > $1.0.count }
+        byteMap = CLIPTokenizer.bytesToUnicode()
+    }
+
+    /// GPT-2's reversible byte → printable character table.
+    static func bytesToUnicode() -> [Character] {
+        var bs = Array(33...126) + Array(161...172) + Array(174...255)
+        var cs = bs
+        var n = 0
+        for b in 0..<256 where !bs.contains(b) {
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+        }
+        var table = [Character](repeating: " ", count: 256)
+        for (b, c) in zip(bs, cs) { table[b] = Character(Unicode.Scalar(UInt32(c))!) }
+        return table
+    }
+
+    /// Ids for one prompt: [bos] + tokens (truncated) + [eos], padded to maxLength.
+    public func encode(_ text: String) -> [Int] {
+        var ids = [bosID]
+        ids += tokenIDs(text).prefix(maxLength - 2)
+        ids.append(eosID)
+        while ids.count < maxLength { ids.append(padID) }
+        return ids
+    }
+
+    /// Token ids without bos/eos/padding.
+    public func tokenIDs(_ text: String) -> [Int] {
+        var out: [Int] = []
+        for (segment, special) in splitSpecials(text) {
+            if let s = special { out.append(s); continue }
+            for piece in CLIPTokenizer.preTokenize(CLIPTokenizer.normalize(segment)) { out += bpeIDs(piece) }
+        }
+        return out
+    }
+
+    /// Split on special-token strings, longest match first, scanning left to right.
+    func splitSpecials(_ text: String) -> [(String, Int?)] {
+        var result: [(String, Int?)] = []
+        var current = ""
+        var rest = Substring(text)
+        outer: while !rest.isEmpty {
+            for (tok, id) in specials where rest.hasPrefix(tok) {
+                if !current.isEmpty { result.append((current, nil)); current = "" }
+                result.append((tok, id))
+                rest = rest.dropFirst(tok.count)
+                continue outer
+            }
+            current.append(rest.removeFirst())
+        }
+        if !current.isEmpty { result.append((current, nil)) }
+        return result
+    }
+
+    /// NFC, whitespace runs → one space, lowercase (the tokenizers-backend normalizer).
+    static func normalize(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        var inSpace = false
+        for u in s.precomposedStringWithCanonicalMapping.unicodeScalars {
+            if u.properties.isWhitespace {
+                if !inSpace { out.append(" ") }
+                inSpace = true
+            } else {
+                out.append(u)
+                inSpace = false
+            }
+        }
+        return String(out).lowercased()
+    }
+
+    static func isLetter(_ u: Unicode.Scalar) -> Bool {
+        switch u.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
+        default: return false
+        }
+    }
+
+    static func isNumber(_ u: Unicode.Scalar) -> Bool {
+        switch u.properties.generalCategory {
+        case .decimalNumber, .letterNumber, .otherNumber: return true
+        default: return false
+        }
+    }
+
+    /// The CLIP pre-tokeniser pattern, over Unicode scalars; whitespace is dropped.
+    static func preTokenize(_ s: String) -> [String] {
+        let u = Array(s.unicodeScalars)
+        var pieces: [String] = []
+        var i = 0
+        let contractions = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].map { Array($0.unicodeScalars) }
+        let markers = ["<|startoftext|>", "<|endoftext|>"].map { Array($0.unicodeScalars) }
+        func matches(_ p: [Unicode.Scalar], at i: Int) -> Bool {
+            i + p.count <= u.count && Array(u[i..<(i + p.count)]) == p
+        }
+        func emit(_ a: Int, _ b: Int) {
+            var v = String.UnicodeScalarView()
+            v.append(contentsOf: u[a..<b])
+            pieces.append(String(v))
+        }
+        while i < u.count {
+            if let m = markers.first(where: { matches($0, at: i) }) { emit(i, i + m.count); i += m.count; continue }
+            if let c = contractions.first(where: { matches($0, at: i) }) { emit(i, i + c.count); i += c.count; continue }
+            let c = u[i]
+            if isLetter(c) {
+                var j = i + 1
+                while j < u.count && isLetter(u[j]) { j += 1 }
+                emit(i, j); i = j
+            } else if isNumber(c) {
+                emit(i, i + 1); i += 1
+            } else if c.properties.isWhitespace {
+                i += 1
+            } else {
+                var j = i + 1
+                while j < u.count && !isLetter(u[j]) && !isNumber(u[j]) && !u[j].properties.isWhitespace { j += 1 }
+                emit(i, j); i = j
+            }
+        }
+        return pieces
+    }
+
+    /// Byte-level BPE of one pre-token.
+    func bpeIDs(_ piece: String) -> [Int] {
+        if let c = cache[piece] { return c }
+        var word = piece.utf8.map { String(byteMap[Int($0)]) }
+        guard !word.isEmpty else { return [] }
+        word[word.count - 1] += "</w>"
+        while word.count > 1 {
+            var best = Int.max, bestPair = ("", "")
+            for k in 0..<(word.count - 1) {
+                if let r = ranks[word[k] + " " + word[k + 1]], r < best { best = r; bestPair = (word[k], word[k + 1]) }
+            }
+            if best == Int.max { break }
+            var merged: [String] = []
+            var k = 0
+            while k < word.count {
+                if k < word.count - 1 && word[k] == bestPair.0 && word[k + 1] == bestPair.1 {
+                    merged.append(bestPair.0 + bestPair.1)
+                    k += 2
+                } else {
+                    merged.append(word[k])
+                    k += 1
+                }
+            }
+            word = merged
+        }
+        let ids = word.map { vocab[$0] ?? unkID }
+        cache[piece] = ids
+        return ids
+    }
+}

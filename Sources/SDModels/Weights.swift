@@ -1,0 +1,70 @@
+// Strict weight loading. A model's Swift tree spells the checkpoint's key names through scoped
+// lookups (weights.scoped("down_blocks").scoped(0).scoped("resnets")), every tensor's shape is
+// checked against what the config implies, and keys the model never asked for are reported.
+import SDCore
+
+public final class WeightStore {
+    /// What the user named (a folder or file), for messages.
+    public let name: String
+    private var index: [String: SafetensorsFile] = [:]
+    private(set) var used: Set<String> = []
+
+    public init(files: [String], name: String) throws {
+        self.name = name
+        for path in files {
+            let f = try SafetensorsFile(path: path)
+            for k in f.keys { index[k] = f }
+        }
+    }
+
+    public var keys: [String] { index.keys.sorted() }
+    public func has(_ key: String) -> Bool { index[key] != nil }
+
+    /// The tensor named `key`, checked against `shape` (nil: any shape).
+    public func load(_ key: String, shape: [Int]?) throws -> Tensor {
+        guard let f = index[key], let info = f.info(key) else {
+            throw SDError.missingModel("\(name): missing weight \(key)\(shape.map { " (expected shape \($0))" } ?? "")")
+        }
+        if let s = shape, s != info.shape {
+            throw SDError.badFile(path: f.path, message: "weight \(key) has shape \(info.shape), expected \(s)")
+        }
+        used.insert(key)
+        return try f.tensor(key)
+    }
+
+    /// Fail if any stored key was never used, except those matching `ignoring` (suffixes).
+    public func checkAllUsed(ignoring: [String] = []) throws {
+        let unused = index.keys.filter { k in !used.contains(k) && !ignoring.contains { k.hasSuffix($0) } }.sorted()
+        if !unused.isEmpty {
+            let shown = unused.prefix(5).joined(separator: ", ")
+            throw SDError.badFile(path: name, message: "\(unused.count) weight(s) not used by the model built from its config "
+                                  + "(config and weights disagree?): \(shown)\(unused.count > 5 ? ", …" : "")")
+        }
+    }
+}
+
+/// A view of the store under a key prefix.
+public struct Weights {
+    public let store: WeightStore
+    public let prefix: String
+
+    public init(_ store: WeightStore, prefix: String = "") {
+        self.store = store
+        self.prefix = prefix
+    }
+
+    public func scoped(_ name: String) -> Weights { Weights(store, prefix: prefix + name + ".") }
+    public func scoped(_ index: Int) -> Weights { scoped(String(index)) }
+
+    public func has(_ key: String) -> Bool { store.has(prefix + key) }
+
+    public func callAsFunction(_ key: String, _ shape: [Int]) throws -> Tensor {
+        try store.load(prefix + key, shape: shape)
+    }
+
+    /// The first of several spellings present in the file (legacy and current names).
+    public func scopedFirst(of names: [String], probe: String) -> Weights {
+        for n in names where has(n + "." + probe) { return scoped(n) }
+        return scoped(names[0])
+    }
+}
