@@ -31,7 +31,7 @@ public struct ConfigReader {
 
     func bad(_ key: String, _ msg: String) -> SDError { .badFile(path: path, message: "\(key): \(msg)") }
 
-    func present(_ key: String) -> Any? {
+    public func present(_ key: String) -> Any? {
         guard let v = dict[key], !(v is NSNull) else { return nil }
         return v
     }

@@ -1,2 +1,0 @@
-// SDPipelines: schedulers and task recipes (see the inpaint issue).
-import SDModels

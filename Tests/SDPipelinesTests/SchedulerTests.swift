@@ -1,0 +1,51 @@
+// Every scheduler against diffusers on recorded model outputs: timesteps, init sigma, scale_model_input
+// and each step's sample, for 10 and 7 steps and for strength 0.6 (sliced timesteps, set_begin_index,
+// add_noise). Configured from SD2's scheduler_config.json the way `from_config` does it.
+// Fixtures: scripts/make_fixtures.py inpaint → fixtures/inpaint/schedulers.safetensors.
+import SDCore
+import SDModels
+@testable import SDPipelines
+import SDTestSupport
+import XCTest
+
+final class SchedulerTests: XCTestCase {
+    let config = Fixtures.path("models/tiny-sd2-inpainting/scheduler/scheduler_config.json")
+
+    func testAlphasCumprodBitExact() throws {
+        let f = try Fixtures.file("inpaint/schedulers.safetensors")
+        let s = try NoiseSchedule(ConfigReader(path: config), defaultSpacing: .leading)
+        let want = try f.tensor("alphas_cumprod")
+        XCTAssertEqual(s.alphasCumprod.count, 1000)
+        assertClose(Tensor(shape: [1000], storage: s.alphasCumprod), want, Tolerances.exact, "alphas_cumprod")
+    }
+
+    func testSchedulersMatchDiffusers() throws {
+        let f = try Fixtures.file("inpaint/schedulers.safetensors")
+        for kind in SchedulerKind.allCases {
+            for (steps, strength) in [(10, 1.0), (10, 0.6), (7, 1.0)] {
+                let key = "\(kind.rawValue).n\(steps).s\(Int(strength * 100))"
+                let sch = try kind.make(config: ConfigReader(path: config))
+                try sch.setTimesteps(steps)
+                let initT = min(Int(Double(steps) * strength), steps)
+                let tStart = max(steps - initT, 0)
+                let ts = Array(sch.timesteps[(tStart * sch.order)...])
+                sch.setBeginIndex(tStart * sch.order)
+                assertClose(Tensor(shape: [ts.count], storage: ts), try f.tensor("\(key).timesteps"), Tolerances.exact, "\(key) timesteps")
+                assertClose(Tensor(shape: [1], storage: [sch.initNoiseSigma]), try f.tensor("\(key).init_sigma"),
+                            Tolerances.scheduler, "\(key) init sigma")
+                let ms = try f.tensor("\(key).m"), xs = try f.tensor("\(key).x"), scales = try f.tensor("\(key).scale")
+                var x = try f.tensor("\(key).x0")
+                let g = TorchGenerator(seed: 9)
+                let per = x.count
+                for (i, t) in ts.enumerated() {
+                    let scale = sch.scaleModelInput(Tensor(repeating: 1, shape: [1]), timestep: t)
+                    assertClose(scale, scales.narrowed(dim: 0, start: i, length: 1), Tolerances.scheduler, "\(key) scale \(i)")
+                    let m = Tensor(shape: x.shape, storage: Array(ms.storage[(i * per)..<((i + 1) * per)]))
+                    x = sch.step(m, timestep: t, sample: x, generator: g)
+                    let want = Tensor(shape: x.shape, storage: Array(xs.storage[(i * per)..<((i + 1) * per)]))
+                    assertClose(x, want, Tolerances.scheduler, "\(key) step \(i) (t=\(t))")
+                }
+            }
+        }
+    }
+}
