@@ -259,6 +259,8 @@ def pipeline_goldens(folder, out_dir, threads=1):
     pipe = StableDiffusionInpaintPipeline.from_pretrained(folder, variant="fp16", torch_dtype=torch.float32,
                                                           safety_checker=None, requires_safety_checker=False)
     base = pipe.scheduler.config
+    keys = ["name", "scheduler", "width", "height", "steps", "guidance", "strength", "seed", "negative"]
+    json.dump([dict(zip(keys, c)) for c in PIPELINE_CASES], open(os.path.join(out_dir, "pipeline_cases.json"), "w"), indent=1)
     t = {}
     for name, sch, w, h, steps, gs, strength, seed, neg in PIPELINE_CASES:
         pipe.scheduler = make_scheduler(sch, base)

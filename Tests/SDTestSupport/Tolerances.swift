@@ -36,4 +36,9 @@ public enum Tolerances {
     /// rounded (spec §5.1), so constants can differ by 1 ulp and compound over the steps.
     /// Measured: ≤ 2.7e-6 absolute over 10 steps on samples up to 17 (all six schedulers).
     public static let scheduler = Tolerance(atol: 1e-5, rtol: 1e-5)
+    /// Whole inpaint pipelines (tiny model, 6–10 steps): final latents. diffusers' own run-to-run noise
+    /// (1 vs 2 torch threads, fixtures/inpaint/reference_noise.json) reaches 2.0e-4.
+    public static let pipelineLatents = Tolerance(atol: 3e-4, rtol: 1e-4)
+    /// Whole inpaint pipelines: 8-bit output pixels. diffusers' own run-to-run noise reaches 1 grey level.
+    public static let pipelineImage = Tolerance(atol: 1, rtol: 0)
 }

@@ -1,0 +1,69 @@
+// The parts every SD2 editing pipeline shares: the loaded components of a diffusers folder,
+// prompt encoding with classifier-free guidance, and guidance itself.
+import Foundation
+import SDCore
+import SDModels
+
+/// Components of a diffusers Stable Diffusion folder (tokenizer, text encoder, VAE, UNet, scheduler config).
+public final class StableDiffusionModel {
+    public let folder: String
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    public let vae: AutoencoderKL
+    public let unet: UNet2DConditionModel
+    public let schedulerConfig: ConfigReader
+
+    public init(folder: String) throws {
+        self.folder = folder
+        tokenizer = try CLIPTokenizer(folder: folder + "/tokenizer")
+        textEncoder = try Component.loadTextEncoder(folder + "/text_encoder")
+        vae = try Component.loadVAE(folder + "/vae")
+        unet = try Component.loadUNet(folder + "/unet")
+        schedulerConfig = try Component.config(in: folder + "/scheduler", name: "scheduler_config.json")
+        guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
+            throw SDError.badFile(path: folder, message: "text encoder width \(textEncoder.config.hiddenSize) does not match "
+                                  + "the UNet's cross_attention_dim \(unet.config.crossAttentionDim)")
+        }
+    }
+
+    /// The checkpoint's own scheduler, or `kind` configured from its scheduler_config.json.
+    /// Pipelines force steps_offset = 1 and skip_prk_steps = true as diffusers' constructors do.
+    public func scheduler(_ kind: SchedulerKind?) throws -> Scheduler {
+        var dict = schedulerConfig.dict
+        if dict["steps_offset"] as? Int != 1 { dict["steps_offset"] = 1 }
+        dict["skip_prk_steps"] = true
+        let reader = ConfigReader(dict: dict, path: schedulerConfig.path)
+        let k = try kind ?? {
+            let name = try schedulerConfig.string("_class_name", default: "PNDMScheduler")
+            guard let k = SchedulerKind.fromClassName(name) else {
+                throw SDError.badFile(path: schedulerConfig.path, message: "scheduler \(name) is not supported")
+            }
+            return k
+        }()
+        return try k.make(config: reader)
+    }
+
+    /// Prompt embeddings, [uncond, cond] when guidance is on (diffusers encode_prompt).
+    public func encodePrompt(_ prompt: String, negative: String?, guidance: Bool) -> Tensor {
+        var ids = [tokenizer.encode(prompt)]
+        if guidance { ids.insert(tokenizer.encode(negative ?? ""), at: 0) }
+        return textEncoder(ids)
+    }
+}
+
+/// Classifier-free guidance on a [2B, …] prediction: u + g·(c − u).
+public func applyGuidance(_ pred: Tensor, scale: Float) -> Tensor {
+    let parts = pred.chunked(2, dim: 0)
+    return parts[0] + scale * (parts[1] - parts[0])
+}
+
+/// diffusers get_timesteps: the slice of the schedule that strength keeps, and its start index.
+public func timestepsForStrength(_ scheduler: Scheduler, steps: Int, strength: Double) -> (timesteps: [Float], start: Int) {
+    let initTimestep = min(Int(Double(steps) * strength), steps)   // Python: int(N * strength), in double
+    let tStart = max(steps - initTimestep, 0)
+    let from = min(tStart * scheduler.order, scheduler.timesteps.count)
+    return (Array(scheduler.timesteps[from...]), from)
+}
+
+/// Progress of the denoising loop: (step done, total steps).
+public typealias Progress = (Int, Int) -> Void
