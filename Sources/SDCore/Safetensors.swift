@@ -143,9 +143,21 @@ public final class SafetensorsFile {
         guard let b = base else { throw SDError.io(path: path, message: "file is not mapped") }
         let src = UnsafeRawPointer(b) + dataStart + info.begin
         let n = Tensor.count(info.shape)
-        return Tensor(shape: info.shape) { out in
+        let t = Tensor(shape: info.shape) { out in
             convertToFloat(src, dtype: info.dtype, count: n, into: out.baseAddress!)
         }
+        releasePages(from: dataStart + info.begin, to: dataStart + info.end)
+        return t
+    }
+
+    /// Drop the file pages of a converted tensor from this process's resident set, so loading a
+    /// model does not hold both the file's pages and the Float32 copy (it would double peak RSS).
+    /// Pages shared with a neighbouring tensor stay.
+    private func releasePages(from start: Int, to end: Int) {
+        guard let b = base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (start + page - 1) / page * page, hi = end / page * page
+        if hi > lo { madvise(b + lo, hi - lo, Int32(MADV_DONTNEED)) }
     }
 }
 

@@ -1,0 +1,73 @@
+// Post-processing around the pipeline: padding to the VAE's multiple and cropping back (so the
+// output keeps the input's exact size), and pasting the original pixels back outside the mask with
+// a feathered edge (the behaviour AUTOMATIC1111 users expect; diffusers leaves this to the caller).
+import Foundation
+import SDCore
+
+public enum Compositing {
+    /// Pad an image on the right and bottom to multiples of `m`, repeating the edge pixels.
+    public static func padToMultiple(_ im: Image, _ m: Int) -> Image {
+        let w = (im.width + m - 1) / m * m, h = (im.height + m - 1) / m * m
+        if w == im.width && h == im.height { return im }
+        var out = [UInt16](repeating: 0, count: w * h * im.channels)
+        for y in 0..<h { for x in 0..<w {
+            let sy = min(y, im.height - 1), sx = min(x, im.width - 1)
+            for c in 0..<im.channels { out[(y * w + x) * im.channels + c] = im.samples[(sy * im.width + sx) * im.channels + c] }
+        } }
+        return Image(width: w, height: h, channels: im.channels, bitDepth: im.bitDepth, samples: out)
+    }
+
+    /// Pad a [1, 1, H, W] mask with zeros (keep) on the right and bottom to `width`×`height`.
+    public static func padMask(_ mask: Tensor, width: Int, height: Int) -> Tensor {
+        mask.padded2D(left: 0, right: width - mask.dim(3), top: 0, bottom: height - mask.dim(2))
+    }
+
+    /// The top-left `width`×`height` of an image.
+    public static func crop(_ im: Image, width: Int, height: Int) -> Image {
+        if im.width == width && im.height == height { return im }
+        var out = [UInt16](repeating: 0, count: width * height * im.channels)
+        for y in 0..<height {
+            let src = y * im.width * im.channels, dst = y * width * im.channels
+            for i in 0..<(width * im.channels) { out[dst + i] = im.samples[src + i] }
+        }
+        return Image(width: width, height: height, channels: im.channels, bitDepth: im.bitDepth, samples: out)
+    }
+
+    /// original·(1 − α) + generated·α with α = the binary mask blurred by a Gaussian of σ = `blur`
+    /// pixels, limited to the mask itself: pixels outside the mask keep their original values exactly.
+    public static func composite(original: Image, generated: Image, mask: Tensor, blur: Double) -> Image {
+        precondition(original.width == generated.width && original.height == generated.height && original.channels == generated.channels)
+        let w = original.width, h = original.height, c = original.channels
+        let m = mask.storage
+        let alpha = blur > 0 ? gaussianBlur(m, width: w, height: h, sigma: blur) : m
+        var out = original.samples
+        for i in 0..<(w * h) where m[i] > 0 {
+            let a = min(1, max(0, alpha[i]))
+            for k in 0..<c {
+                let v = Float(original.samples[i * c + k]) * (1 - a) + Float(generated.samples[i * c + k]) * a
+                out[i * c + k] = UInt16(v.rounded())
+            }
+        }
+        return Image(width: w, height: h, channels: c, bitDepth: original.bitDepth, samples: out)
+    }
+
+    /// Separable Gaussian blur of a W×H plane, clamped borders, kernel radius ⌈3σ⌉.
+    static func gaussianBlur(_ p: [Float], width w: Int, height h: Int, sigma: Double) -> [Float] {
+        let r = Int((3 * sigma).rounded(.up))
+        var k = (-r...r).map { Float(exp(-Double($0 * $0) / (2 * sigma * sigma))) }
+        let s = k.reduce(0, +)
+        k = k.map { $0 / s }
+        var tmp = [Float](repeating: 0, count: w * h), out = tmp
+        for y in 0..<h { for x in 0..<w {
+            var acc: Float = 0
+            for (j, kv) in k.enumerated() { acc += kv * p[y * w + min(max(x + j - r, 0), w - 1)] }
+            tmp[y * w + x] = acc
+        } }
+        for y in 0..<h { for x in 0..<w {
+            var acc: Float = 0
+            for (j, kv) in k.enumerated() { acc += kv * tmp[min(max(y + j - r, 0), h - 1) * w + x] }
+            out[y * w + x] = acc
+        } }
+        return out
+    }
+}

@@ -1,0 +1,77 @@
+// Where a model comes from: a diffusers folder, or a hub id ("org/name") resolved offline in the
+// local Hugging Face cache (huggingface_hub's layout: models--org--name/snapshots/<refs/main>).
+// Nothing is ever downloaded. Pickle checkpoints are refused; single-file .safetensors are not
+// supported yet (they need the LDM → diffusers key mapping).
+import Foundation
+import SDCore
+
+public enum ModelLocator {
+    /// Cache roots in huggingface_hub's order of precedence.
+    public static func cacheRoots(environment env: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        var roots: [String] = []
+        if let c = env["HF_HUB_CACHE"], !c.isEmpty { roots.append(c) }
+        if let h = env["HF_HOME"], !h.isEmpty { roots.append(h + "/hub") }
+        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { roots.append(x + "/huggingface/hub") }
+        let home = env["HOME"] ?? NSHomeDirectory()
+        roots.append(home + "/.cache/huggingface/hub")
+        var seen = Set<String>()
+        return roots.filter { seen.insert($0).inserted }
+    }
+
+    /// The diffusers folder for `spec` (a path or an org/name hub id).
+    public static func resolve(_ spec: String, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let lower = spec.lowercased()
+        if fm.fileExists(atPath: spec, isDirectory: &isDir) {
+            if isDir.boolValue {
+                guard fm.fileExists(atPath: spec + "/model_index.json") || fm.fileExists(atPath: spec + "/unet") else {
+                    throw SDError.missingModel("\(spec): not a diffusers model folder (no model_index.json or unet/)")
+                }
+                return spec
+            }
+            if lower.hasSuffix(".ckpt") || lower.hasSuffix(".bin") || lower.hasSuffix(".pt") || lower.hasSuffix(".pth") {
+                throw SDError.missingModel("\(spec): pickle checkpoints are refused (loading one can run arbitrary code); "
+                    + "use the repository's .safetensors files in the diffusers folder layout")
+            }
+            if lower.hasSuffix(".safetensors") {
+                throw SDError.missingModel("\(spec): single-file checkpoints are not supported yet; pass the diffusers folder "
+                    + "(e.g. the hub id stabilityai/stable-diffusion-2-inpainting from the local Hugging Face cache)")
+            }
+            throw SDError.missingModel("\(spec): not a model folder")
+        }
+        let parts = spec.split(separator: "/", omittingEmptySubsequences: false)
+        var tried: [String] = [spec + " (as a folder)"]
+        if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !spec.hasPrefix("."), !spec.hasPrefix("/") {
+            let repo = "models--\(parts[0])--\(parts[1])"
+            for root in cacheRoots(environment: env) {
+                let base = root + "/" + repo
+                tried.append(base)
+                guard fm.fileExists(atPath: base + "/snapshots") else { continue }
+                if let ref = try? String(contentsOfFile: base + "/refs/main", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines), !ref.isEmpty,
+                   fm.fileExists(atPath: base + "/snapshots/" + ref) {
+                    return base + "/snapshots/" + ref
+                }
+                // No refs/main (e.g. a pinned revision only): take the most recently modified snapshot.
+                let snaps = ((try? fm.contentsOfDirectory(atPath: base + "/snapshots")) ?? []).map { base + "/snapshots/" + $0 }
+                if let newest = snaps.max(by: { modified($0) < modified($1) }) { return newest }
+            }
+        }
+        throw SDError.missingModel("model \(spec) not found; looked in: " + tried.joined(separator: ", ")
+                                   + ". sdedit never downloads: fetch it once with `huggingface-cli download \(spec)`.")
+    }
+
+    /// A short name for messages and metadata: "name" for a hub cache snapshot, else the folder's name.
+    public static func displayName(_ folder: String) -> String {
+        let parts = folder.split(separator: "/")
+        if let repo = parts.last(where: { $0.hasPrefix("models--") }) {
+            return repo.dropFirst("models--".count).replacingOccurrences(of: "--", with: "/")
+        }
+        return parts.last.map(String.init) ?? folder
+    }
+
+    static func modified(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
+    }
+}

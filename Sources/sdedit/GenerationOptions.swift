@@ -1,0 +1,86 @@
+// Options shared by the generation commands (inpaint, and upscale/depth2img as they land).
+import ArgumentParser
+import Foundation
+import SDCore
+import SDPipelines
+
+extension SchedulerKind: ExpressibleByArgument {}
+extension MaskChannel: ExpressibleByArgument {}
+
+struct GenerationOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Output image (.png or .jpg); '-' writes PNG to stdout. Default: derived from the input name.")
+    var output: String?
+
+    @Option(help: "Negative prompt (what to steer away from).")
+    var negativePrompt: String?
+
+    @Option(help: "Seed (torch.Generator(\"cpu\").manual_seed semantics); random when absent, always printed.")
+    var seed: UInt64?
+
+    @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")). Default: the checkpoint's own.")
+    var scheduler: SchedulerKind?
+
+    @Option(help: "Number of images; image i uses seed + i.")
+    var count: Int = 1
+
+    @Option(help: "Threads for all numeric work (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "JPEG quality for .jpg outputs.")
+    var jpegQuality: Int = 95
+
+    @Flag(name: .shortAndLong, help: "No progress or messages on stderr (errors still print).")
+    var quiet = false
+
+    func validate() throws {
+        guard count >= 1 && count <= 1000 else { throw ValidationError("--count must be 1…1000") }
+        guard threads >= 1 && threads <= 1024 else { throw ValidationError("--threads must be at least 1") }
+        guard (1...100).contains(jpegQuality) else { throw ValidationError("--jpeg-quality must be 1…100") }
+        if output == "-" && count > 1 { throw ValidationError("--count > 1 cannot write to stdout ('-o -')") }
+    }
+
+    /// Output path for image `index` of `count`: "-o" as given (numbered when count > 1), else
+    /// <input stem>-<suffix>[-n].png beside the input, or stdout when the input came from stdin.
+    func outputPath(input: String, suffix: String, index: Int) -> String {
+        func numbered(_ p: String) -> String {
+            guard count > 1 else { return p }
+            let ext = (p as NSString).pathExtension
+            let stem = ext.isEmpty ? p : String(p.dropLast(ext.count + 1))
+            return "\(stem)-\(index + 1)" + (ext.isEmpty ? "" : ".\(ext)")
+        }
+        if let o = output { return o == "-" ? "-" : numbered(o) }
+        if input == "-" { return "-" }
+        let stem = (input as NSString).deletingPathExtension
+        return numbered("\(stem)-\(suffix).png")
+    }
+
+    /// The effective seed: --seed or a random 32-bit one.
+    func baseSeed() -> UInt64 { seed ?? UInt64(UInt32.random(in: 0...UInt32.max)) }
+}
+
+/// AUTOMATIC1111's sampler names, for the PNG "parameters" text.
+func samplerName(_ k: SchedulerKind) -> String {
+    switch k {
+    case .pndm: return "PLMS"
+    case .ddim: return "DDIM"
+    case .dpm2m: return "DPM++ 2M"
+    case .dpm2mKarras: return "DPM++ 2M Karras"
+    case .euler: return "Euler"
+    case .eulerAncestral: return "Euler a"
+    }
+}
+
+/// Generation parameters in the text format AUTOMATIC1111 writes to a PNG "parameters" chunk.
+func a1111Parameters(prompt: String, negative: String?, fields: [(String, String)]) -> String {
+    var s = prompt
+    if let n = negative, !n.isEmpty { s += "\nNegative prompt: \(n)" }
+    s += "\n" + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
+    return s
+}
+
+/// Run a command body, turning errors into the documented exit codes with a one-line message.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e } catch {
+        throw fail(error)
+    }
+}
