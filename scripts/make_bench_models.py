@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Real-size random-weight models for `sdedit bench inpaint` (never committed: ~5 GB).
+
+    venv/bin/python scripts/make_bench_models.py [--out bench-models]
+
+Writes bench-models/sd2-inpainting in the diffusers folder layout with the configs of
+stabilityai/stable-diffusion-2-inpainting (spec §1.1) and diffusers/transformers' default random
+initialisation, fp32 safetensors. Same code path as the real checkpoint; only the values are random.
+"""
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures_inpaint as fi  # noqa: E402
+
+UNET = {"act_fn": "silu", "attention_head_dim": [5, 10, 20, 20], "block_out_channels": [320, 640, 1280, 1280],
+        "center_input_sample": False, "cross_attention_dim": 1024,
+        "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+        "downsample_padding": 1, "dual_cross_attention": False, "flip_sin_to_cos": True, "freq_shift": 0,
+        "in_channels": 9, "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-05,
+        "norm_num_groups": 32, "out_channels": 4, "sample_size": 64,
+        "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+        "use_linear_projection": True}
+VAE = {"act_fn": "silu", "block_out_channels": [128, 256, 512, 512],
+       "down_block_types": ["DownEncoderBlock2D"] * 4, "in_channels": 3, "latent_channels": 4,
+       "layers_per_block": 2, "norm_num_groups": 32, "out_channels": 3, "sample_size": 512,
+       "up_block_types": ["UpDecoderBlock2D"] * 4}
+TEXT = dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=23,
+            vocab_size=49408, max_position_embeddings=77, hidden_act="gelu", layer_norm_eps=1e-5, projection_dim=512)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "bench-models"))
+    a = p.parse_args()
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+    torch.manual_seed(0)
+    folder = os.path.join(a.out, "sd2-inpainting")
+    os.makedirs(folder, exist_ok=True)
+    fi.write_tokenizer(os.path.join(folder, "tokenizer"))
+    CLIPTextModel(CLIPTextConfig(**TEXT)).save_pretrained(os.path.join(folder, "text_encoder"))
+    AutoencoderKL(**VAE).save_pretrained(os.path.join(folder, "vae"))
+    UNet2DConditionModel(**UNET).save_pretrained(os.path.join(folder, "unet"))
+    os.makedirs(os.path.join(folder, "scheduler"), exist_ok=True)
+    json.dump(fi.SD2_SCHEDULER, open(os.path.join(folder, "scheduler", "scheduler_config.json"), "w"), indent=2)
+    json.dump({"_class_name": "StableDiffusionInpaintPipeline", "_diffusers_version": "0.8.0",
+               "scheduler": ["diffusers", "PNDMScheduler"],
+               "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+               "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+               "safety_checker": [None, None], "feature_extractor": [None, None], "requires_safety_checker": False},
+              open(os.path.join(folder, "model_index.json"), "w"), indent=2)
+    print(folder)
+
+
+if __name__ == "__main__":
+    main()
