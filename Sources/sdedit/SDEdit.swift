@@ -13,7 +13,7 @@ struct SDEdit: ParsableCommand {
         66 input file not found, 69 model not found, 70 internal error, 74 I/O error while writing.
         """,
         version: "0.1.0",
-        subcommands: [Inpaint.self, Bench.self]
+        subcommands: [Inpaint.self, Upscale.self, Bench.self]
     )
 }
 

@@ -98,4 +98,17 @@ final class CLITests: XCTestCase {
         }
         XCTAssertNotEqual(try ImageIO.read(raw), c)
     }
+
+    func testUpscaleIsExactlyFourTimesAndValidatesNoiseLevel() throws {
+        let out = dir + "/up.png", x4 = Fixtures.path("models/tiny-sd2-x4-upscaler")
+        let small = Fixtures.path("upscale/odd_size.png")   // 22×15: not a multiple of 4
+        let r = try run(["upscale", small, "a sharp photo", "--model", x4, "--steps", "2", "--seed", "1", "-o", out, "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let im = try ImageIO.read(out)
+        XCTAssertEqual([im.width, im.height], [88, 60])
+        XCTAssertEqual(try run(["upscale", small, "--model", x4, "--noise-level", "351"]).status, 64)
+        let wrong = try run(["upscale", small, "--model", model, "-o", dir + "/w.png"])
+        XCTAssertEqual(wrong.status, 64)
+        XCTAssertTrue(wrong.stderr.contains("not an x4 upscaler"), wrong.stderr)
+    }
 }
