@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // sdedit — Stable Diffusion 2 image editing on the CPU.
 // Dependency direction (one way only):
-//   CBLAS, CPNG, CJPEG, CImageCodecs  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
+//   CBLAS, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
 import PackageDescription
 
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "native"], .when(configuration: .release))]
@@ -20,6 +20,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg-dev"])]),
         // setjmp/longjmp error handling for libpng/libjpeg cannot be written in Swift.
@@ -29,7 +30,7 @@ let package = Package(
         .target(name: "SDModels", dependencies: ["SDCore"], swiftSettings: optimise),
         .target(name: "SDPipelines", dependencies: ["SDModels", "SDCore"], swiftSettings: optimise),
         .executableTarget(name: "sdedit",
-                          dependencies: ["SDPipelines", "SDModels", "SDCore",
+                          dependencies: ["SDPipelines", "SDModels", "SDCore", "CMalloc",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
         .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),

@@ -31,11 +31,13 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--only", default="")
-    p.add_argument("--suite", default="core", choices=["core", "inpaint", "inpaint-full"])
+    p.add_argument("--suite", default="core", choices=["core", "inpaint", "inpaint-full", "upscale"])
     p.add_argument("--model", default="bench-models/sd2-inpainting")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--no-full", action="store_true")
     a = p.parse_args()
+    if a.suite == "upscale":
+        return upscale(a)
     if a.suite != "core":
         return inpaint(a)
     torch.set_num_threads(a.threads)
@@ -103,6 +105,26 @@ def inpaint(a):
         full = json.loads(r.stdout.strip().splitlines()[-1])
         out["seconds"]["full"] = full["full"]
         out["full_peak_rss_mib"] = full["peak_rss_mib"]
+    print(json.dumps(out))
+
+
+def upscale(a):
+    """Same work as `sdedit bench upscale`: x4 UNet step (128² input, CFG batch 2), f=4 VAE decode to 512²."""
+    import os
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    torch.set_num_threads(a.threads)
+    out = {"torch": torch.__version__, "threads": a.threads, "seconds": {}}
+    with torch.inference_mode():
+        unet = UNet2DConditionModel.from_pretrained(os.path.join(a.model, "unet"), torch_dtype=torch.float32)
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn((2, unet.config.in_channels, 128, 128), generator=g)
+        ctx = torch.randn((2, 77, unet.config.cross_attention_dim), generator=g)
+        labels = torch.tensor([20, 20])
+        out["seconds"]["unet_step"] = median(lambda: unet(x, 963, encoder_hidden_states=ctx, class_labels=labels), 1, a.repeat)
+        del unet
+        vae = AutoencoderKL.from_pretrained(os.path.join(a.model, "vae"), torch_dtype=torch.float32)
+        z = torch.randn((1, 4, 128, 128), generator=g)
+        out["seconds"]["vae_decode"] = median(lambda: vae.decode(z), 1, a.repeat)
     print(json.dumps(out))
 
 

@@ -3,9 +3,9 @@
 
     venv/bin/python scripts/make_bench_models.py [--out bench-models]
 
-Writes bench-models/sd2-inpainting in the diffusers folder layout with the configs of
-stabilityai/stable-diffusion-2-inpainting (spec §1.1) and diffusers/transformers' default random
-initialisation, fp32 safetensors. Same code path as the real checkpoint; only the values are random.
+Writes bench-models/sd2-inpainting and bench-models/sd2-x4-upscaler in the diffusers folder layout with the configs of
+stabilityai/stable-diffusion-2-inpainting and -x4-upscaler (spec §1.1, §1.3) and diffusers/transformers' default random
+initialisation, fp32 safetensors (components already present are kept). Same code path as the real checkpoint; only the values are random.
 """
 import argparse
 import json
@@ -29,6 +29,18 @@ VAE = {"act_fn": "silu", "block_out_channels": [128, 256, 512, 512],
        "down_block_types": ["DownEncoderBlock2D"] * 4, "in_channels": 3, "latent_channels": 4,
        "layers_per_block": 2, "norm_num_groups": 32, "out_channels": 3, "sample_size": 512,
        "up_block_types": ["UpDecoderBlock2D"] * 4}
+X4_UNET = {"act_fn": "silu", "attention_head_dim": 8, "block_out_channels": [256, 512, 512, 1024],
+           "center_input_sample": False, "cross_attention_dim": 1024,
+           "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+           "downsample_padding": 1, "dual_cross_attention": False, "flip_sin_to_cos": True, "freq_shift": 0,
+           "in_channels": 7, "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-05,
+           "norm_num_groups": 32, "num_class_embeds": 1000, "only_cross_attention": [True, True, True, False],
+           "out_channels": 4, "sample_size": 128,
+           "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+           "use_linear_projection": True}
+X4_VAE = {"act_fn": "silu", "block_out_channels": [128, 256, 512], "down_block_types": ["DownEncoderBlock2D"] * 3,
+          "in_channels": 3, "latent_channels": 4, "layers_per_block": 2, "norm_num_groups": 32, "out_channels": 3,
+          "sample_size": 256, "up_block_types": ["UpDecoderBlock2D"] * 3, "scaling_factor": 0.08333}
 TEXT = dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=23,
             vocab_size=49408, max_position_embeddings=77, hidden_act="gelu", layer_norm_eps=1e-5, projection_dim=512)
 
@@ -42,10 +54,16 @@ def main():
     torch.manual_seed(0)
     folder = os.path.join(a.out, "sd2-inpainting")
     os.makedirs(folder, exist_ok=True)
+
     fi.write_tokenizer(os.path.join(folder, "tokenizer"))
-    CLIPTextModel(CLIPTextConfig(**TEXT)).save_pretrained(os.path.join(folder, "text_encoder"))
-    AutoencoderKL(**VAE).save_pretrained(os.path.join(folder, "vae"))
-    UNet2DConditionModel(**UNET).save_pretrained(os.path.join(folder, "unet"))
+    def missing(path):
+        return not os.path.exists(os.path.join(path, "config.json"))
+    if missing(os.path.join(folder, "text_encoder")):
+        CLIPTextModel(CLIPTextConfig(**TEXT)).save_pretrained(os.path.join(folder, "text_encoder"))
+    if missing(os.path.join(folder, "vae")):
+        AutoencoderKL(**VAE).save_pretrained(os.path.join(folder, "vae"))
+    if missing(os.path.join(folder, "unet")):
+        UNet2DConditionModel(**UNET).save_pretrained(os.path.join(folder, "unet"))
     os.makedirs(os.path.join(folder, "scheduler"), exist_ok=True)
     json.dump(fi.SD2_SCHEDULER, open(os.path.join(folder, "scheduler", "scheduler_config.json"), "w"), indent=2)
     json.dump({"_class_name": "StableDiffusionInpaintPipeline", "_diffusers_version": "0.8.0",
@@ -55,6 +73,26 @@ def main():
                "safety_checker": [None, None], "feature_extractor": [None, None], "requires_safety_checker": False},
               open(os.path.join(folder, "model_index.json"), "w"), indent=2)
     print(folder)
+    # x4 upscaler (text encoder and tokenizer shared by symlink, as a Hugging Face cache shares blobs).
+    import fixtures_upscale as fu
+    x4 = os.path.join(a.out, "sd2-x4-upscaler")
+    os.makedirs(x4, exist_ok=True)
+    for shared in ["tokenizer", "text_encoder"]:
+        if not os.path.islink(os.path.join(x4, shared)):
+            os.symlink(os.path.join("..", "sd2-inpainting", shared), os.path.join(x4, shared))
+    if missing(os.path.join(x4, "unet")):
+        UNet2DConditionModel(**X4_UNET).save_pretrained(os.path.join(x4, "unet"))
+    if missing(os.path.join(x4, "vae")):
+        AutoencoderKL(**X4_VAE).save_pretrained(os.path.join(x4, "vae"))
+    for sub, cfg in [("scheduler", fu.X4_SCHEDULER), ("low_res_scheduler", fu.X4_LOW_RES)]:
+        os.makedirs(os.path.join(x4, sub), exist_ok=True)
+        json.dump(cfg, open(os.path.join(x4, sub, "scheduler_config.json"), "w"), indent=2)
+    json.dump({"_class_name": "StableDiffusionUpscalePipeline", "_diffusers_version": "0.9.0.dev0",
+               "low_res_scheduler": ["diffusers", "DDPMScheduler"], "max_noise_level": 350,
+               "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+               "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
+               "vae": ["diffusers", "AutoencoderKL"]}, open(os.path.join(x4, "model_index.json"), "w"), indent=2)
+    print(x4)
 
 
 if __name__ == "__main__":

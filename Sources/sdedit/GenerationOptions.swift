@@ -78,6 +78,15 @@ func a1111Parameters(prompt: String, negative: String?, fields: [(String, String
     return s
 }
 
+extension GenerationOptions {
+    /// Write image `index` with its A1111 parameters text; reports the path unless it is stdout.
+    func write(_ image: Image, input: String, suffix: String, index: Int, parameters: String, progress: ProgressReporter) throws {
+        let path = outputPath(input: input, suffix: suffix, index: index)
+        try ImageIO.write(image, to: path, text: [("parameters", parameters)], jpegQuality: jpegQuality)
+        if path != "-" { progress.message("sdedit: wrote \(path)") }
+    }
+}
+
 /// Run a command body, turning errors into the documented exit codes with a one-line message.
 func runReportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e } catch {

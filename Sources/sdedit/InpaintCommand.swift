@@ -96,9 +96,7 @@ struct Inpaint: ParsableCommand {
                     ("Model", ModelLocator.displayName(folder)), ("Denoising strength", "\(strength)"),
                     ("Mask blur", noComposite ? "0" : "\(maskBlur)"), ("Version", "sdedit \(SDEdit.configuration.version)"),
                 ])
-                let path = common.outputPath(input: image, suffix: "inpaint", index: i)
-                try ImageIO.write(out, to: path, text: [("parameters", params)], jpegQuality: common.jpegQuality)
-                if path != "-" { progress.message("sdedit: wrote \(path)") }
+                try common.write(out, input: image, suffix: "inpaint", index: i, parameters: params, progress: progress)
             }
         }
     }

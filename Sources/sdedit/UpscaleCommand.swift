@@ -74,9 +74,7 @@ struct Upscale: ParsableCommand {
                     ("Noise level", "\(noiseLevel)"), ("Tile", tile == 0 ? "off" : "\(tile)"),
                     ("Version", "sdedit \(SDEdit.configuration.version)"),
                 ])
-                let path = common.outputPath(input: image, suffix: "x4", index: i)
-                try ImageIO.write(out, to: path, text: [("parameters", params)], jpegQuality: common.jpegQuality)
-                if path != "-" { progress.message("sdedit: wrote \(path)") }
+                try common.write(out, input: image, suffix: "x4", index: i, parameters: params, progress: progress)
             }
         }
     }

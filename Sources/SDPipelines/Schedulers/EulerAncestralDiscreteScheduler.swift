@@ -3,17 +3,10 @@
 import SDCore
 import SDModels
 
-public final class EulerAncestralDiscreteScheduler: Scheduler {
+public final class EulerAncestralDiscreteScheduler: SigmaTableScheduler {
     let table: SigmaTable
-    public var timesteps: [Float] { table.timesteps }
-    public let order = 1
-    public var initNoiseSigma: Float { table.initNoiseSigma }
 
     init(_ r: ConfigReader) throws { table = try SigmaTable(r) }
-
-    public func setTimesteps(_ n: Int) throws { try table.set(n) }
-    public func setBeginIndex(_ index: Int) { table.beginIndex = index }
-    public func scaleModelInput(_ sample: Tensor, timestep: Float) -> Tensor { table.scale(sample, timestep) }
 
     public func step(_ m: Tensor, timestep: Float, sample x: Tensor, generator: TorchGenerator) -> Tensor {
         let i = table.index(for: timestep)
@@ -26,6 +19,4 @@ public final class EulerAncestralDiscreteScheduler: Scheduler {
         table.stepIndex = i + 1
         return prev + generator.randn(m.shape) * up
     }
-
-    public func addNoise(_ original: Tensor, noise: Tensor, timestep: Float) -> Tensor { table.addNoise(original, noise) }
 }

@@ -72,17 +72,25 @@ final class SigmaTable {
     }
 }
 
-public final class EulerDiscreteScheduler: Scheduler {
-    let table: SigmaTable
+/// The Euler schedulers differ only in `step`; everything else is their σ table.
+protocol SigmaTableScheduler: Scheduler {
+    var table: SigmaTable { get }
+}
+
+extension SigmaTableScheduler {
     public var timesteps: [Float] { table.timesteps }
-    public let order = 1
+    public var order: Int { 1 }
     public var initNoiseSigma: Float { table.initNoiseSigma }
-
-    init(_ r: ConfigReader) throws { table = try SigmaTable(r) }
-
     public func setTimesteps(_ n: Int) throws { try table.set(n) }
     public func setBeginIndex(_ index: Int) { table.beginIndex = index }
     public func scaleModelInput(_ sample: Tensor, timestep: Float) -> Tensor { table.scale(sample, timestep) }
+    public func addNoise(_ original: Tensor, noise: Tensor, timestep: Float) -> Tensor { table.addNoise(original, noise) }
+}
+
+public final class EulerDiscreteScheduler: SigmaTableScheduler {
+    let table: SigmaTable
+
+    init(_ r: ConfigReader) throws { table = try SigmaTable(r) }
 
     public func step(_ m: Tensor, timestep: Float, sample x: Tensor, generator: TorchGenerator) -> Tensor {
         let i = table.index(for: timestep)
@@ -93,6 +101,4 @@ public final class EulerDiscreteScheduler: Scheduler {
         table.stepIndex = i + 1
         return x + derivative * dt
     }
-
-    public func addNoise(_ original: Tensor, noise: Tensor, timestep: Float) -> Tensor { table.addNoise(original, noise) }
 }

@@ -1,0 +1,2 @@
+// glibc allocator tuning (mallopt), not exported by Swift's Glibc module.
+#include <malloc.h>
