@@ -74,21 +74,31 @@ extension Tensor {
                     }
                     return
                 }
-                let bandRows = Swift.max(1, Swift.min(oh, Tuning.im2colFloats / Swift.max(1, kdim * ow)))
-                let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * bandRows * ow)
-                defer { col.deallocate() }
-                for b in 0..<n { for g in 0..<groups {
-                    var r0 = 0
-                    while r0 < oh {
-                        let r1 = Swift.min(oh, r0 + bandRows)
+                // Bands of output rows; each thread takes whole bands (its own im2col scratch and a
+                // single-threaded sgemm into its own rows), so no work is handed between thread pools.
+                let workers = Swift.max(1, Threads.count)
+                let perThread = Swift.max(1, Tuning.im2colFloats / workers)
+                let bandRows = Swift.max(1, Swift.min((oh + workers - 1) / workers, perThread / Swift.max(1, kdim * ow)))
+                let bandsPerImage = (oh + bandRows - 1) / bandRows
+                let jobs = n * groups * bandsPerImage
+                let run = { (parallelIm2col: Bool, range: Range<Int>) in
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * bandRows * ow)
+                    defer { col.deallocate() }
+                    for job in range {
+                        let band = job % bandsPerImage, g = (job / bandsPerImage) % groups, b = job / (bandsPerImage * groups)
+                        let r0 = band * bandRows, r1 = Swift.min(oh, r0 + bandRows)
                         let cols = (r1 - r0) * ow
-                        im2col(geo, src: x + (b * c + g * cg) * h * w, rows: r0..<r1, dst: col, ldd: cols)
+                        im2col(geo, src: x + (b * c + g * cg) * h * w, rows: r0..<r1, dst: col, ldd: cols, parallel: parallelIm2col)
                         BLAS.sgemm(m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
                                    b: col, ldb: cols, beta: 1,
                                    c: y + (b * o + g * og) * plane + r0 * ow, ldc: plane)
-                        r0 = r1
                     }
-                } }
+                }
+                if workers > 1 && jobs >= workers {
+                    BLAS.singleThreaded { parallelChunks(jobs) { run(false, $0) } }
+                } else {
+                    run(true, 0..<jobs)
+                }
             } }
         }
         return out
@@ -102,9 +112,9 @@ struct ConvGeometry {
 /// im2col for output rows `rows` of one image and one group.
 // src: [C, H, W] → dst: [C·kh·kw, rows.count·OW] with row stride ldd
 func im2col(_ g: ConvGeometry, src: UnsafePointer<Float>, rows: Range<Int>,
-            dst: UnsafeMutablePointer<Float>, ldd: Int) {
+            dst: UnsafeMutablePointer<Float>, ldd: Int, parallel: Bool = true) {
     let kk = g.kh * g.kw
-    parallelFor(g.c * kk, minChunk: 4) { row in
+    let each = { (row: Int) in
         let ch = row / kk, ky = (row % kk) / g.kw, kx = row % g.kw
         let plane = src + ch * g.h * g.w
         var d = dst + row * ldd
@@ -131,4 +141,5 @@ func im2col(_ g: ConvGeometry, src: UnsafePointer<Float>, rows: Range<Int>,
             d += g.ow
         }
     }
+    if parallel { parallelFor(g.c * kk, minChunk: 4, each) } else { for row in 0..<(g.c * kk) { each(row) } }
 }
