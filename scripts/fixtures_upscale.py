@@ -24,13 +24,18 @@ X4_LOW_RES = {"_class_name": "DDPMScheduler", "_diffusers_version": "0.9.0.dev0"
               "variance_type": "fixed_small"}
 
 
-def build_model(folder, inpaint_folder):
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    os.makedirs(folder, exist_ok=True)
+def link_text_parts(folder, source_folder):
+    """tokenizer/ and text_encoder/ as relative symlinks to a sibling model's (shared, like HF cache blobs)."""
     for shared in ["tokenizer", "text_encoder"]:
         link = os.path.join(folder, shared)
         if not os.path.islink(link):
-            os.symlink(os.path.join("..", os.path.basename(inpaint_folder), shared), link)
+            os.symlink(os.path.join("..", os.path.basename(source_folder), shared), link)
+
+
+def build_model(folder, inpaint_folder):
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    os.makedirs(folder, exist_ok=True)
+    link_text_parts(folder, inpaint_folder)
     unet = UNet2DConditionModel(
         sample_size=16, in_channels=7, out_channels=4, layers_per_block=2, block_out_channels=[16, 32, 32],
         down_block_types=["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],

@@ -77,9 +77,7 @@ def main():
     import fixtures_upscale as fu
     x4 = os.path.join(a.out, "sd2-x4-upscaler")
     os.makedirs(x4, exist_ok=True)
-    for shared in ["tokenizer", "text_encoder"]:
-        if not os.path.islink(os.path.join(x4, shared)):
-            os.symlink(os.path.join("..", "sd2-inpainting", shared), os.path.join(x4, shared))
+    fu.link_text_parts(x4, folder)
     if missing(os.path.join(x4, "unet")):
         UNet2DConditionModel(**X4_UNET).save_pretrained(os.path.join(x4, "unet"))
     if missing(os.path.join(x4, "vae")):
