@@ -32,6 +32,18 @@ def link_text_parts(folder, source_folder):
             os.symlink(os.path.join("..", os.path.basename(source_folder), shared), link)
 
 
+def write_pipeline_files(folder):
+    """scheduler/, low_res_scheduler/ and model_index.json of stabilityai/stable-diffusion-x4-upscaler."""
+    for sub, cfg in [("scheduler", X4_SCHEDULER), ("low_res_scheduler", X4_LOW_RES)]:
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+        json.dump(cfg, open(os.path.join(folder, sub, "scheduler_config.json"), "w"), indent=2)
+    json.dump({"_class_name": "StableDiffusionUpscalePipeline", "_diffusers_version": "0.9.0.dev0",
+               "low_res_scheduler": ["diffusers", "DDPMScheduler"], "max_noise_level": 350,
+               "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+               "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
+               "vae": ["diffusers", "AutoencoderKL"]}, open(os.path.join(folder, "model_index.json"), "w"), indent=2)
+
+
 def build_model(folder, inpaint_folder):
     from diffusers import AutoencoderKL, UNet2DConditionModel
     os.makedirs(folder, exist_ok=True)
@@ -47,14 +59,7 @@ def build_model(folder, inpaint_folder):
                         down_block_types=["DownEncoderBlock2D"] * 3, up_block_types=["UpDecoderBlock2D"] * 3,
                         layers_per_block=1, norm_num_groups=4, sample_size=32, scaling_factor=0.08333)
     fi.randomize(vae, 22).half().save_pretrained(os.path.join(folder, "vae"), variant="fp16")
-    for sub, cfg in [("scheduler", X4_SCHEDULER), ("low_res_scheduler", X4_LOW_RES)]:
-        os.makedirs(os.path.join(folder, sub), exist_ok=True)
-        json.dump(cfg, open(os.path.join(folder, sub, "scheduler_config.json"), "w"), indent=2)
-    json.dump({"_class_name": "StableDiffusionUpscalePipeline", "_diffusers_version": "0.9.0.dev0",
-               "low_res_scheduler": ["diffusers", "DDPMScheduler"], "max_noise_level": 350,
-               "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
-               "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
-               "vae": ["diffusers", "AutoencoderKL"]}, open(os.path.join(folder, "model_index.json"), "w"), indent=2)
+    write_pipeline_files(folder)
 
 
 UPSCALE_CASES = [

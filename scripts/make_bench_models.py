@@ -82,14 +82,7 @@ def main():
         UNet2DConditionModel(**X4_UNET).save_pretrained(os.path.join(x4, "unet"))
     if missing(os.path.join(x4, "vae")):
         AutoencoderKL(**X4_VAE).save_pretrained(os.path.join(x4, "vae"))
-    for sub, cfg in [("scheduler", fu.X4_SCHEDULER), ("low_res_scheduler", fu.X4_LOW_RES)]:
-        os.makedirs(os.path.join(x4, sub), exist_ok=True)
-        json.dump(cfg, open(os.path.join(x4, sub, "scheduler_config.json"), "w"), indent=2)
-    json.dump({"_class_name": "StableDiffusionUpscalePipeline", "_diffusers_version": "0.9.0.dev0",
-               "low_res_scheduler": ["diffusers", "DDPMScheduler"], "max_noise_level": 350,
-               "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
-               "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
-               "vae": ["diffusers", "AutoencoderKL"]}, open(os.path.join(x4, "model_index.json"), "w"), indent=2)
+    fu.write_pipeline_files(x4)
     print(x4)
 
 

@@ -33,14 +33,16 @@ public final class StableDiffusionModel {
         if dict["steps_offset"] as? Int != 1 { dict["steps_offset"] = 1 }
         dict["skip_prk_steps"] = true
         let reader = ConfigReader(dict: dict, path: schedulerConfig.path)
-        let k = try kind ?? {
-            let name = try schedulerConfig.string("_class_name", default: "PNDMScheduler")
-            guard let k = SchedulerKind.fromClassName(name) else {
-                throw SDError.badFile(path: schedulerConfig.path, message: "scheduler \(name) is not supported")
-            }
-            return k
-        }()
-        return try k.make(config: reader)
+        return try (kind ?? defaultSchedulerKind()).make(config: reader)
+    }
+
+    /// The scheduler the checkpoint ships (scheduler_config.json's _class_name).
+    public func defaultSchedulerKind() throws -> SchedulerKind {
+        let name = try schedulerConfig.string("_class_name", default: "PNDMScheduler")
+        guard let k = SchedulerKind.fromClassName(name) else {
+            throw SDError.badFile(path: schedulerConfig.path, message: "scheduler \(name) is not supported")
+        }
+        return k
     }
 
     /// Prompt embeddings, [uncond, cond] when guidance is on (diffusers encode_prompt).

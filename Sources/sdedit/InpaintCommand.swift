@@ -73,8 +73,7 @@ struct Inpaint: ParsableCommand {
             let paddedMask = Compositing.padMask(binary, width: padded.width, height: padded.height)
 
             let base = common.baseSeed()
-            let schedulerKind = try common.scheduler ?? SchedulerKind.fromClassName(
-                sd.schedulerConfig.string("_class_name", default: "PNDMScheduler")) ?? .pndm
+            let schedulerKind = try common.scheduler ?? sd.defaultSchedulerKind()
             for i in 0..<common.count {
                 var r = InpaintRequest(prompt: prompt)
                 r.negativePrompt = common.negativePrompt

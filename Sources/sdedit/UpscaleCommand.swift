@@ -51,8 +51,7 @@ struct Upscale: ParsableCommand {
             let f = pipe.model.vae.config.scaleFactor
             let padded = Compositing.padToMultiple(original, f)
             let input = padded.toTensor()
-            let schedulerKind = try common.scheduler ?? SchedulerKind.fromClassName(
-                pipe.model.schedulerConfig.string("_class_name", default: "DDIMScheduler")) ?? .ddim
+            let schedulerKind = try common.scheduler ?? pipe.model.defaultSchedulerKind()
             let base = common.baseSeed()
             for i in 0..<common.count {
                 var r = UpscaleRequest(prompt: prompt)
