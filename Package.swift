@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // sdedit — Stable Diffusion 2 image editing on the CPU.
 // Dependency direction (one way only):
-//   CBLAS, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
+//   CKernels, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
 import PackageDescription
 
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "native"], .when(configuration: .release))]
@@ -16,8 +16,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CMalloc"),
@@ -26,7 +24,11 @@ let package = Package(
         // setjmp/longjmp error handling for libpng/libjpeg cannot be written in Swift.
         .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"],
                 cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "SDCore", dependencies: ["CBLAS", "CImageCodecs"], swiftSettings: optimise),
+        // Our own SIMD kernels, compiled once per ISA and chosen at run time (cpuid), the CPU
+        // feature reader, and the OpenBLAS loader (dlopen, so its kernels can be chosen first).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=on"])],
+                linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]),
+        .target(name: "SDCore", dependencies: ["CKernels", "CImageCodecs"], swiftSettings: optimise),
         .target(name: "SDModels", dependencies: ["SDCore"], swiftSettings: optimise),
         .target(name: "SDPipelines", dependencies: ["SDModels", "SDCore"], swiftSettings: optimise),
         .executableTarget(name: "sdedit",

@@ -1,14 +1,13 @@
 // One thread budget for the whole process, shared by our own loops and OpenBLAS.
 // OpenBLAS is always called from one thread at a time (never inside parallelFor), so setting
 // both to the same count keeps the cores busy without oversubscribing them.
-import CBLAS
 import Dispatch
 import Foundation
 
 public enum Threads {
     nonisolated(unsafe) private static var _count: Int = {
         let n = ProcessInfo.processInfo.activeProcessorCount
-        openblas_set_num_threads(Int32(n))
+        BLAS.setThreads(n)
         return n
     }()
 
@@ -18,7 +17,7 @@ public enum Threads {
     /// Set the budget for both our kernels and OpenBLAS (`--threads`).
     public static func set(_ n: Int) {
         _count = max(1, n)
-        openblas_set_num_threads(Int32(_count))
+        BLAS.setThreads(_count)
     }
 }
 

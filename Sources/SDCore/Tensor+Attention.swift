@@ -1,9 +1,10 @@
 // Attention op family: scaled-dot-product attention on [B, T, H·D] tensors (the layout the
-// projections produce), heads addressed through sgemm leading dimensions so nothing is permuted.
-// Work is split by head across our threads, each running single-threaded sgemm on its own score
-// block (no hand-off between OpenBLAS's pool and ours), and queries go in chunks so at most
-// `Tuning.attentionScoreFloats` scores per thread exist at once (SD2 at 512²: a full 4096×4096 head
-// would be 64 MiB; 768² would be 324 MiB).
+// projections produce), heads addressed through row strides so nothing is permuted.
+// The kernel is CKernels' fused (flash-style) attention: scores exist only as one 64×128 block per
+// thread, never as a [Tq, Tk] matrix (SD2 at 512²: 64 MiB per head; the x4 VAE mid-block at 128²:
+// 1 GiB). Work is split over heads, and over query ranges when there are fewer heads than threads;
+// never over keys, so each output is the same whatever the thread count.
+import CKernels
 
 extension Tensor {
     /// softmax(Q·Kᵀ·scale [+ causal mask])·V per head. q [B, Tq, H·D], k [B, Tk, H·D], v [B, Tk, H·Dv].
@@ -12,72 +13,38 @@ extension Tensor {
                                  causal: Bool = false) -> Tensor {
         let b = q.dim(0), tq = q.dim(1), tk = k.dim(1)
         let dq = q.dim(2) / heads, dv = v.dim(2) / heads
-        precondition(q.dim(2) == heads * dq && k.dim(2) == heads * dq && v.dim(2) == heads * dv
+        precondition(q.rank == 3 && k.rank == 3 && v.rank == 3 && heads > 0 && tk > 0
+                     && q.dim(2) == heads * dq && k.dim(2) == heads * dq && v.dim(2) == heads * dv
                      && k.dim(0) == b && v.dim(0) == b && v.dim(1) == tk,
                      "attention: q \(q.shape), k \(k.shape), v \(v.shape), heads \(heads)")
-        let geo = AttentionGeometry(tq: tq, tk: tk, dq: dq, dv: dv, qs: heads * dq, vs: heads * dv,
-                                    alpha: scale ?? 1 / Float(dq).squareRoot(), causal: causal)
-        let chunk = Swift.max(1, Swift.min(tq, Tuning.attentionScoreFloats / Swift.max(1, tk)))
-        let jobs = b * heads
-        return Tensor(shape: [b, tq, geo.vs]) { o in
+        let alpha = scale ?? 1 / Float(dq).squareRoot()
+        let qs = heads * dq, vs = heads * dv
+        let heads2 = b * heads
+        // Fewer heads than threads (the VAE's single head): split each head's queries as well.
+        let splits = heads2 >= Threads.count ? 1 : Swift.min(Threads.count, Swift.max(1, tq / 64))
+        let per = (tq + splits - 1) / splits
+        let scratchCount = sd_attention_scratch_floats(Int32(tk), Int32(dq), Int32(dv))
+        let isa = CPU.isa.rawValue
+        return Tensor(shape: [b, tq, vs]) { o in
             q.withUnsafeBufferPointer { pq in k.withUnsafeBufferPointer { pk in v.withUnsafeBufferPointer { pv in
-                func head(_ job: Int, scores: UnsafeMutablePointer<Float>, rowsParallel: Bool) {
-                    let bi = job / heads, h = job % heads
-                    attentionHead(geo,
-                                  q: pq.baseAddress! + bi * tq * geo.qs + h * dq,
-                                  k: pk.baseAddress! + bi * tk * geo.qs + h * dq,
-                                  v: pv.baseAddress! + bi * tk * geo.vs + h * dv,
-                                  out: o.baseAddress! + bi * tq * geo.vs + h * dv,
-                                  scores: scores, chunk: chunk, rowsParallel: rowsParallel)
-                }
-                if jobs >= Threads.count && Threads.count > 1 {
-                    // One head per task, sgemm single-threaded inside.
-                    BLAS.singleThreaded {
-                        parallelChunks(jobs) { range in
-                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * tk)
-                            defer { scores.deallocate() }
-                            for job in range { head(job, scores: scores, rowsParallel: false) }
-                        }
+                parallelChunks(heads2 * splits) { jobs in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                    defer { scratch.deallocate() }
+                    for job in jobs {
+                        let head = job / splits, part = job % splits
+                        let bi = head / heads, h = head % heads
+                        let q0 = part * per, q1 = Swift.min(tq, q0 + per)
+                        if q0 >= q1 { continue }
+                        sd_attention_head(isa,
+                                          pq.baseAddress! + bi * tq * qs + h * dq,
+                                          pk.baseAddress! + bi * tk * qs + h * dq,
+                                          pv.baseAddress! + bi * tk * vs + h * dv,
+                                          o.baseAddress! + bi * tq * vs + h * dv,
+                                          Int32(tq), Int32(tk), Int32(dq), Int32(dv), qs, qs, vs, vs,
+                                          alpha, causal ? 1 : 0, Int32(q0), Int32(q1), scratch)
                     }
-                } else {
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: chunk * tk)
-                    defer { scores.deallocate() }
-                    for job in 0..<jobs { head(job, scores: scores, rowsParallel: true) }
                 }
             } } }
         }
-    }
-}
-
-struct AttentionGeometry {
-    let tq: Int, tk: Int, dq: Int, dv: Int, qs: Int, vs: Int
-    let alpha: Float
-    let causal: Bool
-}
-
-/// One head: for each query chunk, S = Q·Kᵀ·alpha, masked softmax by row, O = S·V.
-// q: [Tq, Dq] (row stride qs), k: [Tk, Dq] (qs), v: [Tk, Dv] (vs), out: [Tq, Dv] (vs)
-func attentionHead(_ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
-                   v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                   scores: UnsafeMutablePointer<Float>, chunk: Int, rowsParallel: Bool) {
-    var q0 = 0
-    while q0 < g.tq {
-        let rows = Swift.min(chunk, g.tq - q0)
-        BLAS.sgemm(transB: true, m: rows, n: g.tk, k: g.dq, alpha: g.alpha,
-                   a: q + q0 * g.qs, lda: g.qs, b: k, ldb: g.qs, c: scores, ldc: g.tk)
-        let start = q0
-        let softmaxRows = { (r: Range<Int>) in
-            for i in r {
-                let row = scores + i * g.tk
-                if g.causal {
-                    let last = start + i
-                    if last + 1 < g.tk { (row + last + 1).update(repeating: -.infinity, count: g.tk - last - 1) }
-                }
-                softmaxRow(row, g.tk)
-            }
-        }
-        if rowsParallel { parallelChunks(rows, minChunk: 4, softmaxRows) } else { softmaxRows(0..<rows) }
-        BLAS.sgemm(m: rows, n: g.dv, k: g.tk, a: scores, lda: g.tk, b: v, ldb: g.vs, c: out + q0 * g.vs, ldc: g.vs)
-        q0 += rows
     }
 }

@@ -1,5 +1,6 @@
 // Elementwise op family: broadcasting binary ops (NumPy/PyTorch rules), scalar ops, activations
-// (SiLU, exact GELU, GEGLU), softmax over the last dimension.
+// (SiLU, exact GELU, GEGLU), softmax over the last dimension (CKernels, per-ISA).
+import CKernels
 
 public enum BinaryOp { case add, sub, mul, div }
 
@@ -127,8 +128,9 @@ extension Tensor {
         let d = dim(-1)
         out.withUnsafeMutableBufferPointer { p in
             let base = p.baseAddress!
+            let isa = CPU.isa.rawValue
             parallelChunks(count / max(1, d), minChunk: 8) { r in
-                for row in r { softmaxRow(base + row * d, d) }
+                sd_softmax_rows(isa, base + r.lowerBound * d, r.count, d)
             }
         }
         return out
@@ -161,39 +163,6 @@ extension Tensor {
             }
         }
     }
-}
-
-/// Numerically stable softmax over one contiguous row, in place.
-// row: [d]
-@inline(__always)
-func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ d: Int) {
-    var vm = Vec(repeating: -.infinity)
-    var j = 0
-    while j + 16 <= d {
-        vm = pointwiseMax(vm, UnsafeRawPointer(row + j).loadUnaligned(as: Vec.self))
-        j += 16
-    }
-    var m = vm.max()
-    while j < d { m = Swift.max(m, row[j]); j += 1 }
-    if m == -Float.infinity { m = 0 }
-    var acc = Vec(repeating: 0)
-    j = 0
-    while j + 16 <= d {
-        let e = vexp(UnsafeRawPointer(row + j).loadUnaligned(as: Vec.self) - m)
-        UnsafeMutableRawPointer(row + j).storeBytes(of: e, as: Vec.self)
-        acc += e
-        j += 16
-    }
-    var s = acc.sum()
-    while j < d { let e = Foundation.exp(row[j] - m); row[j] = e; s += e; j += 1 }
-    let inv = Vec(repeating: 1 / s)
-    j = 0
-    while j + 16 <= d {
-        let p = UnsafeMutableRawPointer(row + j)
-        p.storeBytes(of: p.loadUnaligned(as: Vec.self) * inv, as: Vec.self)
-        j += 16
-    }
-    while j < d { row[j] *= inv[0]; j += 1 }
 }
 
 import Foundation

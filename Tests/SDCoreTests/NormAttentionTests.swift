@@ -33,13 +33,13 @@ final class NormAttentionTests: XCTestCase {
                     Tolerances.gemm, "attention causal \(label)")
     }
 
-    func testAttention() throws { try runAttention("one block") }
-
-    /// A score budget of 3 rows of keys forces query chunking (and a ragged last chunk).
-    func testAttentionChunked() throws {
-        let saved = Tuning.attentionScoreFloats
-        Tuning.attentionScoreFloats = 77 * 3
-        defer { Tuning.attentionScoreFloats = saved }
-        try runAttention("chunked")
+    /// Every kernel ISA this CPU can run (SDEDIT_MAX_ISA's levels), each against torch.
+    func testAttention() throws {
+        let saved = CPU.isa
+        defer { CPU.isa = saved }
+        for isa in CPU.available {
+            CPU.isa = isa
+            try runAttention("\(isa)")
+        }
     }
 }

@@ -1,0 +1,42 @@
+// Run-time choice among the per-ISA kernel variants (kernels_<isa>.c).
+#include "sd_kernels.h"
+#include "kernels_params.h"
+
+#define DECLARE(sfx)                                                                                     \
+    void sd_attention_head##sfx(const float *, const float *, const float *, float *, int, int, int, int, \
+                                long, long, long, long, float, int, int, int, float *);                   \
+    void sd_softmax_rows##sfx(float *, long, long);
+DECLARE(_generic)
+DECLARE(_avx2)
+DECLARE(_avx512)
+
+size_t sd_attention_scratch_floats(int tk, int dq, int dv) {
+    size_t nkb = ((size_t)tk + SD_ATTN_BK - 1) / SD_ATTN_BK;
+    return nkb * (size_t)dq * SD_ATTN_BK + SD_ATTN_BQ * SD_ATTN_BK + (size_t)SD_ATTN_BQ * (size_t)dv + 2 * SD_ATTN_BQ + (size_t)SD_ATTN_BQ * (size_t)dq + (size_t)tk * (size_t)dv;
+}
+
+// The caller passes an ISA no higher than sd_isa_best(); clamp anyway so a stale value cannot fault.
+static int clamp(int isa) { int best = sd_isa_best(); return isa > best ? best : isa; }
+
+void sd_attention_head(int isa, const float *q, const float *k, const float *v, float *out, int tq, int tk,
+                       int dq, int dv, long qs, long ks, long vs, long os, float alpha, int causal, int q0,
+                       int q1, float *scratch) {
+    switch (clamp(isa)) {
+    case SD_ISA_AVX512:
+        sd_attention_head_avx512(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, q0, q1, scratch);
+        break;
+    case SD_ISA_AVX2:
+        sd_attention_head_avx2(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, q0, q1, scratch);
+        break;
+    default:
+        sd_attention_head_generic(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, q0, q1, scratch);
+    }
+}
+
+void sd_softmax_rows(int isa, float *x, long rows, long n) {
+    switch (clamp(isa)) {
+    case SD_ISA_AVX512: sd_softmax_rows_avx512(x, rows, n); break;
+    case SD_ISA_AVX2: sd_softmax_rows_avx2(x, rows, n); break;
+    default: sd_softmax_rows_generic(x, rows, n);
+    }
+}

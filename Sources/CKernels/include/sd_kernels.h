@@ -1,0 +1,48 @@
+// sdedit's own C kernels: CPU feature detection, the BLAS loader, and the SIMD kernels that are
+// compiled once per ISA and chosen at run time (never from the build machine's CPU).
+#ifndef SD_KERNELS_H
+#define SD_KERNELS_H
+#include <stddef.h>
+
+// ---- CPU features (cpuid + xgetbv: an ISA counts only if the OS saves its registers) ----
+typedef struct {
+    char vendor[13];
+    char brand[49];
+    int family, model, stepping;
+    int sse41, avx, avx2, fma, f16c;
+    int avx512f, avx512bw, avx512dq, avx512vl, avx512_vnni, avx512_bf16;
+    int amx_tile, amx_bf16, amx_int8;
+} sd_cpu_info;
+
+const sd_cpu_info *sd_cpu(void);
+
+// Kernel ISA levels, lowest to highest. SD_ISA_GENERIC is SSE2, which every x86-64 CPU has.
+enum { SD_ISA_GENERIC = 0, SD_ISA_AVX2 = 1, SD_ISA_AVX512 = 2 };
+int sd_isa_best(void);               // the highest level this CPU and OS support
+const char *sd_isa_name(int isa);
+
+// ---- BLAS: OpenBLAS loaded at run time, its kernels chosen from the CPU's features ----
+// Returns 0 on success; otherwise writes a one-line reason into err.
+int sd_blas_load(char *err, size_t errlen);
+const char *sd_blas_corename(void);   // what OpenBLAS runs ("Haswell", "SkylakeX", …)
+const char *sd_blas_config(void);
+const char *sd_blas_coretype_source(void); // "cpu features", "environment" or "openblas"
+void sd_blas_set_threads(int n);
+// Row-major C[M,N] = alpha·op(A)·op(B) + beta·C.
+void sd_sgemm(int transA, int transB, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+// ---- Fused attention (flash style: scores stay in a cache-sized block) ----
+// One head, query rows [q0, q1): out = softmax(alpha·Q·Kᵀ [causal]) · V.
+// q: [Tq, dq] row stride qs; k: [Tk, dq] row stride ks; v: [Tk, dv] row stride vs; out: [Tq, dv] row stride os.
+// scratch: sd_attention_scratch_floats(tk, dq, dv) floats, private to the caller's thread.
+size_t sd_attention_scratch_floats(int tk, int dq, int dv);
+void sd_attention_head(int isa, const float *q, const float *k, const float *v, float *out,
+                       int tq, int tk, int dq, int dv, long qs, long ks, long vs, long os,
+                       float alpha, int causal, int q0, int q1, float *scratch);
+
+// ---- Softmax of contiguous rows, in place (max-subtracted, as torch) ----
+// x: [rows, n]
+void sd_softmax_rows(int isa, float *x, long rows, long n);
+
+#endif

@@ -1,0 +1,11 @@
+// AVX2 + FMA variant: 8 floats per vector, 16 ymm registers (12 accumulators per tile).
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define VW 8
+#define SUFFIX _avx2
+#define MR_S 6
+#define NV_S 2
+#define MR_O 3
+#define NV_O 4
+#include "kernels_params.h"
+#include "kernels_impl.h"
+#pragma clang attribute pop

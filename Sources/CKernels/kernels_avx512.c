@@ -1,0 +1,11 @@
+// AVX-512 (F/BW/DQ/VL) variant: 16 floats per vector, 32 zmm registers (16–24 accumulators).
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))), apply_to = function)
+#define VW 16
+#define SUFFIX _avx512
+#define MR_S 8
+#define NV_S 2
+#define MR_O 6
+#define NV_O 4
+#include "kernels_params.h"
+#include "kernels_impl.h"
+#pragma clang attribute pop

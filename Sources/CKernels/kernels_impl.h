@@ -1,0 +1,243 @@
+// SIMD kernels written once with clang/GCC vector extensions and compiled once per ISA: each
+// kernels_<isa>.c sets VW (floats per vector), the register tiles and a target attribute, then
+// includes this file. dispatch.c picks the variant at run time. Shape comments come first.
+//
+// Attention follows the flash-attention recurrence (Dao et al. 2022; torch's CPU kernel
+// aten/src/ATen/native/cpu/FlashAttentionKernel.cpp does the same): for a block of BQ queries, walk
+// the keys in blocks of BK, keep the running row max m and row sum l, rescale the output
+// accumulator when m grows, and divide by l at the end. Scores exist only as one BQ×BK block.
+// Every output row is computed by the same sequence of operations whatever rows share its block
+// or thread, so the result does not depend on the thread count.
+#include <math.h>
+#include <string.h>
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUFFIX)
+#define INL static inline __attribute__((always_inline))
+
+typedef float FN(vf_t) __attribute__((vector_size(VW * 4)));
+typedef int FN(vi_t) __attribute__((vector_size(VW * 4)));
+#define vf FN(vf_t)
+#define vi FN(vi_t)
+
+INL vf FN(ld)(const float *p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
+INL void FN(st)(float *p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
+// A loop, not `v + x`: x + 0 is no identity in IEEE arithmetic (-0 + 0 = +0), so that would cost an add.
+INL vf FN(splat)(float x) { vf v; for (int i = 0; i < VW; i++) v[i] = x; return v; }
+INL float FN(hmax)(vf v) { float m = v[0]; for (int i = 1; i < VW; i++) m = v[i] > m ? v[i] : m; return m; }
+INL float FN(hsum)(vf v) { float s = v[0]; for (int i = 1; i < VW; i++) s += v[i]; return s; }
+
+// exp: Cephes expf range reduction + degree-6 polynomial (≤ 2 ulp on [-87, 88]), as VectorMath.swift.
+INL vf FN(vexp)(vf x) {
+    x = __builtin_elementwise_min(__builtin_elementwise_max(x, FN(splat)(-87.3365f)), FN(splat)(88.3762626647949f));
+    const vf magic = FN(splat)(12582912.0f);
+    vf t = magic + x * 1.44269504088896341f;
+    vf n = t - magic;
+    vf r = x + n * -0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    vf z = r * r;
+    vf y = FN(splat)(1.9875691500e-4f);
+    y = 1.3981999507e-3f + y * r;
+    y = 8.3334519073e-3f + y * r;
+    y = 4.1665795894e-2f + y * r;
+    y = 1.6666665459e-1f + y * r;
+    y = 5.0000001201e-1f + y * r;
+    y = (r + 1.0f) + y * z;
+    vi bits = (vi)t - 0x4B400000;
+    vf scale = (vf)((bits + 127) << 23);
+    return y * scale;
+}
+
+// exp(x - m), exactly 0 where x is -inf (masked), so masked keys never contribute.
+INL vf FN(vexp_masked)(vf x, float m) {
+    vi masked = x == FN(splat)(-INFINITY);
+    vf e = FN(vexp)(x - m);
+    return (vf)((vi)e & ~masked);
+}
+
+// ---- softmax over rows, in place ----
+// x: [rows, n]
+void FN(sd_softmax_rows)(float *x, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * n;
+        vf vm = FN(splat)(-INFINITY);
+        long j = 0;
+        for (; j + VW <= n; j += VW) vm = __builtin_elementwise_max(vm, FN(ld)(row + j));
+        float m = FN(hmax)(vm);
+        for (; j < n; j++) m = row[j] > m ? row[j] : m;
+        if (m == -INFINITY) m = 0;
+        vf acc = FN(splat)(0);
+        for (j = 0; j + VW <= n; j += VW) {
+            vf e = FN(vexp_masked)(FN(ld)(row + j), m);
+            FN(st)(row + j, e);
+            acc += e;
+        }
+        float s = FN(hsum)(acc);
+        if (j < n) {
+            vf t = FN(splat)(-INFINITY);
+            memcpy(&t, row + j, (size_t)(n - j) * 4);
+            vf e = FN(vexp_masked)(t, m);
+            memcpy(row + j, &e, (size_t)(n - j) * 4);
+            for (long i = 0; i < n - j; i++) s += e[i];
+        }
+        // A row with every entry masked has no distribution; write zeros rather than NaN.
+        float inv = s > 0 ? 1 / s : 0;
+        for (j = 0; j + VW <= n; j += VW) FN(st)(row + j, FN(ld)(row + j) * inv);
+        for (; j < n; j++) row[j] *= inv;
+    }
+}
+
+// ---- attention ----
+#define BQ SD_ATTN_BQ
+#define BK SD_ATTN_BK
+
+// S[MR, NV·VW] = alpha · Q[MR, dq] · Kᵀ[dq, NV·VW]
+// q: packed [dq][MR]; kt: packed [dq][BK] at the tile's first column; s: row stride BK
+// (A macro, so MR and NV are constants and the accumulators live in registers, not a VLA.)
+#define QK_TILE(NAME, MR, NV)                                                                          \
+    INL void NAME(const float *q, const float *kt, int dq, float *s, float alpha) {                    \
+        vf acc[MR][NV];                                                                                \
+        for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) acc[i][j] = FN(splat)(0);            \
+        for (int d = 0; d < dq; d++) {                                                                 \
+            vf b[NV];                                                                                  \
+            for (int j = 0; j < NV; j++) b[j] = FN(ld)(kt + (long)d * BK + j * VW);                    \
+            for (int i = 0; i < MR; i++) {                                                             \
+                vf a = FN(splat)(q[d * MR + i]);                                                       \
+                for (int j = 0; j < NV; j++) acc[i][j] += a * b[j];                                    \
+            }                                                                                          \
+        }                                                                                              \
+        for (int i = 0; i < MR; i++)                                                                   \
+            for (int j = 0; j < NV; j++) FN(st)(s + i * BK + j * VW, acc[i][j] * alpha);               \
+    }
+QK_TILE(FN(qk_tile), MR_S, NV_S)
+QK_TILE(FN(qk_row), 1, NV_S)
+
+// O[MR, NV·VW] += P[MR, kn] · V[kn, NV·VW]
+// p: row stride BK; v: rows stride vs, at the tile's first column; o: row stride ldo
+#define PV_TILE(NAME, MR, NV)                                                                          \
+    INL void NAME(const float *p, int kn, const float *v, long vs, float *o, long ldo) {               \
+        vf acc[MR][NV];                                                                                \
+        for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) acc[i][j] = FN(ld)(o + i * ldo + j * VW); \
+        for (int kk = 0; kk < kn; kk++) {                                                              \
+            vf a[MR];                                                                                  \
+            for (int i = 0; i < MR; i++) a[i] = FN(splat)(p[i * BK + kk]);                             \
+            for (int j = 0; j < NV; j++) {                                                             \
+                vf b = FN(ld)(v + (long)kk * vs + j * VW);                                             \
+                for (int i = 0; i < MR; i++) acc[i][j] += a[i] * b;                                    \
+            }                                                                                          \
+        }                                                                                              \
+        for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) FN(st)(o + i * ldo + j * VW, acc[i][j]); \
+    }
+PV_TILE(FN(pv_tile), MR_O, NV_O)
+PV_TILE(FN(pv_row), 1, NV_O)
+PV_TILE(FN(pv_vec), 1, 1)
+
+// The same product for the columns left over after whole NV·VW tiles, one row at a time.
+INL void FN(pv_rows_tail)(int rn, int c0, int dv, const float *p, int kn, const float *v, long vs, float *o) {
+    for (int r = 0; r < rn; r++) {
+        int c = c0;
+        for (; c + VW <= dv; c += VW) FN(pv_vec)(p + r * BK, kn, v + c, vs, o + (long)r * dv + c, dv);
+        for (; c < dv; c++) {
+            float acc = o[(long)r * dv + c];
+            for (int kk = 0; kk < kn; kk++) acc += p[r * BK + kk] * v[(long)kk * vs + c];
+            o[(long)r * dv + c] = acc;
+        }
+    }
+}
+
+// One head, query rows [q0, q1).
+// q: [Tq, dq] stride qs; k: [Tk, dq] stride ks; v: [Tk, dv] stride vs; out: [Tq, dv] stride os
+void FN(sd_attention_head)(const float *q, const float *k, const float *v, float *out, int tq, int tk,
+                           int dq, int dv, long qs, long ks, long vs, long os, float alpha, int causal,
+                           int q0, int q1, float *scratch) {
+    (void)tq;
+    const int nkb = (tk + BK - 1) / BK;
+    float *kt = scratch;                      // [nkb][dq][BK], zero past tk
+    float *S = kt + (long)nkb * dq * BK;      // [BQ][BK]
+    float *O = S + BQ * BK;                   // [BQ][dv]
+    float *M = O + (long)BQ * dv, *L = M + BQ;
+    float *QP = L + BQ;                       // [BQ·dq]: tiles of MR_S rows as [dq][MR_S], then rows as [dq]
+    float *VP = QP + (long)BQ * dq;           // [Tk][dv]: V packed contiguous, so a key block is one run
+    const int kneed = causal ? (tk < q1 ? tk : q1) : tk;
+    for (int kb = 0; kb * BK < kneed; kb++) {
+        float *blk = kt + (long)kb * dq * BK;
+        int kn = tk - kb * BK < BK ? tk - kb * BK : BK;
+        for (int c = 0; c < kn; c++) {
+            const float *src = k + (long)(kb * BK + c) * ks;
+            for (int d = 0; d < dq; d++) blk[(long)d * BK + c] = src[d];
+        }
+        for (int d = 0; d < dq; d++) for (int c = kn; c < BK; c++) blk[(long)d * BK + c] = 0;
+    }
+    for (int c = 0; c < kneed; c++) memcpy(VP + (long)c * dv, v + (long)c * vs, sizeof(float) * (size_t)dv);
+    for (int r0 = q0; r0 < q1; r0 += BQ) {
+        const int rn = q1 - r0 < BQ ? q1 - r0 : BQ;
+        memset(O, 0, sizeof(float) * (size_t)rn * (size_t)dv);
+        for (int r = 0; r < rn; r++) { M[r] = -INFINITY; L[r] = 0; }
+        // Pack the query block so each tile's broadcasts read consecutive floats.
+        {
+            int r = 0;
+            for (; r + MR_S <= rn; r += MR_S)
+                for (int d = 0; d < dq; d++)
+                    for (int i = 0; i < MR_S; i++) QP[(long)r * dq + d * MR_S + i] = q[(long)(r0 + r + i) * qs + d];
+            for (; r < rn; r++)
+                for (int d = 0; d < dq; d++) QP[(long)r * dq + d] = q[(long)(r0 + r) * qs + d];
+        }
+        const int kend = causal ? (tk < r0 + rn ? tk : r0 + rn) : tk;
+        for (int kb = 0; kb * BK < kend; kb++) {
+            const int c0 = kb * BK, kn = tk - c0 < BK ? tk - c0 : BK;
+            const float *blk = kt + (long)kb * dq * BK;
+            int r = 0;
+            for (; r + MR_S <= rn; r += MR_S)
+                for (int c = 0; c < BK; c += NV_S * VW)
+                    FN(qk_tile)(QP + (long)r * dq, blk + c, dq, S + r * BK + c, alpha);
+            for (; r < rn; r++)
+                for (int c = 0; c < BK; c += NV_S * VW)
+                    FN(qk_row)(QP + (long)r * dq, blk + c, dq, S + r * BK + c, alpha);
+            // Mask, then the online-softmax update of each row.
+            for (r = 0; r < rn; r++) {
+                float *srow = S + r * BK;
+                int valid = kn;
+                if (causal && r0 + r - c0 + 1 < valid) valid = r0 + r - c0 + 1;
+                if (valid < 0) valid = 0;
+                for (int c = valid; c < BK; c++) srow[c] = -INFINITY;
+                vf vm = FN(splat)(-INFINITY);
+                for (int c = 0; c < BK; c += VW) vm = __builtin_elementwise_max(vm, FN(ld)(srow + c));
+                float bmax = FN(hmax)(vm);
+                float mnew = bmax > M[r] ? bmax : M[r];
+                if (mnew == -INFINITY) { memset(srow, 0, sizeof(float) * BK); continue; }
+                vf acc = FN(splat)(0);
+                for (int c = 0; c < BK; c += VW) {
+                    vf e = FN(vexp_masked)(FN(ld)(srow + c), mnew);
+                    FN(st)(srow + c, e);
+                    acc += e;
+                }
+                float corr = M[r] == -INFINITY ? 0.0f : expf(M[r] - mnew);
+                L[r] = L[r] * corr + FN(hsum)(acc);
+                if (corr != 1.0f) {
+                    float *orow = O + (long)r * dv;
+                    for (int c = 0; c < dv; c++) orow[c] *= corr;
+                }
+                M[r] = mnew;
+            }
+            const float *vb = VP + (long)c0 * dv;
+            const int ct = dv / (NV_O * VW) * (NV_O * VW);
+            for (r = 0; r + MR_O <= rn; r += MR_O)
+                for (int c = 0; c < ct; c += NV_O * VW)
+                    FN(pv_tile)(S + r * BK, kn, vb + c, dv, O + (long)r * dv + c, dv);
+            for (; r < rn; r++)
+                for (int c = 0; c < ct; c += NV_O * VW)
+                    FN(pv_row)(S + r * BK, kn, vb + c, dv, O + (long)r * dv + c, dv);
+            if (ct < dv) FN(pv_rows_tail)(rn, ct, dv, S, kn, vb, dv, O);
+        }
+        for (int r = 0; r < rn; r++) {
+            float inv = L[r] > 0 ? 1 / L[r] : 0;
+            float *dst = out + (long)(r0 + r) * os;
+            const float *src = O + (long)r * dv;
+            for (int c = 0; c < dv; c++) dst[c] = src[c] * inv;
+        }
+    }
+}
+
+#undef vf
+#undef vi
