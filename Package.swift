@@ -4,7 +4,7 @@
 //   CKernels, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
 import PackageDescription
 
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "native"], .when(configuration: .release))]
+let optimise: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "sdedit",

@@ -43,6 +43,9 @@ int sd_blas_load(char *err, size_t errlen) {
             coretype_source = "cpu features";
         }
     }
+    // sdedit runs every sgemm single-threaded inside its own thread pool (BLAS.parallelSgemm), so
+    // OpenBLAS need not start threads of its own.
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
     static const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp-r0.3.21.so"};
     void *h = NULL;
     for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++) h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);

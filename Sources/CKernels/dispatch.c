@@ -5,7 +5,10 @@
 #define DECLARE(sfx)                                                                                     \
     void sd_attention_head##sfx(const float *, const float *, const float *, float *, int, int, int, int, \
                                 long, long, long, long, float, int, int, int, float *);                   \
-    void sd_softmax_rows##sfx(float *, long, long);
+    void sd_softmax_rows##sfx(float *, long, long);                                                       \
+    void sd_unary##sfx(int, const float *, float *, long);                                               \
+    void sd_geglu_rows##sfx(const float *, float *, long, long);                                         \
+    void sd_groupnorm_group##sfx(float *, long, long, const float *, const float *, float, int);
 DECLARE(_generic)
 DECLARE(_avx2)
 DECLARE(_avx512)
@@ -38,5 +41,30 @@ void sd_softmax_rows(int isa, float *x, long rows, long n) {
     case SD_ISA_AVX512: sd_softmax_rows_avx512(x, rows, n); break;
     case SD_ISA_AVX2: sd_softmax_rows_avx2(x, rows, n); break;
     default: sd_softmax_rows_generic(x, rows, n);
+    }
+}
+
+void sd_unary(int isa, int op, const float *src, float *dst, long n) {
+    switch (clamp(isa)) {
+    case SD_ISA_AVX512: sd_unary_avx512(op, src, dst, n); break;
+    case SD_ISA_AVX2: sd_unary_avx2(op, src, dst, n); break;
+    default: sd_unary_generic(op, src, dst, n);
+    }
+}
+
+void sd_geglu_rows(int isa, const float *src, float *dst, long rows, long d) {
+    switch (clamp(isa)) {
+    case SD_ISA_AVX512: sd_geglu_rows_avx512(src, dst, rows, d); break;
+    case SD_ISA_AVX2: sd_geglu_rows_avx2(src, dst, rows, d); break;
+    default: sd_geglu_rows_generic(src, dst, rows, d);
+    }
+}
+
+void sd_groupnorm_group(int isa, float *p, long spatial, long cpg, const float *gamma, const float *beta,
+                        float eps, int silu) {
+    switch (clamp(isa)) {
+    case SD_ISA_AVX512: sd_groupnorm_group_avx512(p, spatial, cpg, gamma, beta, eps, silu); break;
+    case SD_ISA_AVX2: sd_groupnorm_group_avx2(p, spatial, cpg, gamma, beta, eps, silu); break;
+    default: sd_groupnorm_group_generic(p, spatial, cpg, gamma, beta, eps, silu);
     }
 }

@@ -7,5 +7,6 @@
 #define MR_O 6
 #define NV_O 4
 #include "kernels_params.h"
+#include "sd_kernels.h"
 #include "kernels_impl.h"
 #pragma clang attribute pop

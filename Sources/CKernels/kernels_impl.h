@@ -56,6 +56,109 @@ INL vf FN(vexp_masked)(vf x, float m) {
     return (vf)((vi)e & ~masked);
 }
 
+// erf: Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7), the formula ATen's Vectorized<float>::erf uses.
+INL vf FN(verf)(vf x) {
+    vi neg = x < FN(splat)(0);
+    vf a = (vf)((vi)x & 0x7FFFFFFF);
+    vf t = 1.0f / (1.0f + a * 0.3275911f);
+    vf p = FN(splat)(1.061405429f);
+    p = -1.453152027f + p * t;
+    p = 1.421413741f + p * t;
+    p = -0.284496736f + p * t;
+    p = 0.254829592f + p * t;
+    p = p * t;
+    vf r = 1.0f - p * FN(vexp)(-a * a);
+    return (vf)((vi)r ^ (neg & (int)0x80000000));
+}
+INL vf FN(vsigmoid)(vf x) { return 1.0f / (1.0f + FN(vexp)(-x)); }
+INL vf FN(vgelu)(vf x) { vf e = FN(verf)(x * 0.7071067811865476f); return (x * 0.5f) * (e + 1.0f); }
+
+INL vf FN(unary1)(int op, vf v) {
+    switch (op) {
+    case SD_UNARY_EXP: return FN(vexp)(v);
+    case SD_UNARY_SIGMOID: return FN(vsigmoid)(v);
+    case SD_UNARY_SILU: return v * FN(vsigmoid)(v);
+    default: return FN(vgelu)(v);
+    }
+}
+
+// ---- elementwise exp / sigmoid / SiLU / exact GELU ----
+// src, dst: [n] (may alias)
+void FN(sd_unary)(int op, const float *src, float *dst, long n) {
+    long i = 0;
+    switch (op) {   // one loop per op, so the switch is not inside the loop
+    case SD_UNARY_EXP: for (; i + VW <= n; i += VW) FN(st)(dst + i, FN(vexp)(FN(ld)(src + i))); break;
+    case SD_UNARY_SIGMOID: for (; i + VW <= n; i += VW) FN(st)(dst + i, FN(vsigmoid)(FN(ld)(src + i))); break;
+    case SD_UNARY_SILU: for (; i + VW <= n; i += VW) { vf v = FN(ld)(src + i); FN(st)(dst + i, v * FN(vsigmoid)(v)); } break;
+    default: for (; i + VW <= n; i += VW) FN(st)(dst + i, FN(vgelu)(FN(ld)(src + i)));
+    }
+    if (i < n) {
+        vf t = FN(splat)(0);
+        memcpy(&t, src + i, (size_t)(n - i) * 4);
+        t = FN(unary1)(op, t);
+        memcpy(dst + i, &t, (size_t)(n - i) * 4);
+    }
+}
+
+// ---- GEGLU: x · GELU(gate) with the last dim split in halves (diffusers GEGLU.forward) ----
+// src: [rows, 2d] → dst: [rows, d]
+void FN(sd_geglu_rows)(const float *src, float *dst, long rows, long d) {
+    for (long r = 0; r < rows; r++) {
+        const float *x = src + r * 2 * d, *gate = x + d;
+        float *y = dst + r * d;
+        long j = 0;
+        for (; j + VW <= d; j += VW) FN(st)(y + j, FN(ld)(x + j) * FN(vgelu)(FN(ld)(gate + j)));
+        if (j < d) {
+            vf g = FN(splat)(0), v = FN(splat)(0);
+            memcpy(&g, gate + j, (size_t)(d - j) * 4);
+            memcpy(&v, x + j, (size_t)(d - j) * 4);
+            vf o = v * FN(vgelu)(g);
+            memcpy(y + j, &o, (size_t)(d - j) * 4);
+        }
+    }
+}
+
+// ---- GroupNorm of one (image, group), in place, optionally fused with SiLU ----
+// Mean and variance accumulate in double (biased variance, eps inside the sqrt, as torch).
+// p: [cpg, spatial]; gamma, beta: [cpg] or NULL
+typedef double FN(vd_t) __attribute__((vector_size(VW * 8)));
+void FN(sd_groupnorm_group)(float *p, long spatial, long cpg, const float *gamma, const float *beta,
+                            float eps, int silu) {
+    const long len = spatial * cpg;
+    FN(vd_t) vs = {0}, vss = {0};
+    long i = 0;
+    for (; i + VW <= len; i += VW) {
+        FN(vd_t) v = __builtin_convertvector(FN(ld)(p + i), FN(vd_t));
+        vs += v;
+        vss += v * v;
+    }
+    double s = 0, ss = 0;
+    for (int l = 0; l < VW; l++) { s += vs[l]; ss += vss[l]; }
+    for (; i < len; i++) { double v = p[i]; s += v; ss += v * v; }
+    const double mean = s / (double)len;
+    double var = ss / (double)len - mean * mean;
+    if (var < 0) var = 0;
+    const float inv = (float)(1 / sqrt(var + (double)eps));
+    for (long ch = 0; ch < cpg; ch++) {
+        const float scale = inv * (gamma ? gamma[ch] : 1.0f);
+        const float shift = (beta ? beta[ch] : 0.0f) - (float)mean * scale;
+        float *q = p + ch * spatial;
+        long j = 0;
+        if (silu) {
+            for (; j + VW <= spatial; j += VW) { vf y = FN(ld)(q + j) * scale + shift; FN(st)(q + j, y * FN(vsigmoid)(y)); }
+        } else {
+            for (; j + VW <= spatial; j += VW) FN(st)(q + j, FN(ld)(q + j) * scale + shift);
+        }
+        if (j < spatial) {
+            vf t = FN(splat)(0);
+            memcpy(&t, q + j, (size_t)(spatial - j) * 4);
+            vf y = t * scale + shift;
+            if (silu) y = y * FN(vsigmoid)(y);
+            memcpy(q + j, &y, (size_t)(spatial - j) * 4);
+        }
+    }
+}
+
 // ---- softmax over rows, in place ----
 // x: [rows, n]
 void FN(sd_softmax_rows)(float *x, long rows, long n) {

@@ -10,6 +10,7 @@ public enum BLAS {
         if sd_blas_load(&err, err.count) != 0 {
             return .failure(.missingModel(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
         }
+        sd_blas_set_threads(1)
         return .success(())
     }()
 
@@ -31,17 +32,41 @@ public enum BLAS {
                  a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Run `body` with OpenBLAS limited to one thread, so `body` may call sgemm from each of our
-    /// own worker threads without the two thread pools oversubscribing the cores.
-    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
-        setThreads(1)
-        defer { setThreads(Threads.count) }
-        return try body()
+    /// C = alpha·op(A)·op(B) + beta·C on our threads, as tiles of C whose size depends only on the
+    /// shape, each a single-threaded sgemm. OpenBLAS's own threading is never used: its result
+    /// depends on how many threads split the work, and ours must not (a seed names one image on
+    /// any --threads), and one pool cannot oversubscribe the cores.
+    public static func parallelSgemm(transA: Bool = false, transB: Bool = false,
+                                     m: Int, n: Int, k: Int, alpha: Float = 1,
+                                     a: UnsafePointer<Float>, lda: Int,
+                                     b: UnsafePointer<Float>, ldb: Int,
+                                     beta: Float = 0,
+                                     c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        // Split the longer side into ≤ 16 tiles of ≥ 64 (a multiple of 16): enough jobs to balance
+        // any small thread count, few enough that re-packing the other operand stays cheap.
+        let alongM = m >= n
+        let len = alongM ? m : n
+        let tile = Swift.max(64, (len / 16 + 15) / 16 * 16)
+        let tiles = (len + tile - 1) / tile
+        parallelChunks(tiles) { range in
+            for t in range {
+                let lo = t * tile, size = Swift.min(tile, len - lo)
+                if alongM {
+                    sgemm(transA: transA, transB: transB, m: size, n: n, k: k, alpha: alpha,
+                          a: a + (transA ? lo : lo * lda), lda: lda, b: b, ldb: ldb, beta: beta,
+                          c: c + lo * ldc, ldc: ldc)
+                } else {
+                    sgemm(transA: transA, transB: transB, m: m, n: size, k: k, alpha: alpha,
+                          a: a, lda: lda, b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta,
+                          c: c + lo, ldc: ldc)
+                }
+            }
+        }
     }
 
-    static func setThreads(_ n: Int) {
-        if case .success = loaded { sd_blas_set_threads(Int32(n)) }
-    }
+    /// OpenBLAS always runs single-threaded (see parallelSgemm); loading it pins that.
+    static func pinSingleThreaded() { _ = loaded }
 
     /// The kernel set OpenBLAS runs ("Haswell", "Zen", "SkylakeX", "Cooperlake", …).
     public static var coreName: String { _ = loaded; return String(cString: sd_blas_corename()) }

@@ -1,23 +1,22 @@
-// One thread budget for the whole process, shared by our own loops and OpenBLAS.
-// OpenBLAS is always called from one thread at a time (never inside parallelFor), so setting
-// both to the same count keeps the cores busy without oversubscribing them.
+// One thread budget for the whole process. OpenBLAS runs single-threaded inside our jobs
+// (BLAS.parallelSgemm), so there is one pool and it cannot oversubscribe the cores.
 import Dispatch
 import Foundation
 
 public enum Threads {
     nonisolated(unsafe) private static var _count: Int = {
         let n = ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(n)
+        BLAS.pinSingleThreaded()
         return n
     }()
 
-    /// Worker threads used by parallelFor and by OpenBLAS.
+    /// Worker threads of parallelFor, which every kernel (GEMM tiles included) runs on.
     public static var count: Int { _count }
 
-    /// Set the budget for both our kernels and OpenBLAS (`--threads`).
+    /// Set the budget (`--threads`).
     public static func set(_ n: Int) {
         _count = max(1, n)
-        BLAS.setThreads(_count)
+        BLAS.pinSingleThreaded()
     }
 }
 

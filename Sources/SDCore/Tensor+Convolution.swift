@@ -4,6 +4,8 @@
 //   [O, K]×[K, B·64] GEMM instead of B skinny ones.
 // - large maps: im2col in bands of output rows, so the scratch stays bounded (VAE 512² at 128
 //   channels would need 1.2 GB for a full im2col).
+// Every GEMM is split into tiles fixed by the shape (BLAS.parallelSgemm, or the bands below), so the
+// result does not depend on the thread count.
 
 public struct Padding2D: Equatable {
     public var top: Int, bottom: Int, left: Int, right: Int
@@ -17,6 +19,10 @@ extension Tensor {
     /// F.conv2d. x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
                        groups: Int = 1) -> Tensor {
+        OpProfile.measure("conv2d") { conv2dImpl(weight: weight, bias: bias, stride: stride, padding: padding, groups: groups) }
+    }
+
+    func conv2dImpl(weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D, groups: Int) -> Tensor {
         precondition(rank == 4 && weight.rank == 4, "conv2d: input \(shape), weight \(weight.shape)")
         let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
         let o = weight.shape[0], cg = weight.shape[1], kh = weight.shape[2], kw = weight.shape[3]
@@ -44,9 +50,9 @@ extension Tensor {
                 if pointwise {
                     // [O/g, C/g] × [C/g, HW] per image and group.
                     for b in 0..<n { for g in 0..<groups {
-                        BLAS.sgemm(m: og, n: plane, k: cg, a: wt + g * og * cg, lda: cg,
-                                   b: x + (b * c + g * cg) * h * w, ldb: plane, beta: 1,
-                                   c: y + (b * o + g * og) * plane, ldc: plane)
+                        BLAS.parallelSgemm(m: og, n: plane, k: cg, a: wt + g * og * cg, lda: cg,
+                                           b: x + (b * c + g * cg) * h * w, ldb: plane, beta: 1,
+                                           c: y + (b * o + g * og) * plane, ldc: plane)
                     } }
                     return
                 }
@@ -62,8 +68,8 @@ extension Tensor {
                             im2col(geo, src: x + (b * c + g * cg) * h * w, rows: 0..<oh,
                                    dst: col + b * plane, ldd: cols)
                         }
-                        BLAS.sgemm(m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
-                                   b: col, ldb: cols, c: tmp, ldc: cols)
+                        BLAS.parallelSgemm(m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
+                                           b: col, ldb: cols, c: tmp, ldc: cols)
                         for b in 0..<n {
                             for ch in 0..<og {
                                 let dst = y + (b * o + g * og + ch) * plane
@@ -75,29 +81,25 @@ extension Tensor {
                     return
                 }
                 // Bands of output rows; each thread takes whole bands (its own im2col scratch and a
-                // single-threaded sgemm into its own rows), so no work is handed between thread pools.
-                let workers = Swift.max(1, Threads.count)
-                let perThread = Swift.max(1, Tuning.im2colFloats / workers)
-                let bandRows = Swift.max(1, Swift.min((oh + workers - 1) / workers, perThread / Swift.max(1, kdim * ow)))
+                // single-threaded sgemm into its own rows). The band height depends only on the shape
+                // and the scratch budget, never on the thread count, so every output is computed the
+                // same way on any --threads.
+                let perBand = Swift.max(1, Tuning.im2colFloats / 2)
+                let bandRows = Swift.max(1, Swift.min((oh + 3) / 4, perBand / Swift.max(1, kdim * ow)))
                 let bandsPerImage = (oh + bandRows - 1) / bandRows
                 let jobs = n * groups * bandsPerImage
-                let run = { (parallelIm2col: Bool, range: Range<Int>) in
+                parallelChunks(jobs) { range in
                     let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * bandRows * ow)
                     defer { col.deallocate() }
                     for job in range {
                         let band = job % bandsPerImage, g = (job / bandsPerImage) % groups, b = job / (bandsPerImage * groups)
                         let r0 = band * bandRows, r1 = Swift.min(oh, r0 + bandRows)
                         let cols = (r1 - r0) * ow
-                        im2col(geo, src: x + (b * c + g * cg) * h * w, rows: r0..<r1, dst: col, ldd: cols, parallel: parallelIm2col)
+                        im2col(geo, src: x + (b * c + g * cg) * h * w, rows: r0..<r1, dst: col, ldd: cols, parallel: false)
                         BLAS.sgemm(m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
                                    b: col, ldb: cols, beta: 1,
                                    c: y + (b * o + g * og) * plane + r0 * ow, ldc: plane)
                     }
-                }
-                if workers > 1 && jobs >= workers {
-                    BLAS.singleThreaded { parallelChunks(jobs) { run(false, $0) } }
-                } else {
-                    run(true, 0..<jobs)
                 }
             } }
         }

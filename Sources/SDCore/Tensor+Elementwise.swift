@@ -30,49 +30,51 @@ extension Tensor {
 
     /// Broadcasting binary op. Shapes are aligned from the right, as in PyTorch.
     public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
-        guard let outShape = broadcastShape(a.shape, b.shape) else {
-            preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
-        }
-        let n = Tensor.count(outShape)
-        if a.shape == b.shape {
+        OpProfile.measure("binary") { () -> Tensor in
+            guard let outShape = broadcastShape(a.shape, b.shape) else {
+                preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
+            }
+            let n = Tensor.count(outShape)
+            if a.shape == b.shape {
+                return Tensor(shape: outShape) { o in
+                    a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+                        parallelChunks(n, minChunk: 1 << 15) { r in
+                            switch op {
+                            case .add: for i in r { o[i] = pa[i] + pb[i] }
+                            case .sub: for i in r { o[i] = pa[i] - pb[i] }
+                            case .mul: for i in r { o[i] = pa[i] * pb[i] }
+                            case .div: for i in r { o[i] = pa[i] / pb[i] }
+                            }
+                        }
+                    } }
+                }
+            }
+            // General case: view both as [outer, mid, inner] runs. Pad shapes to the output rank and
+            // walk the output with an odometer, the innermost dimension as a tight loop.
+            let r = outShape.count
+            let sa = paddedStrides(a.shape, rank: r), sb = paddedStrides(b.shape, rank: r)
+            let inner = outShape[r - 1]
+            let ia = sa[r - 1], ib = sb[r - 1]
+            let rows = n / max(1, inner)
             return Tensor(shape: outShape) { o in
                 a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-                    parallelChunks(n, minChunk: 1 << 15) { r in
-                        switch op {
-                        case .add: for i in r { o[i] = pa[i] + pb[i] }
-                        case .sub: for i in r { o[i] = pa[i] - pb[i] }
-                        case .mul: for i in r { o[i] = pa[i] * pb[i] }
-                        case .div: for i in r { o[i] = pa[i] / pb[i] }
+                    parallelChunks(rows, minChunk: max(1, (1 << 14) / max(1, inner))) { range in
+                        for row in range {
+                            var rem = row, offA = 0, offB = 0
+                            for d in stride(from: r - 2, through: 0, by: -1) {
+                                let idx = rem % outShape[d]
+                                rem /= outShape[d]
+                                offA += idx * sa[d]
+                                offB += idx * sb[d]
+                            }
+                            let base = row * inner
+                            for j in 0..<inner {
+                                o[base + j] = apply(op, pa[offA + j * ia], pb[offB + j * ib])
+                            }
                         }
                     }
                 } }
             }
-        }
-        // General case: view both as [outer, mid, inner] runs. Pad shapes to the output rank and
-        // walk the output with an odometer, the innermost dimension as a tight loop.
-        let r = outShape.count
-        let sa = paddedStrides(a.shape, rank: r), sb = paddedStrides(b.shape, rank: r)
-        let inner = outShape[r - 1]
-        let ia = sa[r - 1], ib = sb[r - 1]
-        let rows = n / max(1, inner)
-        return Tensor(shape: outShape) { o in
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-                parallelChunks(rows, minChunk: max(1, (1 << 14) / max(1, inner))) { range in
-                    for row in range {
-                        var rem = row, offA = 0, offB = 0
-                        for d in stride(from: r - 2, through: 0, by: -1) {
-                            let idx = rem % outShape[d]
-                            rem /= outShape[d]
-                            offA += idx * sa[d]
-                            offB += idx * sb[d]
-                        }
-                        let base = row * inner
-                        for j in 0..<inner {
-                            o[base + j] = apply(op, pa[offA + j * ia], pb[offB + j * ib])
-                        }
-                    }
-                }
-            } }
         }
     }
 
@@ -88,34 +90,49 @@ extension Tensor {
 
     /// y = f(x) elementwise, SIMD.
     public func map(_ f: (Vec) -> Vec) -> Tensor {
-        Tensor(shape: shape) { o in
-            self.withUnsafeBufferPointer { p in
-                parallelChunks(count, minChunk: 1 << 14) { r in
-                    mapSIMD(p.baseAddress! + r.lowerBound, o.baseAddress! + r.lowerBound, r.count, f)
+        OpProfile.measure("elementwise") { () -> Tensor in
+            Tensor(shape: shape) { o in
+                self.withUnsafeBufferPointer { p in
+                    parallelChunks(count, minChunk: 1 << 14) { r in
+                        mapSIMD(p.baseAddress! + r.lowerBound, o.baseAddress! + r.lowerBound, r.count, f)
+                    }
                 }
             }
         }
     }
 
-    public func silu() -> Tensor { map { $0 * vsigmoid($0) } }
-    public func gelu() -> Tensor { map(vgelu) }
-    public func sigmoid() -> Tensor { map(vsigmoid) }
-    public func exp() -> Tensor { map(vexp) }
+    public func silu() -> Tensor { unary(SD_UNARY_SILU, "silu") }
+    public func gelu() -> Tensor { unary(SD_UNARY_GELU, "gelu") }
+    public func sigmoid() -> Tensor { unary(SD_UNARY_SIGMOID, "sigmoid") }
+    public func exp() -> Tensor { unary(SD_UNARY_EXP, "exp") }
+
+    /// The transcendental activations run in CKernels, compiled per ISA and chosen at run time.
+    func unary(_ op: Int, _ name: String) -> Tensor {
+        OpProfile.measure(name) { () -> Tensor in
+            let isa = CPU.isa.rawValue
+            return Tensor(shape: shape) { o in
+                self.withUnsafeBufferPointer { p in
+                    parallelChunks(count, minChunk: 1 << 14) { r in
+                        sd_unary(isa, Int32(op), p.baseAddress! + r.lowerBound, o.baseAddress! + r.lowerBound, r.count)
+                    }
+                }
+            }
+        }
+    }
 
     /// GEGLU as diffusers' `GEGLU.forward`: split the last dim in two halves (x, gate), x·GELU(gate).
     public func geglu() -> Tensor {
-        let d2 = dim(-1), d = d2 / 2
-        precondition(d2 % 2 == 0, "GEGLU needs an even last dimension, got \(shape)")
-        var outShape = shape
-        outShape[outShape.count - 1] = d
-        let rows = count / d2
-        return Tensor(shape: outShape) { o in
-            self.withUnsafeBufferPointer { p in
-                parallelChunks(rows, minChunk: 16) { r in
-                    for row in r {
-                        let src = p.baseAddress! + row * d2, dst = o.baseAddress! + row * d
-                        mapSIMD(src + d, dst, d, vgelu)
-                        for j in 0..<d { dst[j] *= src[j] }
+        OpProfile.measure("geglu") { () -> Tensor in
+            let d2 = dim(-1), d = d2 / 2
+            precondition(d2 % 2 == 0, "GEGLU needs an even last dimension, got \(shape)")
+            var outShape = shape
+            outShape[outShape.count - 1] = d
+            let rows = count / d2
+            let isa = CPU.isa.rawValue
+            return Tensor(shape: outShape) { o in
+                self.withUnsafeBufferPointer { p in
+                    parallelChunks(rows, minChunk: 16) { r in
+                        sd_geglu_rows(isa, p.baseAddress! + r.lowerBound * d2, o.baseAddress! + r.lowerBound * d, r.count, d)
                     }
                 }
             }
@@ -153,12 +170,14 @@ extension Tensor {
 
     /// In-place a += b for equal shapes (residual connections without a new allocation).
     public mutating func add(_ b: Tensor, scale: Float = 1) {
-        precondition(shape == b.shape, "add: \(shape) vs \(b.shape)")
-        let n = count
-        withUnsafeMutableBufferPointer { o in
-            b.withUnsafeBufferPointer { pb in
-                parallelChunks(n, minChunk: 1 << 15) { r in
-                    for i in r { o[i] += scale * pb[i] }
+        OpProfile.measure("add") { () -> Void in
+            precondition(shape == b.shape, "add: \(shape) vs \(b.shape)")
+            let n = count
+            withUnsafeMutableBufferPointer { o in
+                b.withUnsafeBufferPointer { pb in
+                    parallelChunks(n, minChunk: 1 << 15) { r in
+                        for i in r { o[i] += scale * pb[i] }
+                    }
                 }
             }
         }

@@ -1,6 +1,11 @@
-// Matrix op family on cblas_sgemm: matmul (batched, with broadcasting of a 2-D right side) and linear.
+// Matrix op family on sgemm (BLAS.parallelSgemm: shape-fixed tiles on our threads): matmul (batched, with broadcasting of a 2-D right side) and linear.
 
 extension Tensor {
+    /// nn.Linear: x [..., in] · Wᵀ [in, out] + bias [out]; weight is [out, in] as in PyTorch.
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+        OpProfile.measure("linear") { linearImpl(weight: weight, bias: bias) }
+    }
+
     /// torch.matmul for [..., M, K] × [..., K, N] (equal batch dims) or × [K, N].
     public func matmul(_ b: Tensor, transposeB: Bool = false) -> Tensor {
         let m = dim(-2), k = dim(-1)
@@ -15,11 +20,11 @@ extension Tensor {
             self.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
                 if bBatch == 1 {
                     // Fold the batch into M: one large GEMM.
-                    BLAS.sgemm(transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: k,
+                    BLAS.parallelSgemm(transB: transposeB, m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: k,
                                b: pb.baseAddress!, ldb: transposeB ? k : n, c: o.baseAddress!, ldc: n)
                 } else {
                     for i in 0..<batch {
-                        BLAS.sgemm(transB: transposeB, m: m, n: n, k: k,
+                        BLAS.parallelSgemm(transB: transposeB, m: m, n: n, k: k,
                                    a: pa.baseAddress! + i * m * k, lda: k,
                                    b: pb.baseAddress! + i * k * n, ldb: transposeB ? k : n,
                                    c: o.baseAddress! + i * m * n, ldc: n)
@@ -29,8 +34,7 @@ extension Tensor {
         }
     }
 
-    /// nn.Linear: x [..., in] · Wᵀ [in, out] + bias [out]; weight is [out, in] as in PyTorch.
-    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+    func linearImpl(weight: Tensor, bias: Tensor?) -> Tensor {
         let inF = dim(-1), outF = weight.dim(0)
         precondition(weight.rank == 2 && weight.dim(1) == inF, "linear: input \(shape), weight \(weight.shape)")
         let rows = count / inF
@@ -43,7 +47,7 @@ extension Tensor {
                 }
             }
             self.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
-                BLAS.sgemm(transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
+                BLAS.parallelSgemm(transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
                            b: pw.baseAddress!, ldb: inF, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
             } }
         }

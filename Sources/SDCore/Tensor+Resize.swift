@@ -10,58 +10,60 @@ extension Tensor {
     /// F.interpolate(x, size=(outH, outW), mode=…, align_corners=…) for x [N, C, H, W].
     public func interpolated(height oh: Int, width ow: Int, mode: InterpolationMode,
                              alignCorners: Bool = false) -> Tensor {
-        precondition(rank == 4, "interpolate expects NCHW, got \(shape)")
-        let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
-        let planes = n * c
-        switch mode {
-        case .nearest:
-            let ys = (0..<oh).map { nearestIndex($0, inSize: h, outSize: oh) }
-            let xs = (0..<ow).map { nearestIndex($0, inSize: w, outSize: ow) }
-            return Tensor(shape: [n, c, oh, ow]) { o in
-                self.withUnsafeBufferPointer { p in
-                    parallelFor(planes) { pl in
-                        let src = p.baseAddress! + pl * h * w, dst = o.baseAddress! + pl * oh * ow
-                        for y in 0..<oh { for x in 0..<ow { dst[y * ow + x] = src[ys[y] * w + xs[x]] } }
+        OpProfile.measure("interpolate") { () -> Tensor in
+            precondition(rank == 4, "interpolate expects NCHW, got \(shape)")
+            let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
+            let planes = n * c
+            switch mode {
+            case .nearest:
+                let ys = (0..<oh).map { nearestIndex($0, inSize: h, outSize: oh) }
+                let xs = (0..<ow).map { nearestIndex($0, inSize: w, outSize: ow) }
+                return Tensor(shape: [n, c, oh, ow]) { o in
+                    self.withUnsafeBufferPointer { p in
+                        parallelFor(planes) { pl in
+                            let src = p.baseAddress! + pl * h * w, dst = o.baseAddress! + pl * oh * ow
+                            for y in 0..<oh { for x in 0..<ow { dst[y * ow + x] = src[ys[y] * w + xs[x]] } }
+                        }
                     }
                 }
-            }
-        case .bilinear:
-            let ty = linearTaps(inSize: h, outSize: oh, alignCorners: alignCorners)
-            let tx = linearTaps(inSize: w, outSize: ow, alignCorners: alignCorners)
-            return Tensor(shape: [n, c, oh, ow]) { o in
-                self.withUnsafeBufferPointer { p in
-                    parallelFor(planes) { pl in
-                        let src = p.baseAddress! + pl * h * w, dst = o.baseAddress! + pl * oh * ow
-                        for y in 0..<oh {
-                            let (y0, y1, ly) = ty[y]
-                            let hy = 1 - ly
-                            for x in 0..<ow {
-                                let (x0, x1, lx) = tx[x]
-                                let hx = 1 - lx
-                                // Same association as ATen's upsample_bilinear2d kernel.
-                                dst[y * ow + x] = hy * (hx * src[y0 * w + x0] + lx * src[y0 * w + x1])
-                                    + ly * (hx * src[y1 * w + x0] + lx * src[y1 * w + x1])
+            case .bilinear:
+                let ty = linearTaps(inSize: h, outSize: oh, alignCorners: alignCorners)
+                let tx = linearTaps(inSize: w, outSize: ow, alignCorners: alignCorners)
+                return Tensor(shape: [n, c, oh, ow]) { o in
+                    self.withUnsafeBufferPointer { p in
+                        parallelFor(planes) { pl in
+                            let src = p.baseAddress! + pl * h * w, dst = o.baseAddress! + pl * oh * ow
+                            for y in 0..<oh {
+                                let (y0, y1, ly) = ty[y]
+                                let hy = 1 - ly
+                                for x in 0..<ow {
+                                    let (x0, x1, lx) = tx[x]
+                                    let hx = 1 - lx
+                                    // Same association as ATen's upsample_bilinear2d kernel.
+                                    dst[y * ow + x] = hy * (hx * src[y0 * w + x0] + lx * src[y0 * w + x1])
+                                        + ly * (hx * src[y1 * w + x0] + lx * src[y1 * w + x1])
+                                }
                             }
                         }
                     }
                 }
-            }
-        case .bicubic:
-            let ty = cubicTaps(inSize: h, outSize: oh, alignCorners: alignCorners)
-            let tx = cubicTaps(inSize: w, outSize: ow, alignCorners: alignCorners)
-            return Tensor(shape: [n, c, oh, ow]) { o in
-                self.withUnsafeBufferPointer { p in
-                    parallelFor(planes) { pl in
-                        let src = p.baseAddress! + pl * h * w, dst = o.baseAddress! + pl * oh * ow
-                        for y in 0..<oh {
-                            let (iy, wy) = ty[y]
-                            for x in 0..<ow {
-                                let (ix, wx) = tx[x]
-                                @inline(__always) func row(_ k: Int) -> Float {
-                                    let r = src + iy[k] * w
-                                    return r[ix[0]] * wx[0] + r[ix[1]] * wx[1] + r[ix[2]] * wx[2] + r[ix[3]] * wx[3]
+            case .bicubic:
+                let ty = cubicTaps(inSize: h, outSize: oh, alignCorners: alignCorners)
+                let tx = cubicTaps(inSize: w, outSize: ow, alignCorners: alignCorners)
+                return Tensor(shape: [n, c, oh, ow]) { o in
+                    self.withUnsafeBufferPointer { p in
+                        parallelFor(planes) { pl in
+                            let src = p.baseAddress! + pl * h * w, dst = o.baseAddress! + pl * oh * ow
+                            for y in 0..<oh {
+                                let (iy, wy) = ty[y]
+                                for x in 0..<ow {
+                                    let (ix, wx) = tx[x]
+                                    @inline(__always) func row(_ k: Int) -> Float {
+                                        let r = src + iy[k] * w
+                                        return r[ix[0]] * wx[0] + r[ix[1]] * wx[1] + r[ix[2]] * wx[2] + r[ix[3]] * wx[3]
+                                    }
+                                    dst[y * ow + x] = row(0) * wy[0] + row(1) * wy[1] + row(2) * wy[2] + row(3) * wy[3]
                                 }
-                                dst[y * ow + x] = row(0) * wy[0] + row(1) * wy[1] + row(2) * wy[2] + row(3) * wy[3]
                             }
                         }
                     }

@@ -3,28 +3,30 @@
 extension Tensor {
     /// Reorder dimensions: result dim i is input dim `order[i]` (torch.permute).
     public func permuted(_ order: [Int]) -> Tensor {
-        precondition(order.count == rank && Set(order) == Set(0..<rank), "bad permutation \(order) for \(shape)")
-        let outShape = order.map { shape[$0] }
-        let inStrides = strides
-        let srcStrides = order.map { inStrides[$0] }
-        let r = rank
-        if r == 0 { return self }
-        let inner = outShape[r - 1], innerStride = srcStrides[r - 1]
-        let rows = count / max(1, inner)
-        return Tensor(shape: outShape) { o in
-            self.withUnsafeBufferPointer { p in
-                parallelChunks(rows, minChunk: max(1, 4096 / max(1, inner))) { range in
-                    for row in range {
-                        var rem = row, off = 0
-                        for d in stride(from: r - 2, through: 0, by: -1) {
-                            off += (rem % outShape[d]) * srcStrides[d]
-                            rem /= outShape[d]
-                        }
-                        let dst = o.baseAddress! + row * inner
-                        if innerStride == 1 {
-                            dst.update(from: p.baseAddress! + off, count: inner)
-                        } else {
-                            for j in 0..<inner { dst[j] = p[off + j * innerStride] }
+        OpProfile.measure("permute") { () -> Tensor in
+            precondition(order.count == rank && Set(order) == Set(0..<rank), "bad permutation \(order) for \(shape)")
+            let outShape = order.map { shape[$0] }
+            let inStrides = strides
+            let srcStrides = order.map { inStrides[$0] }
+            let r = rank
+            if r == 0 { return self }
+            let inner = outShape[r - 1], innerStride = srcStrides[r - 1]
+            let rows = count / max(1, inner)
+            return Tensor(shape: outShape) { o in
+                self.withUnsafeBufferPointer { p in
+                    parallelChunks(rows, minChunk: max(1, 4096 / max(1, inner))) { range in
+                        for row in range {
+                            var rem = row, off = 0
+                            for d in stride(from: r - 2, through: 0, by: -1) {
+                                off += (rem % outShape[d]) * srcStrides[d]
+                                rem /= outShape[d]
+                            }
+                            let dst = o.baseAddress! + row * inner
+                            if innerStride == 1 {
+                                dst.update(from: p.baseAddress! + off, count: inner)
+                            } else {
+                                for j in 0..<inner { dst[j] = p[off + j * innerStride] }
+                            }
                         }
                     }
                 }
@@ -41,29 +43,31 @@ extension Tensor {
 
     /// Concatenate along `dim` (torch.cat).
     public static func concat(_ parts: [Tensor], dim: Int) -> Tensor {
-        precondition(!parts.isEmpty, "concat of nothing")
-        let r = parts[0].rank
-        let d = dim < 0 ? r + dim : dim
-        for p in parts {
-            precondition(p.rank == r, "concat: ranks differ")
-            for i in 0..<r where i != d {
-                precondition(p.shape[i] == parts[0].shape[i], "concat: \(p.shape) vs \(parts[0].shape) along \(d)")
-            }
-        }
-        var outShape = parts[0].shape
-        outShape[d] = parts.reduce(0) { $0 + $1.shape[d] }
-        let outer = parts[0].shape[..<d].reduce(1, *)
-        let innerOut = outShape[d...].reduce(1, *)
-        return Tensor(shape: outShape) { o in
-            var offset = 0
+        OpProfile.measure("concat") { () -> Tensor in
+            precondition(!parts.isEmpty, "concat of nothing")
+            let r = parts[0].rank
+            let d = dim < 0 ? r + dim : dim
             for p in parts {
-                let block = p.shape[d...].reduce(1, *)
-                p.withUnsafeBufferPointer { src in
-                    for i in 0..<outer {
-                        (o.baseAddress! + i * innerOut + offset).update(from: src.baseAddress! + i * block, count: block)
-                    }
+                precondition(p.rank == r, "concat: ranks differ")
+                for i in 0..<r where i != d {
+                    precondition(p.shape[i] == parts[0].shape[i], "concat: \(p.shape) vs \(parts[0].shape) along \(d)")
                 }
-                offset += block
+            }
+            var outShape = parts[0].shape
+            outShape[d] = parts.reduce(0) { $0 + $1.shape[d] }
+            let outer = parts[0].shape[..<d].reduce(1, *)
+            let innerOut = outShape[d...].reduce(1, *)
+            return Tensor(shape: outShape) { o in
+                var offset = 0
+                for p in parts {
+                    let block = p.shape[d...].reduce(1, *)
+                    p.withUnsafeBufferPointer { src in
+                        for i in 0..<outer {
+                            (o.baseAddress! + i * innerOut + offset).update(from: src.baseAddress! + i * block, count: block)
+                        }
+                    }
+                    offset += block
+                }
             }
         }
     }

@@ -134,7 +134,7 @@ public struct DiagonalGaussian {
     init(moments: Tensor) {
         let parts = moments.chunked(2, dim: 1)
         mean = parts[0]
-        std = parts[1].clamped(-30, 20).map { vexp($0 * 0.5) }
+        std = (parts[1].clamped(-30, 20) * 0.5).exp()
     }
 
     /// mean + std · randn(mean.shape, generator): one draw of mean.count normals.

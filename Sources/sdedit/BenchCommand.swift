@@ -28,9 +28,9 @@ struct BenchCore: ParsableCommand {
     var only: String = ""
 
     func run() throws {
-        Threads.set(threads)
+        try startBench(threads: threads)
         let cases = coreCases().filter { only.isEmpty || $0.name.contains(only) }
-        FileHandleStderr.write("sdedit bench: \(threads) threads, OpenBLAS \(BLAS.coreName), median of \(repeats)\n")
+        FileHandleStderr.write("sdedit bench: \(threads) threads, median of \(repeats)\n")
         var swiftSeconds: [String: Double] = [:]
         for c in cases {
             let s = Stopwatch.median(warmup: 1, repeats: repeats, c.run)
@@ -111,6 +111,18 @@ func runTorchTwin(_ torchPython: String?, _ args: [String]) -> [String: Any]? {
         return nil
     }
     return obj
+}
+
+/// Thread budget, BLAS, and the CPU/kernel lines every benchmark prints first (stderr), so no
+/// figure is read without the CPU it was measured on.
+func startBench(threads: Int) throws {
+    let warnings = try Backend.start(threads: threads)
+    for line in Backend.summary + warnings.map({ "warning: " + $0 }) { FileHandleStderr.write("sdedit bench: \(line)\n") }
+}
+
+/// With SDEDIT_PROFILE=1: where the time of the last component went, by op family (stderr).
+func printProfile() {
+    if OpProfile.enabled { FileHandleStderr.write(OpProfile.report() + "\n") }
 }
 
 func f1(_ v: Double) -> String { String(format: "%.1f", v) }

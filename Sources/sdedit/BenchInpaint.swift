@@ -22,9 +22,9 @@ struct BenchInpaint: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            Threads.set(threads)
+            try startBench(threads: threads)
             let folder = try ModelLocator.resolve(model)
-            FileHandleStderr.write("sdedit bench inpaint: \(folder), \(threads) threads, OpenBLAS \(BLAS.coreName)\n")
+            FileHandleStderr.write("sdedit bench inpaint: \(folder), \(threads) threads\n")
             var rows: [(String, Double?, Double?)] = []
             var loadSeconds = 0.0, componentRSS = 0
             do {
@@ -34,14 +34,20 @@ struct BenchInpaint: ParsableCommand {
                 let g = TorchGenerator(seed: 0)
                 let x = g.randn([2, sd.unet.config.inChannels, 64, 64])
                 let ctx = g.randn([2, 77, sd.unet.config.crossAttentionDim])
+                OpProfile.reset()
                 let unet = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.unet(x, timestep: 981, context: ctx) }
                 FileHandleStderr.write(String(format: "  unet step: %.2f s\n", unet))
+                printProfile()
                 let img = g.rand([1, 3, 512, 512]) * 2 - 1
+                OpProfile.reset()
                 let enc = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.encode(img).sample(g) }
                 FileHandleStderr.write(String(format: "  vae encode: %.2f s\n", enc))
+                printProfile()
                 let z = g.randn([1, 4, 64, 64])
+                OpProfile.reset()
                 let dec = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.decode(z) }
                 FileHandleStderr.write(String(format: "  vae decode: %.2f s\n", dec))
+                printProfile()
                 rows = [("UNet step 512², CFG batch 2", unet, nil), ("VAE encode 512²", enc, nil), ("VAE decode 512²", dec, nil)]
                 componentRSS = ProcessMemory.peakRSS()
             }

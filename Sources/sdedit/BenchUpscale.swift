@@ -19,9 +19,9 @@ struct BenchUpscale: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            Threads.set(threads)
+            try startBench(threads: threads)
             let folder = try ModelLocator.resolve(model)
-            FileHandleStderr.write("sdedit bench upscale: \(folder), \(threads) threads, OpenBLAS \(BLAS.coreName)\n")
+            FileHandleStderr.write("sdedit bench upscale: \(folder), \(threads) threads\n")
             let unet = try Component.loadUNet(folder + "/unet")
             let g = TorchGenerator(seed: 0)
             let x = g.randn([2, unet.config.inChannels, 128, 128])

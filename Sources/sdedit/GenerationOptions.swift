@@ -54,6 +54,11 @@ struct GenerationOptions: ParsableArguments {
         return numbered("\(stem)-\(suffix).png")
     }
 
+    /// Thread budget and BLAS; any fallback-kernel or thread-cap warning goes to stderr.
+    func startBackend(_ progress: ProgressReporter) throws {
+        for w in try Backend.start(threads: threads) { progress.message("sdedit: warning: \(w)") }
+    }
+
     /// The effective seed: --seed or a random 32-bit one.
     func baseSeed() -> UInt64 { seed ?? UInt64(UInt32.random(in: 0...UInt32.max)) }
 }

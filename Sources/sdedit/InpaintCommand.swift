@@ -43,8 +43,8 @@ struct Inpaint: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            Threads.set(common.threads)
             let progress = ProgressReporter(quiet: common.quiet)
+            try common.startBackend(progress)
             // 1. Inputs.
             let original = try ImageIO.read(image).rgb8()
             var maskImage = try ImageIO.read(mask)

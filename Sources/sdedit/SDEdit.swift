@@ -14,7 +14,7 @@ struct SDEdit: ParsableCommand {
         66 input file not found, 69 model not found, 70 internal error, 74 I/O error while writing.
         """,
         version: "0.1.0",
-        subcommands: [Inpaint.self, Upscale.self, Bench.self]
+        subcommands: [Inpaint.self, Upscale.self, Bench.self, Info.self]
     )
 
     static func main() {

@@ -37,8 +37,8 @@ struct Upscale: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            Threads.set(common.threads)
             let progress = ProgressReporter(quiet: common.quiet)
+            try common.startBackend(progress)
             // 1. Input, padded to the VAE's multiple (cropped back to exactly 4× after decoding).
             let original = try ImageIO.read(image).rgb8()
             // 2. Model.

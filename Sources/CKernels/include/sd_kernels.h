@@ -45,4 +45,14 @@ void sd_attention_head(int isa, const float *q, const float *k, const float *v, 
 // x: [rows, n]
 void sd_softmax_rows(int isa, float *x, long rows, long n);
 
+// ---- Elementwise activations, GEGLU, GroupNorm ----
+enum { SD_UNARY_EXP = 0, SD_UNARY_SIGMOID = 1, SD_UNARY_SILU = 2, SD_UNARY_GELU = 3 };
+// src, dst: [n] (may alias)
+void sd_unary(int isa, int op, const float *src, float *dst, long n);
+// src: [rows, 2d] → dst: [rows, d] = src[:, :d] · GELU(src[:, d:])
+void sd_geglu_rows(int isa, const float *src, float *dst, long rows, long d);
+// One (image, group) of GroupNorm in place, SiLU fused when silu != 0. p: [cpg, spatial]; gamma, beta: [cpg] or NULL
+void sd_groupnorm_group(int isa, float *p, long spatial, long cpg, const float *gamma, const float *beta,
+                        float eps, int silu);
+
 #endif

@@ -1,0 +1,21 @@
+// `sdedit info`: the CPU, the kernels chosen for it at run time, the BLAS and the thread budget.
+import ArgumentParser
+import Foundation
+import SDCore
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the CPU features, the kernels chosen for this CPU and the thread budget.")
+
+    @Option(help: "Threads to report the budget for (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        try runReportingErrors {
+            let warnings = try Backend.start(threads: threads)
+            print("sdedit \(SDEdit.configuration.version)")
+            for line in Backend.summary { print(line) }
+            for w in warnings { print("warning: \(w)") }
+        }
+    }
+}
