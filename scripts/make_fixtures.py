@@ -279,12 +279,32 @@ def upscale_fixtures():
     save(one, os.path.join(out, "goldens.safetensors"))
 
 
+def attention_size_fixtures():
+    """Attention at the head sizes the real models use (fixtures/core/attention_sizes.safetensors):
+    d 64 with more keys than one 128-key block and a ragged last block, cross-attention (77 text
+    tokens, 2 heads), SD 1.x's d 40 causal (CLIP), and the VAE's single 512-wide head."""
+    g = torch.Generator().manual_seed(4321)
+    r = lambda *s: torch.randn(*s, generator=g)
+    t = {}
+    cases = {"self64": (1, 1, 150, 150, 64, False), "cross64": (1, 2, 70, 77, 64, False),
+             "causal40": (1, 1, 70, 70, 40, True), "vae512": (1, 1, 16, 16, 512, False)}
+    for name, (B, H, Tq, Tk, D, causal) in cases.items():
+        q, k, v = r(B, Tq, H * D), r(B, Tk, H * D), r(B, Tk, H * D)
+        split = lambda z: z.view(B, -1, H, D).transpose(1, 2)
+        y = F.scaled_dot_product_attention(split(q), split(k), split(v), is_causal=causal)
+        t.update({f"{name}.q": q, f"{name}.k": k, f"{name}.v": v,
+                  f"{name}.y": y.transpose(1, 2).reshape(B, Tq, H * D)})
+    save(t, os.path.join(ROOT, "core", "attention_sizes.safetensors"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale"],
-                   help="which fixture sets to write (core, inpaint, upscale)")
+                   help="which fixture sets to write (core, attention, inpaint, upscale)")
     a = p.parse_args()
     torch.set_num_threads(1)
+    if "core" in a.parts or "attention" in a.parts:
+        attention_size_fixtures()
     if "core" in a.parts:
         ops_fixtures()
         rng_fixtures()

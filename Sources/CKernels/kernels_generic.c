@@ -3,8 +3,8 @@
 #define SUFFIX _generic
 #define MR_S 6
 #define NV_S 2
-#define MR_O 3
-#define NV_O 4
+#define MR_O 6
+#define NV_O 2
 #include "kernels_params.h"
 #include "sd_kernels.h"
 #include "kernels_impl.h"

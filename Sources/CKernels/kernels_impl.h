@@ -223,11 +223,11 @@ QK_TILE(FN(qk_row), 1, NV_S)
         vf acc[MR][NV];                                                                                \
         for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) acc[i][j] = FN(ld)(o + i * ldo + j * VW); \
         for (int kk = 0; kk < kn; kk++) {                                                              \
-            vf a[MR];                                                                                  \
-            for (int i = 0; i < MR; i++) a[i] = FN(splat)(p[i * BK + kk]);                             \
-            for (int j = 0; j < NV; j++) {                                                             \
-                vf b = FN(ld)(v + (long)kk * vs + j * VW);                                             \
-                for (int i = 0; i < MR; i++) acc[i][j] += a[i] * b;                                    \
+            vf b[NV];                                                                                  \
+            for (int j = 0; j < NV; j++) b[j] = FN(ld)(v + (long)kk * vs + j * VW);                    \
+            for (int i = 0; i < MR; i++) {                                                             \
+                vf a = FN(splat)(p[i * BK + kk]);                                                      \
+                for (int j = 0; j < NV; j++) acc[i][j] += a * b[j];                                    \
             }                                                                                          \
         }                                                                                              \
         for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) FN(st)(o + i * ldo + j * VW, acc[i][j]); \

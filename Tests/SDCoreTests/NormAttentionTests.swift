@@ -42,4 +42,21 @@ final class NormAttentionTests: XCTestCase {
             try runAttention("\(isa)")
         }
     }
+
+    /// The real models' head sizes (64, 40, the VAE's 512) through every kernel ISA this CPU runs,
+    /// against torch's scaled_dot_product_attention (fixtures/core/attention_sizes.safetensors).
+    func testAttentionAtModelHeadSizes() throws {
+        let sizes = try Fixtures.file("core/attention_sizes.safetensors")
+        let saved = CPU.isa
+        defer { CPU.isa = saved }
+        let cases: [(String, Int, Bool)] = [("self64", 1, false), ("cross64", 2, false), ("causal40", 1, true), ("vae512", 1, false)]
+        for isa in CPU.available {
+            CPU.isa = isa
+            for (name, heads, causal) in cases {
+                let y = Tensor.attention(q: try sizes.tensor("\(name).q"), k: try sizes.tensor("\(name).k"),
+                                         v: try sizes.tensor("\(name).v"), heads: heads, causal: causal)
+                assertClose(y, try sizes.tensor("\(name).y"), Tolerances.gemm, "\(name) (\(isa))")
+            }
+        }
+    }
 }
