@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Every benchmark in one go, release build, each sdedit figure beside PyTorch from the same run.
 # Needs the pinned venv (scripts/requirements.txt) and the real-size random models
-# (venv/bin/python scripts/make_bench_models.py). Clears the OpenBLAS kernel override of this
-# environment for these commands only, so OpenBLAS picks this CPU's kernels as on a user's machine.
+# (venv/bin/python scripts/make_bench_models.py). Clears any OpenBLAS kernel override in the
+# environment for these commands only, so sdedit chooses OpenBLAS's kernels from cpuid as it does on
+# a user's machine. `sdedit info` first: no figure without the CPU it was measured on.
 # --skip-2048 leaves out the tiled 512→2048 upscale memory run (about 10 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release
 run() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
 py=${TORCH_PYTHON:-venv/bin/python}
+echo "## machine"; run .build/release/sdedit info --threads 2; date -u
 echo "## core";    run .build/release/sdedit bench core --threads 2 --repeat 5 --torch-python "$py"
 echo "## inpaint"; run .build/release/sdedit bench inpaint --threads 2 --torch-python "$py"
 echo "## upscale"; run .build/release/sdedit bench upscale --threads 2 --torch-python "$py"

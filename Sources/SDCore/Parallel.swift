@@ -1,5 +1,6 @@
 // One thread budget for the whole process. OpenBLAS runs single-threaded inside our jobs
 // (BLAS.parallelSgemm), so there is one pool and it cannot oversubscribe the cores.
+import CKernels
 import Dispatch
 import Foundation
 
@@ -20,8 +21,11 @@ public enum Threads {
     }
 }
 
-/// Run `body(i)` for i in 0..<n, split into at most `Threads.count` contiguous chunks.
-/// `body` receives a half-open range so kernels can keep per-chunk scratch.
+/// Run `body` over 0..<n in pieces of at least `minChunk`, on at most `Threads.count` threads.
+/// `body` receives a half-open range so kernels can keep per-piece scratch.
+/// Pieces are handed out dynamically (each worker takes the next one when it is done), so a core
+/// that runs slower (a busy VM neighbour, an efficiency core) cannot hold the others up. Which
+/// thread computes a piece never changes what it computes: the result is the same bits.
 @inline(__always)
 public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let workers = min(Threads.count, max(1, n / max(1, minChunk)))
@@ -29,11 +33,17 @@ public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> 
         if n > 0 { body(0..<n) }
         return
     }
-    let per = (n + workers - 1) / workers
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
-        let lo = w * per
-        let hi = min(n, lo + per)
-        if lo < hi { body(lo..<hi) }
+    let pieces = min(n / max(1, minChunk), workers * 8)
+    let grain = (n + pieces - 1) / pieces
+    let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    next.initialize(to: 0)
+    defer { next.deallocate() }
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        while true {
+            let lo = sd_fetch_add(next, grain)
+            if lo >= n { break }
+            body(lo..<min(n, lo + grain))
+        }
     }
 }
 

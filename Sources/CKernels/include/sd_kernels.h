@@ -4,6 +4,9 @@
 #define SD_KERNELS_H
 #include <stddef.h>
 
+// Atomic fetch-and-add (Swift has no atomics without a package): the work counter of parallelChunks.
+static inline long sd_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+
 // ---- CPU features (cpuid + xgetbv: an ISA counts only if the OS saves its registers) ----
 typedef struct {
     char vendor[13];
