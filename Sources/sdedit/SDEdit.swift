@@ -12,6 +12,9 @@ struct SDEdit: ParsableCommand {
         discussion: """
         Exit codes: 0 success, 64 usage error, 65 bad input data (corrupt image, malformed model file), \
         66 input file not found, 69 model not found, 70 internal error, 74 I/O error while writing.
+        Kernels are chosen at run time for the CPU (see sdedit info). Environment: SDEDIT_MAX_ISA=generic|avx2|avx512 \
+        caps the SIMD kernels; OPENBLAS_CORETYPE, if set, overrides the OpenBLAS kernels sdedit chooses from cpuid; \
+        SDEDIT_PROFILE=1 makes sdedit bench print the time per op family.
         """,
         version: "0.1.0",
         subcommands: [Inpaint.self, Upscale.self, Bench.self, Info.self]
