@@ -166,7 +166,16 @@ public enum ImageIO {
     /// "-" writes to stdout. A failure leaves no partial file behind.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         if path == "-" {
-            FileHandle.standardOutput.write(Data(bytes))
+            // write(2), not FileHandle: FileHandle traps on a closed or full stdout (EBADF, EPIPE, ENOSPC).
+            try bytes.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    let n = Glibc.write(1, raw.baseAddress! + off, raw.count - off)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { throw SDError.io(path: "<stdout>", message: "cannot write: \(String(cString: strerror(errno)))") }
+                    off += n
+                }
+            }
             return
         }
         let url = URL(fileURLWithPath: path)

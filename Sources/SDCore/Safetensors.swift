@@ -41,12 +41,16 @@ public final class SafetensorsFile {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 { throw SDError.io(path: path, message: String(cString: strerror(errno))) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SDError.io(path: path, message: String(cString: strerror(errno))) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw SDError.io(path: path, message: "is a directory, not a .safetensors file") }
+        if (st.st_mode & S_IFMT) != S_IFREG {
+            throw SDError.badFile(path: path, message: "not a regular file (a FIFO, device or socket); weights must be a regular .safetensors file")
+        }
         let size = Int(st.st_size)
         guard size >= 8 else { throw SDError.badFile(path: path, message: "too short for a safetensors header (\(size) bytes)") }
         guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {

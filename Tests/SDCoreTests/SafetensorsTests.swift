@@ -104,4 +104,16 @@ final class SafetensorsTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("directory"))
         }
     }
+
+    /// A FIFO where a weights file should be is refused at once instead of blocking in open() (issue 10).
+    func testFIFOIsRefusedWithoutBlocking() throws {
+        let path = NSTemporaryDirectory() + "/sdedit-fifo-\(getpid()).safetensors"
+        unlink(path)
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        defer { unlink(path) }
+        XCTAssertThrowsError(try SafetensorsFile(path: path)) { e in
+            guard case SDError.badFile(_, let message) = e else { return XCTFail("\(e)") }
+            XCTAssertTrue(message.contains("not a regular file"), message)
+        }
+    }
 }

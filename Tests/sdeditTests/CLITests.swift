@@ -111,4 +111,26 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(wrong.status, 64)
         XCTAssertTrue(wrong.stderr.contains("not an x4 upscaler"), wrong.stderr)
     }
+
+    /// A full or closed stdout is exit 74 with one line, and a closed stderr is no crash (issue 10):
+    /// both were Foundation FileHandle traps (exit 132).
+    func testFullStdoutAndClosedStderr() throws {
+        let base = ["inpaint", photo, mask, "a red brick wall", "--model", model, "--steps", "2", "--seed", "1"]
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let out = dir + "/quiet.png"
+        let quoted = (base.map { "'\($0)'" }).joined(separator: " ")
+        sh.arguments = ["-c", "'\(binary)' \(quoted) -q -o - > /dev/full 2> '\(dir!)/err.txt'; echo $? > '\(dir!)/full.txt'; "
+                        + "'\(binary)' \(quoted) -o '\(out)' 2>&-; echo $? > '\(dir!)/closed.txt'"]
+        try sh.run()
+        sh.waitUntilExit()
+        let full = try String(contentsOfFile: dir + "/full.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let err = try String(contentsOfFile: dir + "/err.txt", encoding: .utf8)
+        XCTAssertEqual(full, "74", err)
+        XCTAssertEqual(err.split(separator: "\n").count, 1, err)
+        XCTAssertTrue(err.contains("<stdout>"), err)
+        let closed = try String(contentsOfFile: dir + "/closed.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(closed, "0")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out))
+    }
 }
