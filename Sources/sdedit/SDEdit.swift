@@ -1,6 +1,7 @@
 // sdedit — Stable Diffusion 2 image editing on the CPU. Parsing, IO, progress and exit codes only;
 // all numeric work lives in SDCore / SDModels / SDPipelines.
 import ArgumentParser
+import Foundation
 import CMalloc
 import SDCore
 
@@ -22,7 +23,22 @@ struct SDEdit: ParsableCommand {
 
     static func main() {
         keepFreedMemory()
-        main(nil)
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            // --help and --version print to stdout and exit 0; ExitCode carries a code whose message
+            // was already printed. Every other failure here is a usage error: one line on stderr, not
+            // the usage text (that is what --help is for).
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            let lines = SDEdit.message(for: error).split(separator: "\n").map {
+                $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "- ", with: "", options: .anchored)
+            }
+            let message = lines.isEmpty ? "invalid usage" : lines.joined(separator: " ")
+            printError("sdedit: \(message) (see sdedit help)")
+            Foundation.exit(code.rawValue)
+        }
     }
 }
 

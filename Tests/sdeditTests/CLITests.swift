@@ -133,4 +133,18 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(closed, "0")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out))
     }
+
+    /// A usage error is one line on stderr and exit 64; the usage text is for --help (issue 10).
+    func testUsageErrorsAreOneLine() throws {
+        for args in [["inpaint", photo], ["inpaint", photo, mask, "x", "--steps", "0"],
+                     ["inpaint", photo, mask, "x", "--scheduler", "nonsense"], ["no-such-command"]] {
+            let r = try run(args)
+            XCTAssertEqual(r.status, 64, "\(args)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("sdedit: "), r.stderr)
+        }
+        let help = try run(["inpaint", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(String(decoding: help.stdout, as: UTF8.self).contains("USAGE"))
+    }
 }
