@@ -172,7 +172,7 @@ public enum ImageIO {
                 while off < raw.count {
                     let n = Glibc.write(1, raw.baseAddress! + off, raw.count - off)
                     if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { throw SDError.io(path: "<stdout>", message: "cannot write: \(String(cString: strerror(errno)))") }
+                    if n <= 0 { throw SDError.ioWrite(path: "<stdout>", message: "cannot write: \(String(cString: strerror(errno)))") }
                     off += n
                 }
             }
@@ -182,7 +182,7 @@ public enum ImageIO {
         let dir = url.deletingLastPathComponent().path
         let tmp = (dir.isEmpty ? "." : dir) + "/." + url.lastPathComponent + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        if fd < 0 { throw SDError.io(path: path, message: "cannot create output: \(String(cString: strerror(errno)))") }
+        if fd < 0 { throw SDError.ioWrite(path: path, message: "cannot create output: \(String(cString: strerror(errno)))") }
         var ok = true
         var message = ""
         bytes.withUnsafeBytes { p in
@@ -198,7 +198,7 @@ public enum ImageIO {
         if ok && rename(tmp, path) != 0 { ok = false; message = String(cString: strerror(errno)) }
         if !ok {
             unlink(tmp)
-            throw SDError.io(path: path, message: "cannot write output: \(message)")
+            throw SDError.ioWrite(path: path, message: "cannot write output: \(message)")
         }
     }
 

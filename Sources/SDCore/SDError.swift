@@ -1,8 +1,10 @@
 // Errors as values with messages a user can act on: the file, the key, what was expected and found.
 
 public enum SDError: Error, CustomStringConvertible, Equatable {
-    /// A file could not be read or written (missing, permission, disk full).
+    /// An input could not be read (missing, a directory, no permission, not a regular file).
     case io(path: String, message: String)
+    /// An output could not be written (no such directory, permission, disk full, closed stdout).
+    case ioWrite(path: String, message: String)
     /// A file was read but its content is malformed or hostile (truncated, lying header).
     case badFile(path: String, message: String)
     /// Valid input that this program cannot use (wrong shape, unsupported variant, bad argument).
@@ -12,7 +14,7 @@ public enum SDError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .io(path, message): return "\(path): \(message)"
+        case let .io(path, message), let .ioWrite(path, message): return "\(path): \(message)"
         case let .badFile(path, message): return "\(path): \(message)"
         case let .invalidInput(message): return message
         case let .missingModel(message): return message

@@ -224,6 +224,6 @@ public func writeSafetensors(_ tensors: [String: Tensor], to path: String) throw
     out.append(json)
     for k in names { tensors[k]!.storage.withUnsafeBytes { out.append(contentsOf: $0) } }
     do { try out.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-        throw SDError.io(path: path, message: error.localizedDescription)
+        throw SDError.ioWrite(path: path, message: error.localizedDescription)
     }
 }

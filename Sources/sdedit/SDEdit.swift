@@ -12,7 +12,8 @@ struct SDEdit: ParsableCommand {
         abstract: "Stable Diffusion 2 image editing (inpaint, depth2img, x4 upscale) on the CPU.",
         discussion: """
         Exit codes: 0 success, 64 usage error, 65 bad input data (corrupt image, malformed model file), \
-        66 input file not found, 69 model not found, 70 internal error, 74 I/O error while writing.
+        66 an input cannot be read (missing, a directory, no permission), 69 model not found, 70 internal error, \
+        74 I/O error while writing.
         Kernels are chosen at run time for the CPU (see sdedit info). Environment: SDEDIT_MAX_ISA=generic|avx2|avx512 \
         caps the SIMD kernels; OPENBLAS_CORETYPE, if set, overrides the OpenBLAS kernels sdedit chooses from cpuid; \
         SDEDIT_PROFILE=1 makes sdedit bench print the time per op family.
@@ -62,8 +63,9 @@ func fail(_ error: Error) -> ExitCode {
     switch error {
     case let e as SDError:
         switch e {
-        case let .io(path, message):
-            code = message.hasPrefix("no such file") && !path.isEmpty ? .noInput : .ioError
+        // Chosen by the error's type, never its text: reading fails with 66, writing with 74.
+        case .io: code = .noInput
+        case .ioWrite: code = .ioError
         case .badFile: code = .dataError
         case .invalidInput: code = .usage
         case .missingModel: code = .unavailable

@@ -147,4 +147,12 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(String(decoding: help.stdout, as: UTF8.self).contains("USAGE"))
     }
+
+    /// Exit codes come from the error's type: an unreadable input (here a directory) is 66, not the
+    /// write-side 74 (issue 10).
+    func testUnreadableInputIs66() throws {
+        let r = try inpaint(["-o", dir + "/o.png", "-q"], image: dir)
+        XCTAssertEqual(r.status, 66, r.stderr)
+        XCTAssertTrue(r.stderr.contains(dir), r.stderr)
+    }
 }
