@@ -76,3 +76,11 @@ void sd_groupnorm_group(int isa, float *p, long spatial, long cpg, const float *
     default: sd_groupnorm_group_generic(p, spatial, cpg, gamma, beta, eps, silu);
     }
 }
+
+long sd_count_nonfinite(const float *x, long n) {
+    // Exponent all ones = Inf or NaN. Plain C: memory-bound, the compiler vectorises it for SSE2.
+    const unsigned int *u = (const unsigned int *)x;
+    long bad = 0;
+    for (long i = 0; i < n; i++) bad += (u[i] & 0x7F800000u) == 0x7F800000u;
+    return bad;
+}

@@ -1,5 +1,6 @@
 // Reduction op family: sum / mean / max over one dimension, and whole-tensor statistics.
 // Sums accumulate in Double so long reductions (VAE 512² planes) do not drift.
+import CKernels
 
 extension Tensor {
     public enum Reduction { case sum, mean, max, min }
@@ -39,3 +40,11 @@ extension Tensor {
     public func maximum() -> Float { storage.max() ?? -.infinity }
     public func minimum() -> Float { storage.min() ?? .infinity }
 }
+
+extension Tensor {
+    /// How many values are NaN or ±Inf (one pass, vectorised).
+    public var nonFiniteCount: Int {
+        withUnsafeBufferPointer { p in p.isEmpty ? 0 : Int(sd_count_nonfinite(p.baseAddress!, p.count)) }
+    }
+}
+

@@ -29,7 +29,13 @@ public final class WeightStore {
             throw SDError.badFile(path: f.path, message: "weight \(key) has shape \(info.shape), expected \(s)")
         }
         used.insert(key)
-        return try f.tensor(key)
+        let t = try f.tensor(key)
+        // A NaN or Inf weight would run to a black image with exit 0; refuse it here, once, by name.
+        let bad = t.nonFiniteCount
+        if bad > 0 {
+            throw SDError.badFile(path: f.path, message: "weight \(key) has \(bad) non-finite value(s) (NaN or Inf)")
+        }
+        return t
     }
 
     /// Fail if any stored key was never used, except those matching `ignoring` (suffixes).

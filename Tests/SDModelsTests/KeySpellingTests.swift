@@ -65,3 +65,19 @@ final class KeySpellingTests: XCTestCase {
         }
     }
 }
+
+/// Non-finite weights are refused at load, naming the file and the tensor (issue 10).
+final class NonFiniteWeightTests: XCTestCase {
+    func testNaNWeightIsRefusedByName() throws {
+        let path = NSTemporaryDirectory() + "/nan-\(getpid()).safetensors"
+        defer { unlink(path) }
+        try writeSafetensors(["w": Tensor(shape: [3], storage: [1, .nan, .infinity]), "ok": Tensor(shape: [1], storage: [2])], to: path)
+        let store = try WeightStore(files: [path], name: "test")
+        XCTAssertEqual(try store.load("ok", shape: [1]).storage, [2])
+        XCTAssertThrowsError(try store.load("w", shape: [3])) { e in
+            guard case let SDError.badFile(p, message) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(p, path)
+            XCTAssertTrue(message.contains("weight w has 2 non-finite"), message)
+        }
+    }
+}

@@ -58,4 +58,8 @@ void sd_geglu_rows(int isa, const float *src, float *dst, long rows, long d);
 void sd_groupnorm_group(int isa, float *p, long spatial, long cpg, const float *gamma, const float *beta,
                         float eps, int silu);
 
+// ---- Validation ----
+// How many of x[0..<n] are NaN or ±Inf.
+long sd_count_nonfinite(const float *x, long n);
+
 #endif
