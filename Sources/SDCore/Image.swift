@@ -178,6 +178,25 @@ public enum ImageIO {
             }
             return
         }
+        // An existing output that is not a regular file (/dev/null, a FIFO, a terminal) is written
+        // in place: renaming a temporary file over it would replace the device node or the pipe.
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+            if (st.st_mode & S_IFMT) == S_IFDIR { throw SDError.ioWrite(path: path, message: "is a directory") }
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            if fd < 0 { throw SDError.ioWrite(path: path, message: "cannot open output: \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            try bytes.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { throw SDError.ioWrite(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
+                    off += n
+                }
+            }
+            return
+        }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let tmp = (dir.isEmpty ? "." : dir) + "/." + url.lastPathComponent + ".tmp-\(getpid())"

@@ -45,6 +45,7 @@ struct Inpaint: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             try common.startBackend(progress)
+            try common.checkOutputs(input: image, suffix: "inpaint", inputs: [image, mask])
             // 1. Inputs.
             let original = try ImageIO.read(image).rgb8()
             var maskImage = try ImageIO.read(mask)

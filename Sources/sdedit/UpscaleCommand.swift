@@ -39,6 +39,7 @@ struct Upscale: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             try common.startBackend(progress)
+            try common.checkOutputs(input: image, suffix: "x4", inputs: [image])
             // 1. Input, padded to the VAE's multiple (cropped back to exactly 4× after decoding).
             let original = try ImageIO.read(image).rgb8()
             // 2. Model.

@@ -155,4 +155,25 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 66, r.stderr)
         XCTAssertTrue(r.stderr.contains(dir), r.stderr)
     }
+
+    /// An output that is an input (by inode, also through a symlink) is refused with exit 64 before
+    /// any work, and the input is unchanged; an existing non-regular output (/dev/null) is written in
+    /// place, not replaced (issue 10).
+    func testOutputsNeverReplaceInputsOrDevices() throws {
+        let copy = dir + "/photo.png", link = dir + "/link.png"
+        try FileManager.default.copyItem(atPath: photo, toPath: copy)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: copy)
+        let before = try Data(contentsOf: URL(fileURLWithPath: copy))
+        for out in [copy, link] {
+            let r = try inpaint(["-o", out, "-q"], image: copy)
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("refusing to overwrite an input"), r.stderr)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), before)
+        let r = try inpaint(["-o", "/dev/null", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var st = stat()
+        XCTAssertEqual(stat("/dev/null", &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFCHR, "/dev/null must still be a character device")
+    }
 }
