@@ -25,7 +25,7 @@ extension Image {
             for ch in 0..<c { for i in 0..<hw {
                 var v = p[ch * hw + i]
                 if denormalize { v = v / 2 + 0.5 }
-                v = Swift.min(Swift.max(v, 0), 1)
+                v = v.isNaN ? 0 : Swift.min(Swift.max(v, 0), 1)   // a NaN must not trap the UInt16 conversion
                 out[i * c + ch] = UInt16((v * 255).rounded(.toNearestOrEven))
             } }
         }

@@ -89,6 +89,7 @@ public struct InpaintPipeline {
             var pred = unet(input, timestep: t, context: context)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
+            try checkFinite(latents, step: i, of: timesteps.count)
             progress?(i + 1, timesteps.count)
         }
         return latents

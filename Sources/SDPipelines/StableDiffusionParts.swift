@@ -69,3 +69,13 @@ public func timestepsForStrength(_ scheduler: Scheduler, steps: Int, strength: D
 
 /// Progress of the denoising loop: (step done, total steps).
 public typealias Progress = (Int, Int) -> Void
+
+/// A NaN or Inf in the latents would decode to a black (or garbage) image with exit 0; stop with a
+/// message instead. With finite weights (checked at load) only a degenerate schedule gets here.
+func checkFinite(_ latents: Tensor, step i: Int, of n: Int) throws {
+    if latents.nonFiniteCount > 0 {
+        throw SDError.invalidInput("denoising step \(i + 1) of \(n) produced NaN/Inf latents; "
+                                   + "try fewer --steps or another --scheduler")
+    }
+}
+

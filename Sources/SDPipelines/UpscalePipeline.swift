@@ -82,6 +82,7 @@ public struct UpscalePipeline {
             var pred = r.tile.map { Tiling.blend(input, size: $0, overlap: r.tileOverlap, predict) } ?? predict(input)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
+            try checkFinite(latents, step: i, of: scheduler.timesteps.count)
             progress?(i + 1, scheduler.timesteps.count)
         }
         return latents

@@ -49,3 +49,27 @@ final class SchedulerTests: XCTestCase {
         }
     }
 }
+
+/// A step count whose timesteps fall outside ᾱ is a one-line error, not a read past the table (issue 10).
+final class SchedulerRangeTests: XCTestCase {
+    func testLeadingSpacingAtEveryTrainingStepIsRefused() throws {
+        let config = Fixtures.path("models/tiny-sd2-inpainting/scheduler/scheduler_config.json")
+        for kind in [SchedulerKind.pndm, .ddim] {
+            let s = try kind.make(config: ConfigReader(path: config))
+            XCTAssertThrowsError(try s.setTimesteps(1000), "\(kind)") { e in
+                XCTAssertTrue("\(e)".contains("outside 0…999"), "\(e)")
+            }
+            XCTAssertNoThrow(try s.setTimesteps(999), "\(kind)")
+        }
+    }
+}
+
+final class FiniteLatentsTests: XCTestCase {
+    /// NaN latents stop the run with a message instead of decoding to a black image with exit 0.
+    func testNonFiniteLatentsStopTheRun() {
+        XCTAssertNoThrow(try checkFinite(Tensor(shape: [2], storage: [1, -3]), step: 0, of: 5))
+        XCTAssertThrowsError(try checkFinite(Tensor(shape: [2], storage: [1, .nan]), step: 2, of: 5)) { e in
+            XCTAssertTrue("\(e)".contains("step 3 of 5"), "\(e)")
+        }
+    }
+}

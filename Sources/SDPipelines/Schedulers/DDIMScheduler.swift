@@ -26,7 +26,7 @@ public final class DDIMScheduler: Scheduler {
     public func setTimesteps(_ n: Int) throws {
         guard n >= 1 && n <= schedule.trainSteps else { throw SDError.invalidInput("steps must be 1…\(schedule.trainSteps)") }
         stepRatio = schedule.trainSteps / n
-        timesteps = schedule.integerTimesteps(n).map(Float.init)
+        timesteps = try schedule.integerTimesteps(n).map(Float.init)
     }
 
     public func setBeginIndex(_ index: Int) {}

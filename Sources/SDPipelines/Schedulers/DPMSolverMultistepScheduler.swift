@@ -39,6 +39,12 @@ public final class DPMSolverMultistepScheduler: Scheduler {
         case .linspace: ts = numpyLinspace(0, Double(T - 1), n + 1).map { $0.rounded(.toNearestOrEven) }.reversed().dropLast()
         case .leading:
             let ratio = T / (n + 1)
+            // diffusers' leading spacing for DPM uses T // (n + 1): 0 at n ≥ T, which makes every
+            // timestep equal and the solver divide by a zero log-σ step (NaN).
+            guard ratio >= 1 else {
+                throw SDError.invalidInput("--steps \(n) is too many for this scheduler (leading spacing over "
+                                           + "num_train_timesteps \(T)); use fewer steps")
+            }
             ts = (0...n).reversed().map { Double($0 * ratio + schedule.stepsOffset) }.dropLast()
         case .trailing:
             ts = stride(from: Double(T), to: 0, by: -Double(T) / Double(n)).map { $0.rounded(.toNearestOrEven) - 1 }

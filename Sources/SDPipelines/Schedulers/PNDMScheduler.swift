@@ -23,7 +23,7 @@ public final class PNDMScheduler: Scheduler {
     public func setTimesteps(_ n: Int) throws {
         guard n >= 1 && n <= schedule.trainSteps else { throw SDError.invalidInput("steps must be 1…\(schedule.trainSteps)") }
         stepRatio = schedule.trainSteps / n
-        let t = Array(schedule.integerTimesteps(n).reversed())   // ascending, as _timesteps
+        let t = Array(try schedule.integerTimesteps(n).reversed())   // ascending, as _timesteps
         // PLMS order: _timesteps[:-1], _timesteps[-2:-1], _timesteps[-1:], reversed.
         let plms = Array(t.dropLast()) + [t[t.count >= 2 ? t.count - 2 : 0]] + [t[t.count - 1]]
         timesteps = plms.reversed().map(Float.init)

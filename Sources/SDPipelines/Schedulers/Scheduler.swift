@@ -93,7 +93,19 @@ public struct NoiseSchedule {
     public var sigmas: [Float] { alphasCumprod.map { ((1 - $0) / $0).squareRoot() } }
 
     /// Integer timesteps, descending, for "leading"/"trailing"/"linspace" spacing (PNDM, DDIM).
-    func integerTimesteps(_ n: Int) -> [Int] {
+    /// Every one must index ᾱ: "leading" with steps_offset 1 and as many steps as training steps
+    /// reaches t = num_train_timesteps (diffusers fails there with an IndexError).
+    func integerTimesteps(_ n: Int) throws -> [Int] {
+        let ts = spacedTimesteps(n)
+        if let bad = ts.first(where: { $0 < 0 || $0 >= trainSteps }) {
+            throw SDError.invalidInput("--steps \(n) gives timestep \(bad), outside 0…\(trainSteps - 1), with this scheduler "
+                                       + "(num_train_timesteps \(trainSteps), timestep_spacing \(spacing.rawValue), "
+                                       + "steps_offset \(stepsOffset)); use fewer steps")
+        }
+        return ts
+    }
+
+    private func spacedTimesteps(_ n: Int) -> [Int] {
         switch spacing {
         case .leading:
             let ratio = trainSteps / n
