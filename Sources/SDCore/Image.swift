@@ -165,17 +165,12 @@ public enum ImageIO {
     /// Write bytes atomically: a temporary file in the same directory, then rename.
     /// "-" writes to stdout. A failure leaves no partial file behind.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        func failure(_ what: String, _ p: String = path) -> SDError {
+            .ioWrite(path: p, message: "\(what): \(String(cString: strerror(errno)))")
+        }
+        // write(2), not FileHandle: FileHandle traps on a closed or full stdout (EBADF, EPIPE, ENOSPC).
         if path == "-" {
-            // write(2), not FileHandle: FileHandle traps on a closed or full stdout (EBADF, EPIPE, ENOSPC).
-            try bytes.withUnsafeBytes { raw in
-                var off = 0
-                while off < raw.count {
-                    let n = Glibc.write(1, raw.baseAddress! + off, raw.count - off)
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { throw SDError.ioWrite(path: "<stdout>", message: "cannot write: \(String(cString: strerror(errno)))") }
-                    off += n
-                }
-            }
+            guard writeAll(1, bytes) else { throw failure("cannot write", "<stdout>") }
             return
         }
         // An existing output that is not a regular file (/dev/null, a FIFO, a terminal) is written
@@ -184,35 +179,18 @@ public enum ImageIO {
         if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
             if (st.st_mode & S_IFMT) == S_IFDIR { throw SDError.ioWrite(path: path, message: "is a directory") }
             let fd = open(path, O_WRONLY | O_CLOEXEC)
-            if fd < 0 { throw SDError.ioWrite(path: path, message: "cannot open output: \(String(cString: strerror(errno)))") }
+            if fd < 0 { throw failure("cannot open output") }
             defer { close(fd) }
-            try bytes.withUnsafeBytes { raw in
-                var off = 0
-                while off < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { throw SDError.ioWrite(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
-                    off += n
-                }
-            }
+            guard writeAll(fd, bytes) else { throw failure("cannot write") }
             return
         }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let tmp = (dir.isEmpty ? "." : dir) + "/." + url.lastPathComponent + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        if fd < 0 { throw SDError.ioWrite(path: path, message: "cannot create output: \(String(cString: strerror(errno)))") }
-        var ok = true
-        var message = ""
-        bytes.withUnsafeBytes { p in
-            var off = 0
-            while off < p.count {
-                let n = Foundation.write(fd, p.baseAddress! + off, p.count - off)
-                if n <= 0 { ok = false; message = String(cString: strerror(errno)); break }
-                off += n
-            }
-        }
-        if ok && fsync(fd) != 0 { ok = false; message = String(cString: strerror(errno)) }
+        if fd < 0 { throw failure("cannot create output") }
+        var ok = writeAll(fd, bytes) && fsync(fd) == 0
+        var message = ok ? "" : String(cString: strerror(errno))
         close(fd)
         if ok && rename(tmp, path) != 0 { ok = false; message = String(cString: strerror(errno)) }
         if !ok {
@@ -232,5 +210,19 @@ public enum ImageIO {
         let f = format ?? self.format(forPath: path)
         let bytes = f == .png ? try image.encodePNG(text: text) : try image.encodeJPEG(quality: jpegQuality)
         try writeAtomically(bytes, to: path)
+    }
+}
+
+/// write(2) all of `bytes` to `fd`, retrying on EINTR and short writes. false (errno set) on failure.
+public func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { raw in
+        var off = 0
+        while off < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            off += n
+        }
+        return true
     }
 }

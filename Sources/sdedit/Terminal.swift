@@ -5,18 +5,7 @@ import SDCore
 enum FileHandleStderr {
     /// write(2) and ignore failure: FileHandle traps when stderr is closed (`2>&-`), and a message
     /// that cannot be shown must not turn a success into a crash.
-    static func write(_ s: String) {
-        var bytes = Array(s.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(2, raw.baseAddress! + off, raw.count - off)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                off += n
-            }
-        }
-    }
+    static func write(_ s: String) { _ = writeAll(2, Array(s.utf8)) }
 }
 
 /// Progress on stderr: a bar with ETA on a terminal, one plain line per step otherwise, nothing when quiet.
