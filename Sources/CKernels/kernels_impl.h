@@ -195,46 +195,39 @@ void FN(sd_softmax_rows)(float *x, long rows, long n) {
 #define BQ SD_ATTN_BQ
 #define BK SD_ATTN_BK
 
-// S[MR, NV·VW] = alpha · Q[MR, dq] · Kᵀ[dq, NV·VW]
-// q: packed [dq][MR]; kt: packed [dq][BK] at the tile's first column; s: row stride BK
-// (A macro, so MR and NV are constants and the accumulators live in registers, not a VLA.)
-#define QK_TILE(NAME, MR, NV)                                                                          \
-    INL void NAME(const float *q, const float *kt, int dq, float *s, float alpha) {                    \
+// One register tile of a small GEMM, for both products of the attention:
+// C[MR, NV·VW] (+)= alpha · Σ_k A(i, k) · B[k, NV·VW], with A(i, k) = a[i·sai + k·sak].
+// b: rows stride ldb; c: rows stride ldc. A macro, so MR, NV and ACC are constants and the
+// accumulators live in registers (not a VLA); the strides are constants at every call site.
+#define GEMM_TILE(NAME, MR, NV, ACC)                                                                   \
+    INL void NAME(const float *a, long sai, long sak, const float *b, long ldb, int kdim, float *c,    \
+                  long ldc, float alpha) {                                                             \
         vf acc[MR][NV];                                                                                \
-        for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) acc[i][j] = FN(splat)(0);            \
-        for (int d = 0; d < dq; d++) {                                                                 \
-            vf b[NV];                                                                                  \
-            for (int j = 0; j < NV; j++) b[j] = FN(ld)(kt + (long)d * BK + j * VW);                    \
+        for (int i = 0; i < MR; i++)                                                                   \
+            for (int j = 0; j < NV; j++) acc[i][j] = ACC ? FN(ld)(c + i * ldc + j * VW) : FN(splat)(0); \
+        for (int k = 0; k < kdim; k++) {                                                               \
+            vf bv[NV];                                                                                 \
+            for (int j = 0; j < NV; j++) bv[j] = FN(ld)(b + (long)k * ldb + j * VW);                   \
             for (int i = 0; i < MR; i++) {                                                             \
-                vf a = FN(splat)(q[d * MR + i]);                                                       \
-                for (int j = 0; j < NV; j++) acc[i][j] += a * b[j];                                    \
+                vf av = FN(splat)(a[i * sai + k * sak]);                                               \
+                for (int j = 0; j < NV; j++) acc[i][j] += av * bv[j];                                  \
             }                                                                                          \
         }                                                                                              \
         for (int i = 0; i < MR; i++)                                                                   \
-            for (int j = 0; j < NV; j++) FN(st)(s + i * BK + j * VW, acc[i][j] * alpha);               \
+            for (int j = 0; j < NV; j++) FN(st)(c + i * ldc + j * VW, acc[i][j] * alpha);              \
     }
-QK_TILE(FN(qk_tile), MR_S, NV_S)
-QK_TILE(FN(qk_row), 1, NV_S)
-
-// O[MR, NV·VW] += P[MR, kn] · V[kn, NV·VW]
-// p: row stride BK; v: rows stride vs, at the tile's first column; o: row stride ldo
-#define PV_TILE(NAME, MR, NV)                                                                          \
-    INL void NAME(const float *p, int kn, const float *v, long vs, float *o, long ldo) {               \
-        vf acc[MR][NV];                                                                                \
-        for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) acc[i][j] = FN(ld)(o + i * ldo + j * VW); \
-        for (int kk = 0; kk < kn; kk++) {                                                              \
-            vf b[NV];                                                                                  \
-            for (int j = 0; j < NV; j++) b[j] = FN(ld)(v + (long)kk * vs + j * VW);                    \
-            for (int i = 0; i < MR; i++) {                                                             \
-                vf a = FN(splat)(p[i * BK + kk]);                                                      \
-                for (int j = 0; j < NV; j++) acc[i][j] += a * b[j];                                    \
-            }                                                                                          \
-        }                                                                                              \
-        for (int i = 0; i < MR; i++) for (int j = 0; j < NV; j++) FN(st)(o + i * ldo + j * VW, acc[i][j]); \
-    }
-PV_TILE(FN(pv_tile), MR_O, NV_O)
-PV_TILE(FN(pv_row), 1, NV_O)
-PV_TILE(FN(pv_vec), 1, 1)
+// S = alpha · Q·Kᵀ: q packed [dq][MR]; kt packed [dq][BK]; s row stride BK.
+GEMM_TILE(FN(qk_tile_), MR_S, NV_S, 0)
+GEMM_TILE(FN(qk_row_), 1, NV_S, 0)
+INL void FN(qk_tile)(const float *q, const float *kt, int dq, float *s, float alpha) { FN(qk_tile_)(q, 1, MR_S, kt, BK, dq, s, BK, alpha); }
+INL void FN(qk_row)(const float *q, const float *kt, int dq, float *s, float alpha) { FN(qk_row_)(q, 1, 1, kt, BK, dq, s, BK, alpha); }
+// O += P·V: p row stride BK; v rows stride vs; o row stride ldo.
+GEMM_TILE(FN(pv_tile_), MR_O, NV_O, 1)
+GEMM_TILE(FN(pv_row_), 1, NV_O, 1)
+GEMM_TILE(FN(pv_vec_), 1, 1, 1)
+INL void FN(pv_tile)(const float *p, int kn, const float *v, long vs, float *o, long ldo) { FN(pv_tile_)(p, BK, 1, v, vs, kn, o, ldo, 1.0f); }
+INL void FN(pv_row)(const float *p, int kn, const float *v, long vs, float *o, long ldo) { FN(pv_row_)(p, BK, 1, v, vs, kn, o, ldo, 1.0f); }
+INL void FN(pv_vec)(const float *p, int kn, const float *v, long vs, float *o, long ldo) { FN(pv_vec_)(p, BK, 1, v, vs, kn, o, ldo, 1.0f); }
 
 // The same product for the columns left over after whole NV·VW tiles, one row at a time.
 INL void FN(pv_rows_tail)(int rn, int c0, int dv, const float *p, int kn, const float *v, long vs, float *o) {
