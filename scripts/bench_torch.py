@@ -35,6 +35,7 @@ def main():
     p.add_argument("--model", default="bench-models/sd2-inpainting")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--no-full", action="store_true")
+    p.add_argument("--bf16", action="store_true", help="also time torch.autocast('cpu', torch.bfloat16)")
     a = p.parse_args()
     if a.suite == "upscale":
         return upscale(a)
@@ -93,12 +94,23 @@ def inpaint(a):
         x = torch.randn((2, unet.config.in_channels, 64, 64), generator=g)
         ctx = torch.randn((2, 77, unet.config.cross_attention_dim), generator=g)
         out["seconds"]["unet_step"] = median(lambda: unet(x, 981, encoder_hidden_states=ctx), 1, a.repeat)
+        if a.bf16:
+            # Fidelity of autocast bf16: relative L2 of the UNet step output against fp32.
+            ref = unet(x, 981, encoder_hidden_states=ctx).sample
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out["seconds"]["unet_step_bf16"] = median(lambda: unet(x, 981, encoder_hidden_states=ctx), 1, a.repeat)
+                y = unet(x, 981, encoder_hidden_states=ctx).sample.float()
+            out["unet_bf16_rel_l2"] = float((y - ref).norm() / ref.norm())
         del unet
         vae = AutoencoderKL.from_pretrained(os.path.join(a.model, "vae"), torch_dtype=torch.float32)
         img = torch.rand((1, 3, 512, 512), generator=g) * 2 - 1
         out["seconds"]["vae_encode"] = median(lambda: vae.encode(img).latent_dist.sample(g), 1, a.repeat)
         z = torch.randn((1, 4, 64, 64), generator=g)
         out["seconds"]["vae_decode"] = median(lambda: vae.decode(z), 1, a.repeat)
+        if a.bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out["seconds"]["vae_encode_bf16"] = median(lambda: vae.encode(img).latent_dist.sample(g), 1, a.repeat)
+                out["seconds"]["vae_decode_bf16"] = median(lambda: vae.decode(z), 1, a.repeat)
     if not a.no_full:
         r = subprocess.run([sys.executable, __file__, "--suite", "inpaint-full", "--model", a.model,
                             "--threads", str(a.threads), "--steps", str(a.steps)], capture_output=True, text=True, check=True)
@@ -121,10 +133,17 @@ def upscale(a):
         ctx = torch.randn((2, 77, unet.config.cross_attention_dim), generator=g)
         labels = torch.tensor([20, 20])
         out["seconds"]["unet_step"] = median(lambda: unet(x, 963, encoder_hidden_states=ctx, class_labels=labels), 1, a.repeat)
+        if a.bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out["seconds"]["unet_step_bf16"] = median(
+                    lambda: unet(x, 963, encoder_hidden_states=ctx, class_labels=labels), 1, a.repeat)
         del unet
         vae = AutoencoderKL.from_pretrained(os.path.join(a.model, "vae"), torch_dtype=torch.float32)
         z = torch.randn((1, 4, 128, 128), generator=g)
         out["seconds"]["vae_decode"] = median(lambda: vae.decode(z), 1, a.repeat)
+        if a.bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out["seconds"]["vae_decode_bf16"] = median(lambda: vae.decode(z), 1, a.repeat)
     print(json.dumps(out))
 
 

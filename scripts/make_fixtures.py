@@ -297,14 +297,38 @@ def attention_size_fixtures():
     save(t, os.path.join(ROOT, "core", "attention_sizes.safetensors"))
 
 
+def bf16_fixtures():
+    """bf16 rounding and the bf16 GEMM contract (fixtures/core/bf16.safetensors): torch's
+    .to(torch.bfloat16) on values across the float range, and linear/conv2d on bf16-rounded inputs and
+    weights with fp32 accumulation and output (what sdedit's --precision bf16 computes)."""
+    g = torch.Generator().manual_seed(2468)
+    r = lambda *s: torch.randn(*s, generator=g)
+    bf = lambda z: z.to(torch.bfloat16).float()
+    t = {}
+    x = torch.cat([r(4096) * torch.logspace(-30, 30, 4096), torch.tensor([1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8),
+                   3.4e38, -3.4e38, 1e-40, -1e-40, 0.0, -0.0])])
+    t.update({"round.x": x, "round.y": bf(x)})
+    lx, lw, lb = r(3, 9, 70), r(40, 70), r(40)
+    t.update({"linear.x": lx, "linear.w": lw, "linear.b": lb, "linear.y": F.linear(bf(lx), bf(lw), lb)})
+    convs = {"c3": ((2, 8, 9, 9), (16, 8, 3, 3), 1, 1), "pw": ((1, 16, 6, 6), (8, 16, 1, 1), 1, 0),
+             "big": ((1, 4, 40, 40), (6, 4, 3, 3), 1, 1), "down": ((1, 6, 10, 10), (6, 6, 3, 3), 2, 1)}
+    for name, (xs, ws, stride, pad) in convs.items():
+        cx, cw, cb = r(*xs), r(*ws), r(ws[0])
+        t.update({f"conv.{name}.x": cx, f"conv.{name}.w": cw, f"conv.{name}.b": cb,
+                  f"conv.{name}.y": F.conv2d(bf(cx), bf(cw), cb, stride=stride, padding=pad)})
+    save(t, os.path.join(ROOT, "core", "bf16.safetensors"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale"],
-                   help="which fixture sets to write (core, attention, inpaint, upscale)")
+                   help="which fixture sets to write (core, attention, bf16, inpaint, upscale)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
         attention_size_fixtures()
+    if "core" in a.parts or "bf16" in a.parts:
+        bf16_fixtures()
     if "core" in a.parts:
         ops_fixtures()
         rng_fixtures()

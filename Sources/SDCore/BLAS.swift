@@ -42,10 +42,25 @@ public enum BLAS {
                                      b: UnsafePointer<Float>, ldb: Int,
                                      beta: Float = 0,
                                      c: UnsafeMutablePointer<Float>, ldc: Int) {
+        forEachTile(m: m, n: n) { lo, size, alongM in
+            if alongM {
+                sgemm(transA: transA, transB: transB, m: size, n: n, k: k, alpha: alpha,
+                      a: a + (transA ? lo : lo * lda), lda: lda, b: b, ldb: ldb, beta: beta,
+                      c: c + lo * ldc, ldc: ldc)
+            } else {
+                sgemm(transA: transA, transB: transB, m: m, n: size, k: k, alpha: alpha,
+                      a: a, lda: lda, b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta,
+                      c: c + lo, ldc: ldc)
+            }
+        }
+    }
+
+    /// Split C[M,N] along its longer side into a power-of-two count (≤ 8) of tiles of ≥ 256 and run
+    /// `body(start, size, alongM)` for each on our threads: balanced on 1, 2, 4 or 8 threads, and big
+    /// enough that a single-threaded GEMM runs at its full rate (OpenBLAS: flat from N = 512 up on
+    /// Zen 3) while re-packing the other operand stays cheap.
+    public static func forEachTile(m: Int, n: Int, _ body: (Int, Int, Bool) -> Void) {
         if m == 0 || n == 0 { return }
-        // Split the longer side into a power-of-two count (≤ 8) of tiles of ≥ 256: balanced on 1, 2,
-        // 4 or 8 threads, and big enough that OpenBLAS runs at its full single-thread rate (measured
-        // flat from N = 512 up on Zen 3) while re-packing the other operand stays cheap.
         let alongM = m >= n
         let len = alongM ? m : n
         var tiles = 1
@@ -53,16 +68,8 @@ public enum BLAS {
         let tile = (len + tiles - 1) / tiles
         parallelChunks(tiles) { range in
             for t in range {
-                let lo = t * tile, size = Swift.min(tile, len - lo)
-                if alongM {
-                    sgemm(transA: transA, transB: transB, m: size, n: n, k: k, alpha: alpha,
-                          a: a + (transA ? lo : lo * lda), lda: lda, b: b, ldb: ldb, beta: beta,
-                          c: c + lo * ldc, ldc: ldc)
-                } else {
-                    sgemm(transA: transA, transB: transB, m: m, n: size, k: k, alpha: alpha,
-                          a: a, lda: lda, b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta,
-                          c: c + lo, ldc: ldc)
-                }
+                let lo = t * tile
+                body(lo, Swift.min(tile, len - lo), alongM)
             }
         }
     }

@@ -1,4 +1,5 @@
-// Convolution op family: conv2d as im2col + sgemm (PyTorch OIHW weights, no transpose).
+// Convolution op family: conv2d as im2col + GEMM (PyTorch OIHW weights, no transpose), in fp32
+// (sgemm) or bf16 (weights stored bf16, input rounded to bf16, fp32 accumulation: BF16GEMM).
 // - 1×1, stride 1, no padding: one GEMM per image, no im2col.
 // - small feature maps (≤ 32² outputs): the batch is folded into GEMM's N, so 8×8 levels run one
 //   [O, K]×[K, B·64] GEMM instead of B skinny ones.
@@ -19,14 +20,33 @@ extension Tensor {
     /// F.conv2d. x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
                        groups: Int = 1) -> Tensor {
-        OpProfile.measure("conv2d") { conv2dImpl(weight: weight, bias: bias, stride: stride, padding: padding, groups: groups) }
+        conv2d(weight: .fp32(weight), bias: bias, stride: stride, padding: padding, groups: groups)
     }
 
-    func conv2dImpl(weight: Tensor, bias: Tensor?, stride: Int, padding: Padding2D, groups: Int) -> Tensor {
-        precondition(rank == 4 && weight.rank == 4, "conv2d: input \(shape), weight \(weight.shape)")
+    /// F.conv2d with the weight in its stored precision.
+    public func conv2d(weight: GemmWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
+                       groups: Int = 1) -> Tensor {
+        OpProfile.measure("conv2d") {
+            switch weight {
+            case .fp32(let wt):
+                return wt.withUnsafeBufferPointer {
+                    conv2dImpl(x: storage, weight: $0.baseAddress!, wShape: wt.shape, bias: bias, stride: stride, padding: padding, groups: groups)
+                }
+            case .bf16(let wt):
+                return wt.storage.withUnsafeBufferPointer {
+                    conv2dImpl(x: bf16Bits(), weight: $0.baseAddress!, wShape: wt.shape, bias: bias, stride: stride, padding: padding, groups: groups)
+                }
+            }
+        }
+    }
+
+    // x: self's shape [N, C, H, W] with values as T; weight: [O, C/groups, kh, kw] as T
+    func conv2dImpl<T: GemmOperand>(x xs: [T], weight wt: UnsafePointer<T>, wShape: [Int], bias: Tensor?, stride: Int,
+                                    padding: Padding2D, groups: Int) -> Tensor {
+        precondition(rank == 4 && wShape.count == 4, "conv2d: input \(shape), weight \(wShape)")
         let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
-        let o = weight.shape[0], cg = weight.shape[1], kh = weight.shape[2], kw = weight.shape[3]
-        precondition(c == cg * groups && o % groups == 0, "conv2d: input \(shape), weight \(weight.shape), groups \(groups)")
+        let o = wShape[0], cg = wShape[1], kh = wShape[2], kw = wShape[3]
+        precondition(c == cg * groups && o % groups == 0, "conv2d: input \(shape), weight \(wShape), groups \(groups)")
         let oh = (h + padding.top + padding.bottom - kh) / stride + 1
         let ow = (w + padding.left + padding.right - kw) / stride + 1
         precondition(oh > 0 && ow > 0, "conv2d: output would be empty for input \(shape)")
@@ -45,14 +65,14 @@ extension Tensor {
             if bias == nil { ob.baseAddress!.update(repeating: 0, count: ob.count) }
         }
         out.withUnsafeMutableBufferPointer { ob in
-            self.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
-                let x = px.baseAddress!, wt = pw.baseAddress!, y = ob.baseAddress!
+            xs.withUnsafeBufferPointer { px in
+                let x = px.baseAddress!, y = ob.baseAddress!
                 if pointwise {
                     // [O/g, C/g] × [C/g, HW] per image and group.
                     for b in 0..<n { for g in 0..<groups {
-                        BLAS.parallelSgemm(m: og, n: plane, k: cg, a: wt + g * og * cg, lda: cg,
-                                           b: x + (b * c + g * cg) * h * w, ldb: plane, beta: 1,
-                                           c: y + (b * o + g * og) * plane, ldc: plane)
+                        T.gemm(parallel: true, transB: false, m: og, n: plane, k: cg, a: wt + g * og * cg, lda: cg,
+                               b: x + (b * c + g * cg) * h * w, ldb: plane, beta: 1,
+                               c: y + (b * o + g * og) * plane, ldc: plane)
                     } }
                     return
                 }
@@ -60,7 +80,7 @@ extension Tensor {
                 if plane <= 1024 && n > 1 {
                     // Fold batch into N: col [K, n·plane], GEMM into tmp [O/g, n·plane], scatter.
                     let cols = n * plane
-                    let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * cols)
+                    let col = UnsafeMutablePointer<T>.allocate(capacity: kdim * cols)
                     let tmp = UnsafeMutablePointer<Float>.allocate(capacity: og * cols)
                     defer { col.deallocate(); tmp.deallocate() }
                     for g in 0..<groups {
@@ -68,8 +88,8 @@ extension Tensor {
                             im2col(geo, src: x + (b * c + g * cg) * h * w, rows: 0..<oh,
                                    dst: col + b * plane, ldd: cols)
                         }
-                        BLAS.parallelSgemm(m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
-                                           b: col, ldb: cols, c: tmp, ldc: cols)
+                        T.gemm(parallel: true, transB: false, m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
+                               b: col, ldb: cols, beta: 0, c: tmp, ldc: cols)
                         for b in 0..<n {
                             for ch in 0..<og {
                                 let dst = y + (b * o + g * og + ch) * plane
@@ -89,19 +109,19 @@ extension Tensor {
                 let bandsPerImage = (oh + bandRows - 1) / bandRows
                 let jobs = n * groups * bandsPerImage
                 parallelChunks(jobs) { range in
-                    let col = UnsafeMutablePointer<Float>.allocate(capacity: kdim * bandRows * ow)
+                    let col = UnsafeMutablePointer<T>.allocate(capacity: kdim * bandRows * ow)
                     defer { col.deallocate() }
                     for job in range {
                         let band = job % bandsPerImage, g = (job / bandsPerImage) % groups, b = job / (bandsPerImage * groups)
                         let r0 = band * bandRows, r1 = Swift.min(oh, r0 + bandRows)
                         let cols = (r1 - r0) * ow
                         im2col(geo, src: x + (b * c + g * cg) * h * w, rows: r0..<r1, dst: col, ldd: cols, parallel: false)
-                        BLAS.sgemm(m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
-                                   b: col, ldb: cols, beta: 1,
-                                   c: y + (b * o + g * og) * plane + r0 * ow, ldc: plane)
+                        T.gemm(parallel: false, transB: false, m: og, n: cols, k: kdim, a: wt + g * og * kdim, lda: kdim,
+                               b: col, ldb: cols, beta: 1,
+                               c: y + (b * o + g * og) * plane + r0 * ow, ldc: plane)
                     }
                 }
-            } }
+            }
         }
         return out
     }
@@ -113,8 +133,8 @@ struct ConvGeometry {
 
 /// im2col for output rows `rows` of one image and one group.
 // src: [C, H, W] → dst: [C·kh·kw, rows.count·OW] with row stride ldd
-func im2col(_ g: ConvGeometry, src: UnsafePointer<Float>, rows: Range<Int>,
-            dst: UnsafeMutablePointer<Float>, ldd: Int, parallel: Bool = true) {
+func im2col<T: GemmOperand>(_ g: ConvGeometry, src: UnsafePointer<T>, rows: Range<Int>,
+                             dst: UnsafeMutablePointer<T>, ldd: Int, parallel: Bool = true) {
     let kk = g.kh * g.kw
     let each = { (row: Int) in
         let ch = row / kk, ky = (row % kk) / g.kw, kx = row % g.kw
@@ -123,7 +143,7 @@ func im2col(_ g: ConvGeometry, src: UnsafePointer<Float>, rows: Range<Int>,
         for oy in rows {
             let iy = oy * g.stride - g.pad.top + ky
             if iy < 0 || iy >= g.h {
-                d.update(repeating: 0, count: g.ow)
+                d.update(repeating: T.zero, count: g.ow)
                 d += g.ow
                 continue
             }
@@ -131,13 +151,13 @@ func im2col(_ g: ConvGeometry, src: UnsafePointer<Float>, rows: Range<Int>,
             if g.stride == 1 {
                 // Valid ox range where 0 <= ox - padLeft + kx < W.
                 let lo = Swift.max(0, g.pad.left - kx), hi = Swift.min(g.ow, g.w + g.pad.left - kx)
-                if lo > 0 { d.update(repeating: 0, count: lo) }
+                if lo > 0 { d.update(repeating: T.zero, count: lo) }
                 if hi > lo { (d + lo).update(from: line + (lo - g.pad.left + kx), count: hi - lo) }
-                if hi < g.ow { (d + Swift.max(hi, lo)).update(repeating: 0, count: g.ow - Swift.max(hi, lo)) }
+                if hi < g.ow { (d + Swift.max(hi, lo)).update(repeating: T.zero, count: g.ow - Swift.max(hi, lo)) }
             } else {
                 for ox in 0..<g.ow {
                     let ix = ox * g.stride - g.pad.left + kx
-                    d[ox] = (ix >= 0 && ix < g.w) ? line[ix] : 0
+                    d[ox] = (ix >= 0 && ix < g.w) ? line[ix] : T.zero
                 }
             }
             d += g.ow

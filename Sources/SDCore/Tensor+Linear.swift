@@ -1,9 +1,18 @@
-// Matrix op family on sgemm (BLAS.parallelSgemm: shape-fixed tiles on our threads): matmul (batched, with broadcasting of a 2-D right side) and linear.
+// Matrix op family on sgemm (BLAS.parallelSgemm: shape-fixed tiles on our threads): matmul (batched,
+// with broadcasting of a 2-D right side) and linear (fp32 or bf16 weights: GemmWeight).
 
 extension Tensor {
     /// nn.Linear: x [..., in] · Wᵀ [in, out] + bias [out]; weight is [out, in] as in PyTorch.
-    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
-        OpProfile.measure("linear") { linearImpl(weight: weight, bias: bias) }
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor { linear(weight: .fp32(weight), bias: bias) }
+
+    /// nn.Linear with the weight in its stored precision; bf16 rounds x to bf16 (fp32 accumulation).
+    public func linear(weight: GemmWeight, bias: Tensor?) -> Tensor {
+        OpProfile.measure("linear") {
+            switch weight {
+            case .fp32(let w): return w.withUnsafeBufferPointer { linearImpl(x: storage, weight: $0.baseAddress!, shape: w.shape, bias: bias) }
+            case .bf16(let w): return w.storage.withUnsafeBufferPointer { linearImpl(x: bf16Bits(), weight: $0.baseAddress!, shape: w.shape, bias: bias) }
+            }
+        }
     }
 
     /// torch.matmul for [..., M, K] × [..., K, N] (equal batch dims) or × [K, N].
@@ -34,9 +43,10 @@ extension Tensor {
         }
     }
 
-    func linearImpl(weight: Tensor, bias: Tensor?) -> Tensor {
-        let inF = dim(-1), outF = weight.dim(0)
-        precondition(weight.rank == 2 && weight.dim(1) == inF, "linear: input \(shape), weight \(weight.shape)")
+    // x: [rows, in] (self's shape, values as T), weight: [out, in] → [..., out]
+    func linearImpl<T: GemmOperand>(x: [T], weight: UnsafePointer<T>, shape wShape: [Int], bias: Tensor?) -> Tensor {
+        let inF = dim(-1), outF = wShape[0]
+        precondition(wShape.count == 2 && wShape[1] == inF, "linear: input \(shape), weight \(wShape)")
         let rows = count / inF
         var outShape = shape
         outShape[rank - 1] = outF
@@ -46,10 +56,10 @@ extension Tensor {
                     for r in 0..<rows { (o.baseAddress! + r * outF).update(from: pb.baseAddress!, count: outF) }
                 }
             }
-            self.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
-                BLAS.parallelSgemm(transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
-                           b: pw.baseAddress!, ldb: inF, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
-            } }
+            x.withUnsafeBufferPointer { px in
+                T.gemm(parallel: true, transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
+                       b: weight, ldb: inF, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
+            }
         }
     }
 }

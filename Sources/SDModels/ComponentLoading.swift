@@ -28,20 +28,22 @@ public enum Component {
         try ConfigReader(path: folder + "/" + name)
     }
 
-    public static func loadTextEncoder(_ folder: String) throws -> CLIPTextModel {
+    /// `precision` says how Linear/Conv2d weights are kept (Precision); the rest is always fp32.
+    public static func loadTextEncoder(_ folder: String, precision: Precision = .fp32) throws -> CLIPTextModel {
         let cfg = try CLIPTextConfig(config(in: folder))
-        return try CLIPTextModel(config: cfg, weights: WeightStore(files: weightFiles(in: folder, baseNames: ["model"]), name: folder))
+        return try CLIPTextModel(config: cfg, weights: WeightStore(
+            files: weightFiles(in: folder, baseNames: ["model"]), name: folder, precision: precision))
     }
 
-    public static func loadVAE(_ folder: String) throws -> AutoencoderKL {
+    public static func loadVAE(_ folder: String, precision: Precision = .fp32) throws -> AutoencoderKL {
         let cfg = try VAEConfig(config(in: folder))
         return try AutoencoderKL(config: cfg, weights: WeightStore(
-            files: weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"]), name: folder))
+            files: weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"]), name: folder, precision: precision))
     }
 
-    public static func loadUNet(_ folder: String) throws -> UNet2DConditionModel {
+    public static func loadUNet(_ folder: String, precision: Precision = .fp32) throws -> UNet2DConditionModel {
         let cfg = try UNetConfig(config(in: folder))
         return try UNet2DConditionModel(config: cfg, weights: WeightStore(
-            files: weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"]), name: folder))
+            files: weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"]), name: folder, precision: precision))
     }
 }

@@ -2,11 +2,11 @@
 import SDCore
 
 public struct Linear {
-    public let weight: Tensor  // [out, in]
+    public let weight: GemmWeight  // [out, in], in the store's precision
     public let bias: Tensor?
 
     public init(_ w: Weights, _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) throws {
-        weight = try w("weight", [outFeatures, inFeatures])
+        weight = try w.gemm("weight", [outFeatures, inFeatures])
         self.bias = bias ? try w("bias", [outFeatures]) : nil
     }
 
@@ -14,14 +14,14 @@ public struct Linear {
 }
 
 public struct Conv2d {
-    public let weight: Tensor  // [out, in, k, k]
+    public let weight: GemmWeight  // [out, in, k, k], in the store's precision
     public let bias: Tensor?
     public let stride: Int
     public let padding: Padding2D
 
     public init(_ w: Weights, _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1,
                 padding: Int = 0, bias: Bool = true) throws {
-        weight = try w("weight", [outChannels, inChannels, kernel, kernel])
+        weight = try w.gemm("weight", [outChannels, inChannels, kernel, kernel])
         self.bias = bias ? try w("bias", [outChannels]) : nil
         self.stride = stride
         self.padding = .symmetric(padding)

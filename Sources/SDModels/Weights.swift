@@ -6,11 +6,14 @@ import SDCore
 public final class WeightStore {
     /// What the user named (a folder or file), for messages.
     public let name: String
+    /// How GEMM weights (Linear, Conv2d) are kept in memory: fp32, or bf16 for half the size.
+    public let precision: Precision
     private var index: [String: SafetensorsFile] = [:]
     private(set) var used: Set<String> = []
 
-    public init(files: [String], name: String) throws {
+    public init(files: [String], name: String, precision: Precision = .fp32) throws {
         self.name = name
+        self.precision = precision
         for path in files {
             let f = try SafetensorsFile(path: path)
             for k in f.keys { index[k] = f }
@@ -66,6 +69,12 @@ public struct Weights {
 
     public func callAsFunction(_ key: String, _ shape: [Int]) throws -> Tensor {
         try store.load(prefix + key, shape: shape)
+    }
+
+    /// A GEMM weight (Linear, Conv2d) in the store's precision; the fp32 copy lives only during the
+    /// conversion.
+    public func gemm(_ key: String, _ shape: [Int]) throws -> GemmWeight {
+        GemmWeight(try store.load(prefix + key, shape: shape), precision: store.precision)
     }
 
     /// The first of several spellings present in the file (legacy and current names).

@@ -12,13 +12,15 @@ public final class StableDiffusionModel {
     public let vae: AutoencoderKL
     public let unet: UNet2DConditionModel
     public let schedulerConfig: ConfigReader
+    public let precision: Precision
 
-    public init(folder: String) throws {
+    public init(folder: String, precision: Precision = .fp32) throws {
         self.folder = folder
+        self.precision = precision
         tokenizer = try CLIPTokenizer(folder: folder + "/tokenizer")
-        textEncoder = try Component.loadTextEncoder(folder + "/text_encoder")
-        vae = try Component.loadVAE(folder + "/vae")
-        unet = try Component.loadUNet(folder + "/unet")
+        textEncoder = try Component.loadTextEncoder(folder + "/text_encoder", precision: precision)
+        vae = try Component.loadVAE(folder + "/vae", precision: precision)
+        unet = try Component.loadUNet(folder + "/unet", precision: precision)
         schedulerConfig = try Component.config(in: folder + "/scheduler", name: "scheduler_config.json")
         guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
             throw SDError.badFile(path: folder, message: "text encoder width \(textEncoder.config.hiddenSize) does not match "

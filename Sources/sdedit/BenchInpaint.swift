@@ -20,62 +20,94 @@ struct BenchInpaint: ParsableCommand {
     @Option(help: "Python interpreter with torch and diffusers; 'none' to skip. Default: ./venv/bin/python.") var torchPython: String?
     @Flag(help: "Skip the full pipeline runs.") var noFull = false
 
+    @Option(help: "Precisions to time, comma-separated: fp32, bf16 (each also runs PyTorch's counterpart: fp32, bf16 autocast).")
+    var precisions: String = "fp32,bf16"
+
+    struct Timings { var unet = 0.0, enc = 0.0, dec = 0.0, full: (Double, Int)? = nil, relL2: Double? = nil }
+
     func run() throws {
         try runReportingErrors {
             try startBench(threads: threads)
             let folder = try ModelLocator.resolve(model)
+            let list = try precisions.split(separator: ",").map { name -> Precision in
+                guard let p = Precision(rawValue: String(name)) else { throw SDError.invalidInput("--precisions: unknown precision \(name)") }
+                return p
+            }
             FileHandleStderr.write("sdedit bench inpaint: \(folder), \(threads) threads\n")
-            var rows: [(String, Double?, Double?)] = []
-            var loadSeconds = 0.0, componentRSS = 0
-            do {
-                let t0 = Stopwatch.now()
-                let sd = try StableDiffusionModel(folder: folder)
-                loadSeconds = Stopwatch.now() - t0
-                let g = TorchGenerator(seed: 0)
-                let x = g.randn([2, sd.unet.config.inChannels, 64, 64])
-                let ctx = g.randn([2, 77, sd.unet.config.crossAttentionDim])
-                OpProfile.reset()
-                let unet = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.unet(x, timestep: 981, context: ctx) }
-                FileHandleStderr.write(String(format: "  unet step: %.2f s\n", unet))
-                printProfile()
-                let img = g.rand([1, 3, 512, 512]) * 2 - 1
-                OpProfile.reset()
-                let enc = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.encode(img).sample(g) }
-                FileHandleStderr.write(String(format: "  vae encode: %.2f s\n", enc))
-                printProfile()
-                let z = g.randn([1, 4, 64, 64])
-                OpProfile.reset()
-                let dec = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.decode(z) }
-                FileHandleStderr.write(String(format: "  vae decode: %.2f s\n", dec))
-                printProfile()
-                rows = [("UNet step 512², CFG batch 2", unet, nil), ("VAE encode 512²", enc, nil), ("VAE decode 512²", dec, nil)]
-                componentRSS = ProcessMemory.peakRSS()
+            var results: [Precision: Timings] = [:]
+            var fp32Out: Tensor? = nil
+            for p in list {
+                var r = try components(folder, precision: p, reference: &fp32Out)
+                if !noFull { r.full = try fullRun(folder, precision: p) }
+                results[p] = r
             }
-            var full: (Double, Int)? = nil
-            if !noFull { full = try fullRun(folder) }
             let torch = runTorchTwin(torchPython, ["--suite", "inpaint", "--model", folder, "--threads", "\(threads)",
-                                                   "--repeat", "\(repeats)", "--steps", "\(steps)"] + (noFull ? ["--no-full"] : []))
+                                                   "--repeat", "\(repeats)", "--steps", "\(steps)"]
+                                     + (noFull ? ["--no-full"] : []) + (list.contains(.bf16) ? ["--bf16"] : []))
             let ts = torch?["seconds"] as? [String: Double] ?? [:]
-            let keys = ["unet_step", "vae_encode", "vae_decode"]
-            print("| work | sdedit s | torch s | sdedit time / torch time |")
-            print("|---|---:|---:|---:|")
-            for (i, row) in rows.enumerated() {
-                let t = ts[keys[i]]
-                print("| \(row.0) | \(f3(row.1!)) | \(t.map(f3) ?? "–") | \(t.map { String(format: "%.2f", row.1! / $0) } ?? "–") |")
+            let ratio = { (a: Double?, b: Double?) -> String in
+                guard let a = a, let b = b else { return "–" }
+                return String(format: "%.2f", a / b)
             }
-            if let (s, rss) = full {
-                let t = ts["full"]
-                print("| full inpaint 512², \(steps) steps PNDM (\(steps + 1) UNet calls), CFG | \(f1(s)) | \(t.map(f1) ?? "–") | "
-                      + "\(t.map { String(format: "%.2f", s / $0) } ?? "–") |")
+            let cell = { (v: Double?) -> String in v.map(f3) ?? "–" }
+            print("| work | sdedit fp32 s | torch fp32 s | fp32 ratio | sdedit bf16 s | torch bf16 autocast s | bf16 ratio | sdedit bf16 / torch fp32 |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|")
+            let f = results[.fp32], b = results[.bf16]
+            for (name, key, get) in [("UNet step 512², CFG batch 2", "unet_step", { (t: Timings) in t.unet }),
+                                     ("VAE encode 512²", "vae_encode", { (t: Timings) in t.enc }),
+                                     ("VAE decode 512²", "vae_decode", { (t: Timings) in t.dec })] {
+                let sf = f.map(get), sb = b.map(get), tf = ts[key], tb = ts[key + "_bf16"]
+                print("| \(name) | \(cell(sf)) | \(cell(tf)) | \(ratio(sf, tf)) | \(cell(sb)) | \(cell(tb)) | \(ratio(sb, tb)) | \(ratio(sb, tf)) |")
+            }
+            if !noFull {
+                let sf = f?.full?.0, sb = b?.full?.0, tf = ts["full"]
+                print("| full inpaint 512², \(steps) steps PNDM, CFG | \(cell(sf)) | \(cell(tf)) | \(ratio(sf, tf)) | \(cell(sb)) | – | – | \(ratio(sb, tf)) |")
                 let trss = (torch?["full_peak_rss_mib"] as? Double).map { String(format: "%.0f MiB", $0) } ?? "–"
-                print("\npeak RSS of the full run: sdedit \(rss >> 20) MiB, torch \(trss)")
+                let rss = { (t: Timings?) in t?.full.map { "\($0.1 >> 20) MiB" } ?? "–" }
+                print("\npeak RSS of the full run: sdedit fp32 \(rss(f)), sdedit bf16 \(rss(b)), diffusers fp32 \(trss)")
             }
-            print(String(format: "model load %.1fs; peak RSS of the component benchmarks %d MiB", loadSeconds, componentRSS >> 20))
+            if let e = b?.relL2 {
+                let te = (torch?["unet_bf16_rel_l2"] as? Double).map { String(format: "%.2e", $0) } ?? "–"
+                print(String(format: "UNet step output, relative L2 error vs fp32: sdedit bf16 %.2e, torch bf16 autocast %@", e, te))
+            }
         }
     }
 
+    /// UNet step, VAE encode and decode in one precision; the bf16 UNet output is compared with fp32's.
+    func components(_ folder: String, precision: Precision, reference: inout Tensor?) throws -> Timings {
+        let t0 = Stopwatch.now()
+        let sd = try StableDiffusionModel(folder: folder, precision: precision)
+        FileHandleStderr.write(String(format: "  %@: model load %.1f s, RSS %d MiB\n", precision.rawValue,
+                                      Stopwatch.now() - t0, ProcessMemory.currentRSS() >> 20))
+        var r = Timings()
+        let g = TorchGenerator(seed: 0)
+        let x = g.randn([2, sd.unet.config.inChannels, 64, 64])
+        let ctx = g.randn([2, 77, sd.unet.config.crossAttentionDim])
+        OpProfile.reset()
+        r.unet = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.unet(x, timestep: 981, context: ctx) }
+        FileHandleStderr.write(String(format: "  %@ unet step: %.2f s\n", precision.rawValue, r.unet))
+        printProfile()
+        let y = sd.unet(x, timestep: 981, context: ctx)
+        if let ref = reference {
+            r.relL2 = relativeL2(y, ref)
+        } else if precision == .fp32 {
+            reference = y
+        }
+        let img = g.rand([1, 3, 512, 512]) * 2 - 1
+        OpProfile.reset()
+        r.enc = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.encode(img).sample(g) }
+        FileHandleStderr.write(String(format: "  %@ vae encode: %.2f s\n", precision.rawValue, r.enc))
+        printProfile()
+        let z = g.randn([1, 4, 64, 64])
+        OpProfile.reset()
+        r.dec = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.decode(z) }
+        FileHandleStderr.write(String(format: "  %@ vae decode: %.2f s\n", precision.rawValue, r.dec))
+        printProfile()
+        return r
+    }
+
     /// `sdedit inpaint` on a 512² image in a child process: wall time and the child's peak RSS.
-    func fullRun(_ folder: String) throws -> (Double, Int) {
+    func fullRun(_ folder: String, precision: Precision) throws -> (Double, Int) {
         let dir = NSTemporaryDirectory() + "/sdedit-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -85,18 +117,39 @@ struct BenchInpaint: ParsableCommand {
                          samples: (0..<(512 * 512)).map { i in (i / 512 >= 128 && i / 512 < 384 && i % 512 >= 128 && i % 512 < 384) ? 255 : 0 })
         try ImageIO.write(photo, to: dir + "/photo.png")
         try ImageIO.write(mask, to: dir + "/mask.png")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        p.arguments = ["inpaint", dir + "/photo.png", dir + "/mask.png", "a red brick wall", "--model", folder,
-                       "--steps", "\(steps)", "--seed", "0", "--threads", "\(threads)", "-q", "-o", dir + "/out.png"]
+        let args = ["sdedit", "inpaint", dir + "/photo.png", dir + "/mask.png", "a red brick wall", "--model", folder,
+                    "--steps", "\(steps)", "--seed", "0", "--threads", "\(threads)", "--precision", precision.rawValue,
+                    "-q", "-o", dir + "/out.png"]
         let t0 = Stopwatch.now()
-        try p.run()
-        p.waitUntilExit()
+        let (status, rss) = try spawnAndWait("/proc/self/exe", args)
         let s = Stopwatch.now() - t0
-        guard p.terminationStatus == 0 else { throw SDError.invalidInput("full run failed (exit \(p.terminationStatus))") }
-        var usage = rusage()
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-        FileHandleStderr.write(String(format: "  full run: %.1f s, peak RSS %d MiB\n", s, usage.ru_maxrss / 1024))
-        return (s, Int(usage.ru_maxrss) * 1024)
+        guard status == 0 else { throw SDError.invalidInput("full run failed (exit \(status))") }
+        FileHandleStderr.write(String(format: "  %@ full run: %.1f s, peak RSS %d MiB\n", precision.rawValue, s, rss >> 20))
+        return (s, rss)
     }
+}
+
+/// ‖a − b‖ / ‖b‖ in double.
+func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {
+    var num = 0.0, den = 0.0
+    for (x, y) in zip(a.storage, b.storage) {
+        num += Double(x - y) * Double(x - y)
+        den += Double(y) * Double(y)
+    }
+    return (num / den).squareRoot()
+}
+
+/// Run a child and wait for it with wait4, which gives that child's own peak RSS in bytes
+/// (getrusage(RUSAGE_CHILDREN) would report the largest of all children so far).
+func spawnAndWait(_ path: String, _ args: [String]) throws -> (Int32, Int) {
+    var pid: pid_t = 0
+    var cargs = args.map { strdup($0) } + [nil]
+    defer { for a in cargs { free(a) } }
+    let rc = posix_spawn(&pid, path, nil, nil, &cargs, environ)
+    guard rc == 0 else { throw SDError.invalidInput("cannot start \(path): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (exit, Int(usage.ru_maxrss) * 1024)
 }

@@ -17,31 +17,40 @@ struct BenchUpscale: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Timed repetitions (median, after one warm-up).") var repeats: Int = 2
     @Option(help: "Python interpreter with torch and diffusers; 'none' to skip. Default: ./venv/bin/python.") var torchPython: String?
 
+    @Option(help: "Precisions to time, comma-separated: fp32, bf16 (PyTorch: fp32, bf16 autocast).")
+    var precisions: String = "fp32,bf16"
+
     func run() throws {
         try runReportingErrors {
             try startBench(threads: threads)
             let folder = try ModelLocator.resolve(model)
             FileHandleStderr.write("sdedit bench upscale: \(folder), \(threads) threads\n")
-            let unet = try Component.loadUNet(folder + "/unet")
-            let g = TorchGenerator(seed: 0)
-            let x = g.randn([2, unet.config.inChannels, 128, 128])
-            let ctx = g.randn([2, 77, unet.config.crossAttentionDim])
-            let step = Stopwatch.median(warmup: 1, repeats: repeats) { _ = unet(x, timestep: 963, context: ctx, classLabel: 20) }
-            FileHandleStderr.write(String(format: "  x4 unet step: %.2f s\n", step))
-            let vae = try Component.loadVAE(folder + "/vae")
-            let z = g.randn([1, 4, 128, 128])
-            let dec = Stopwatch.median(warmup: 1, repeats: repeats) { _ = vae.decode(z) }
-            FileHandleStderr.write(String(format: "  x4 vae decode: %.2f s\n", dec))
-            let torch = runTorchTwin(torchPython, ["--suite", "upscale", "--model", folder, "--threads", "\(threads)",
-                                                   "--repeat", "\(repeats)"])
-            let ts = torch?["seconds"] as? [String: Double] ?? [:]
-            print("| work | sdedit s | torch s | sdedit time / torch time |")
-            print("|---|---:|---:|---:|")
-            for (name, key, s) in [("x4 UNet step, 128² input, CFG batch 2", "unet_step", step), ("x4 VAE decode 128² → 512²", "vae_decode", dec)] {
-                let t = ts[key]
-                print("| \(name) | \(f3(s)) | \(t.map(f3) ?? "–") | \(t.map { String(format: "%.2f", s / $0) } ?? "–") |")
+            var step: [Precision: Double] = [:], dec: [Precision: Double] = [:]
+            for name in precisions.split(separator: ",") {
+                guard let p = Precision(rawValue: String(name)) else { throw SDError.invalidInput("--precisions: unknown precision \(name)") }
+                let unet = try Component.loadUNet(folder + "/unet", precision: p)
+                let g = TorchGenerator(seed: 0)
+                let x = g.randn([2, unet.config.inChannels, 128, 128])
+                let ctx = g.randn([2, 77, unet.config.crossAttentionDim])
+                step[p] = Stopwatch.median(warmup: 1, repeats: repeats) { _ = unet(x, timestep: 963, context: ctx, classLabel: 20) }
+                FileHandleStderr.write(String(format: "  %@ x4 unet step: %.2f s\n", p.rawValue, step[p]!))
+                let vae = try Component.loadVAE(folder + "/vae", precision: p)
+                let z = g.randn([1, 4, 128, 128])
+                dec[p] = Stopwatch.median(warmup: 1, repeats: repeats) { _ = vae.decode(z) }
+                FileHandleStderr.write(String(format: "  %@ x4 vae decode: %.2f s\n", p.rawValue, dec[p]!))
             }
-            print("peak RSS \(ProcessMemory.peakRSS() >> 20) MiB")
+            let torch = runTorchTwin(torchPython, ["--suite", "upscale", "--model", folder, "--threads", "\(threads)",
+                                                   "--repeat", "\(repeats)"] + (step[.bf16] != nil ? ["--bf16"] : []))
+            let ts = torch?["seconds"] as? [String: Double] ?? [:]
+            let ratio = { (a: Double?, b: Double?) -> String in a.flatMap { a in b.map { String(format: "%.2f", a / $0) } } ?? "–" }
+            let cell = { (v: Double?) -> String in v.map(f3) ?? "–" }
+            print("| work | sdedit fp32 s | torch fp32 s | fp32 ratio | sdedit bf16 s | torch bf16 autocast s | bf16 ratio |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
+            for (name, key, d) in [("x4 UNet step, 128² input, CFG batch 2", "unet_step", step), ("x4 VAE decode 128² → 512²", "vae_decode", dec)] {
+                print("| \(name) | \(cell(d[.fp32])) | \(cell(ts[key])) | \(ratio(d[.fp32], ts[key])) | \(cell(d[.bf16])) | "
+                      + "\(cell(ts[key + "_bf16"])) | \(ratio(d[.bf16], ts[key + "_bf16"])) |")
+            }
+            print("peak RSS \(ProcessMemory.peakRSS() >> 20) MiB (both precisions loaded in turn)")
         }
     }
 }

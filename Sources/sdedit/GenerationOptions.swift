@@ -7,6 +7,12 @@ import SDPipelines
 extension SchedulerKind: ExpressibleByArgument {}
 extension MaskChannel: ExpressibleByArgument {}
 
+/// --precision: auto (bf16 where the CPU has native bf16, else fp32), fp32 or bf16.
+enum PrecisionChoice: String, CaseIterable, ExpressibleByArgument {
+    case auto, fp32, bf16
+    var resolved: Precision { Precision.resolve(rawValue) ?? .fp32 }
+}
+
 struct GenerationOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Output image (.png or .jpg); '-' writes PNG to stdout. Default: derived from the input name.")
     var output: String?
@@ -25,6 +31,9 @@ struct GenerationOptions: ParsableArguments {
 
     @Option(help: "Threads for all numeric work (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Numeric precision: auto (bf16 on CPUs with AMX or AVX512-BF16, else fp32), fp32 (diffusers parity) or bf16 (half the weight memory).")
+    var precision: PrecisionChoice = .auto
 
     @Option(help: "JPEG quality for .jpg outputs.")
     var jpegQuality: Int = 95
@@ -55,8 +64,15 @@ struct GenerationOptions: ParsableArguments {
     }
 
     /// Thread budget and BLAS; any fallback-kernel or thread-cap warning goes to stderr.
-    func startBackend(_ progress: ProgressReporter) throws {
+    /// Returns the precision the run uses.
+    @discardableResult
+    func startBackend(_ progress: ProgressReporter) throws -> Precision {
         for w in try Backend.start(threads: threads) { progress.message("sdedit: warning: \(w)") }
+        let p = precision.resolved
+        if p == .bf16 && !BF16GEMM.isNative {
+            progress.message("sdedit: note: this CPU has no native bf16 in use; --precision bf16 halves weight memory but runs slower than fp32")
+        }
+        return p
     }
 
     /// Refuse, before any work, an output that is the same file as an input (device and inode, not

@@ -44,7 +44,7 @@ struct Inpaint: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
-            try common.startBackend(progress)
+            let precision = try common.startBackend(progress)
             try common.checkOutputs(input: image, suffix: "inpaint", inputs: [image, mask])
             // 1. Inputs.
             let original = try ImageIO.read(image).rgb8()
@@ -63,7 +63,7 @@ struct Inpaint: ParsableCommand {
                                                   ?? "stabilityai/stable-diffusion-2-inpainting")
             progress.message("sdedit: loading \(folder)")
             let t0 = Stopwatch.now()
-            let sd = try StableDiffusionModel(folder: folder)
+            let sd = try StableDiffusionModel(folder: folder, precision: precision)
             let pipe = try InpaintPipeline(model: sd)
             progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
 
@@ -94,7 +94,7 @@ struct Inpaint: ParsableCommand {
                     ("Steps", "\(steps)"), ("Sampler", samplerName(schedulerKind)), ("CFG scale", "\(guidance)"),
                     ("Seed", "\(r.seed)"), ("Size", "\(original.width)x\(original.height)"),
                     ("Model", ModelLocator.displayName(folder)), ("Denoising strength", "\(strength)"),
-                    ("Mask blur", noComposite ? "0" : "\(maskBlur)"), ("Version", "sdedit \(SDEdit.configuration.version)"),
+                    ("Mask blur", noComposite ? "0" : "\(maskBlur)"), ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
                 ])
                 try common.write(out, input: image, suffix: "inpaint", index: i, parameters: params, progress: progress)
             }

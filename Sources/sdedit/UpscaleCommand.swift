@@ -38,7 +38,7 @@ struct Upscale: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
-            try common.startBackend(progress)
+            let precision = try common.startBackend(progress)
             try common.checkOutputs(input: image, suffix: "x4", inputs: [image])
             // 1. Input, padded to the VAE's multiple (cropped back to exactly 4× after decoding).
             let original = try ImageIO.read(image).rgb8()
@@ -47,7 +47,7 @@ struct Upscale: ParsableCommand {
                                                   ?? "stabilityai/stable-diffusion-x4-upscaler")
             progress.message("sdedit: loading \(folder)")
             let t0 = Stopwatch.now()
-            let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder))
+            let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder, precision: precision))
             progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
             let f = pipe.model.vae.config.scaleFactor
             let padded = Compositing.padToMultiple(original, f)
@@ -72,7 +72,7 @@ struct Upscale: ParsableCommand {
                     ("Steps", "\(steps)"), ("Sampler", samplerName(schedulerKind)), ("CFG scale", "\(guidance)"),
                     ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(folder)),
                     ("Noise level", "\(noiseLevel)"), ("Tile", tile == 0 ? "off" : "\(tile)"),
-                    ("Version", "sdedit \(SDEdit.configuration.version)"),
+                    ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
                 ])
                 try common.write(out, input: image, suffix: "x4", index: i, parameters: params, progress: progress)
             }

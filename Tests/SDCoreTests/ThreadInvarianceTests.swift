@@ -2,7 +2,8 @@
 // heads and query ranges, never over a reduction, so every output element is computed by the same
 // sequence of operations whatever the thread count. Checked for 1–3 threads on every path that
 // partitions differently: banded and batch-folded conv, 1×1 conv, linear, attention split by head
-// and by query range (fewer heads than threads), GroupNorm, softmax, on every ISA this CPU has.
+// and by query range (fewer heads than threads), GroupNorm, softmax, on every ISA this CPU has;
+// and the bf16 GEMM paths (native oneDNN where the CPU has it, portable elsewhere).
 import SDCore
 import SDTestSupport
 import XCTest
@@ -15,7 +16,13 @@ final class ThreadInvarianceTests: XCTestCase {
         let lx = g.randn([3, 130, 48]), lw = g.randn([40, 48]), lb = g.randn([40])
         let q = g.randn([2, 150, 4 * 16]), k = g.randn([2, 150, 4 * 16]), v = g.randn([2, 150, 4 * 16])
         let q1 = g.randn([1, 300, 40]), k1 = g.randn([1, 200, 40]), v1 = g.randn([1, 200, 24])
+        let tall = g.randn([1, 600, 48])   // 2 GEMM tiles along M
+        let w16 = GemmWeight(w, precision: .bf16), lw16 = GemmWeight(lw, precision: .bf16)
         return [
+            "linear tiled": tall.linear(weight: lw, bias: lb),
+            "bf16 linear tiled": tall.linear(weight: lw16, bias: lb),
+            "bf16 conv banded": x.conv2d(weight: w16, bias: b, padding: .symmetric(1)),
+            "bf16 conv folded": small.conv2d(weight: w16, bias: b, padding: .symmetric(1)),
             "conv banded": x.conv2d(weight: w, bias: b, padding: .symmetric(1)),
             "conv stride 2": x.conv2d(weight: w, bias: b, stride: 2, padding: .symmetric(1)),
             "conv folded": small.conv2d(weight: w, bias: b, padding: .symmetric(1)),

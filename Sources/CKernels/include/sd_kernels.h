@@ -3,6 +3,7 @@
 #ifndef SD_KERNELS_H
 #define SD_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
 // Atomic fetch-and-add (Swift has no atomics without a package): the work counter of parallelChunks.
 static inline long sd_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
@@ -57,6 +58,25 @@ void sd_geglu_rows(int isa, const float *src, float *dst, long rows, long d);
 // One (image, group) of GroupNorm in place, SiLU fused when silu != 0. p: [cpg, spatial]; gamma, beta: [cpg] or NULL
 void sd_groupnorm_group(int isa, float *p, long spatial, long cpg, const float *gamma, const float *beta,
                         float eps, int silu);
+
+// ---- bfloat16 (round to nearest even, as torch and oneDNN) ----
+void sd_f32_to_bf16(const float *src, uint16_t *dst, long n);
+void sd_bf16_to_f32(const uint16_t *src, float *dst, long n);
+// dst = float(bf16(src)); src and dst may alias.
+void sd_round_bf16(const float *src, float *dst, long n);
+
+// ---- oneDNN (libdnnl.so.2), loaded at run time for GEMMs in bf16 on CPUs with AMX/AVX512-BF16 ----
+// Returns 0 on success; otherwise writes a one-line reason into err. Sets OMP_NUM_THREADS=1 first:
+// every call runs on one of sdedit's threads (one thread budget, and tiles fixed by the shape).
+int sd_dnnl_load(char *err, size_t errlen);
+const char *sd_dnnl_version(void);
+// The implementation oneDNN picks for a bf16 (bf16 != 0) or fp32 matmul, or NULL when it has none
+// on this CPU (oneDNN 2.x has no bf16 below AVX-512).
+const char *sd_dnnl_matmul_impl(int bf16);
+// Row-major C[M,N] (fp32) = op(A)·op(B) + beta·C, beta 0 or 1; A, B bf16 (uint16_t) when bf16 != 0,
+// else float. transA/transB as BLAS. Returns 0, or a dnnl_status_t.
+int sd_dnnl_gemm(int bf16, int transA, int transB, int m, int n, int k, const void *a, int lda,
+                 const void *b, int ldb, float beta, float *c, int ldc);
 
 // ---- Validation ----
 // How many of x[0..<n] are NaN or ±Inf.

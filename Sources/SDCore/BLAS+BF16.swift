@@ -1,0 +1,67 @@
+// bf16 GEMM: both operands bfloat16, fp32 accumulation and output. Two kernels behind one call:
+// - native: oneDNN's matmul (brgemm on AMX or AVX512-BF16), when the CPU has native bf16 and the
+//   kernels may use AVX-512 (SDEDIT_MAX_ISA caps it as it caps sdedit's own kernels);
+// - portable: widen the tile's operands to fp32 (exact) and run sgemm. Same inputs, exact products,
+//   fp32 sums: it differs from native only in summation order.
+// Tiles are fixed by the shape (BLAS.forEachTile), so results do not depend on --threads.
+import CKernels
+
+public enum BF16GEMM {
+    /// oneDNN loaded with a bf16 matmul for this CPU, or why not.
+    static let native: Result<String, SDError> = {
+        guard CPU.hasNativeBF16 else { return .failure(.invalidInput("this CPU has no AMX or AVX512-BF16")) }
+        var err = [CChar](repeating: 0, count: 512)
+        if sd_dnnl_load(&err, err.count) != 0 {
+            return .failure(.invalidInput(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
+        }
+        guard let impl = sd_dnnl_matmul_impl(1) else {
+            return .failure(.invalidInput("oneDNN \(String(cString: sd_dnnl_version())) has no bf16 matmul for this CPU"))
+        }
+        return .success("oneDNN \(String(cString: sd_dnnl_version())) \(String(cString: impl))")
+    }()
+
+    /// Whether bf16 GEMMs run on native bf16 instructions in this process.
+    public static var isNative: Bool {
+        guard CPU.isa >= .avx512, case .success = native else { return false }
+        return true
+    }
+
+    /// One line for `sdedit info`: which bf16 GEMM runs, and why.
+    public static var summary: String {
+        switch native {
+        case .success(let s): return CPU.isa >= .avx512 ? "native, \(s)" : "portable (capped by SDEDIT_MAX_ISA; native would be \(s))"
+        case .failure(let e): return "portable: fp32 sgemm on bf16 values (\(e))"
+        }
+    }
+
+    /// Row-major C[M,N] = op(A)·op(B) + beta·C (beta 0 or 1), A and B bf16 bits, on our threads.
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let native = isNative
+        BLAS.forEachTile(m: m, n: n) { lo, size, alongM in
+            let aT = alongM ? a + (transA ? lo : lo * lda) : a
+            let bT = alongM ? b : b + (transB ? lo * ldb : lo)
+            tile(native: native, transA: transA, transB: transB, m: alongM ? size : m, n: alongM ? n : size, k: k,
+                 a: aT, lda: lda, b: bT, ldb: ldb, beta: beta, c: c + (alongM ? lo * ldc : lo), ldc: ldc)
+        }
+    }
+
+    /// One tile on the calling thread.
+    static func tile(native: Bool, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                     a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if native && sd_dnnl_gemm(1, transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda),
+                                  b, Int32(ldb), beta, c, Int32(ldc)) == 0 { return }
+        // Portable (or a shape oneDNN refused): widen both operands, packed, and sgemm.
+        let (ar, ac) = transA ? (k, m) : (m, k), (br, bc) = transB ? (n, k) : (k, n)
+        let fa = UnsafeMutablePointer<Float>.allocate(capacity: ar * ac)
+        let fb = UnsafeMutablePointer<Float>.allocate(capacity: br * bc)
+        defer { fa.deallocate(); fb.deallocate() }
+        for r in 0..<ar { sd_bf16_to_f32(a + r * lda, fa + r * ac, ac) }
+        for r in 0..<br { sd_bf16_to_f32(b + r * ldb, fb + r * bc, bc) }
+        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: fa, lda: ac, b: fb, ldb: bc,
+                   beta: beta, c: c, ldc: ldc)
+    }
+}

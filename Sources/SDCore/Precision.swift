@@ -1,0 +1,115 @@
+// Numeric precision of a run. fp32 is the diffusers-parity path. bf16 stores GEMM/conv weights in
+// bfloat16 (half the memory) and rounds GEMM/conv inputs to bfloat16, accumulating in fp32; every
+// normalisation, softmax, attention, activation and the scheduler stay fp32 (as torch.autocast's
+// CPU bf16 list: only matmul/conv/linear run in bf16).
+import CKernels
+
+public enum Precision: String, CaseIterable, Sendable {
+    case fp32, bf16
+
+    /// "auto" → bf16 where the CPU multiplies bf16 natively (AMX or AVX512-BF16, through oneDNN), fp32
+    /// elsewhere: on other CPUs bf16 still halves weight memory but runs slower than fp32.
+    public static func resolve(_ choice: String) -> Precision? {
+        if choice == "auto" { return BF16GEMM.isNative ? .bf16 : .fp32 }
+        return Precision(rawValue: choice)
+    }
+}
+
+/// A weight tensor stored as bfloat16 bits (round to nearest even, as torch's .to(torch.bfloat16)).
+public struct BF16Tensor {
+    public let shape: [Int]
+    public let storage: [UInt16]
+
+    public init(_ t: Tensor) {
+        shape = t.shape
+        storage = t.withUnsafeBufferPointer { src in
+            [UInt16](unsafeUninitializedCapacity: src.count) { dst, n in
+                sd_f32_to_bf16(src.baseAddress!, dst.baseAddress!, src.count)
+                n = src.count
+            }
+        }
+    }
+
+    /// The values widened back to fp32 (exact).
+    public var float: Tensor {
+        Tensor(shape: shape) { out in storage.withUnsafeBufferPointer { sd_bf16_to_f32($0.baseAddress!, out.baseAddress!, out.count) } }
+    }
+}
+
+/// The weight of a GEMM-backed layer (Linear, Conv2d) in the run's precision.
+public enum GemmWeight {
+    case fp32(Tensor)
+    case bf16(BF16Tensor)
+
+    public init(_ t: Tensor, precision: Precision) {
+        self = precision == .bf16 ? .bf16(BF16Tensor(t)) : .fp32(t)
+    }
+
+    public var shape: [Int] {
+        switch self { case .fp32(let t): return t.shape; case .bf16(let t): return t.shape }
+    }
+    public var precision: Precision {
+        if case .bf16 = self { return .bf16 }
+        return .fp32
+    }
+    /// The weight as fp32 values (for bf16, the rounded values).
+    public var float: Tensor {
+        switch self { case .fp32(let t): return t; case .bf16(let t): return t.float }
+    }
+}
+
+/// An element a GEMM can take: Float (sgemm) or UInt16 holding bfloat16 bits (BF16GEMM). Lets one
+/// conv2d/linear body serve both precisions.
+protocol GemmOperand {
+    static var zero: Self { get }
+    /// Row-major C[M,N] = A·op(B) + beta·C; `parallel`: tiles on our threads, else on the caller's.
+    static func gemm(parallel: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int,
+                     b: UnsafePointer<Self>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
+}
+
+extension Float: GemmOperand {
+    @inline(__always)
+    static func gemm(parallel: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                     b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if parallel {
+            BLAS.parallelSgemm(transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else {
+            BLAS.sgemm(transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+}
+
+extension UInt16: GemmOperand {
+    @inline(__always)
+    static func gemm(parallel: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, lda: Int,
+                     b: UnsafePointer<UInt16>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if parallel {
+            BF16GEMM.gemm(transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else {
+            BF16GEMM.tile(native: BF16GEMM.isNative, transA: false, transB: transB, m: m, n: n, k: k,
+                          a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+}
+
+extension Tensor {
+    /// The values rounded to bfloat16 and widened back (exact), as `x.to(torch.bfloat16).float()`.
+    public var roundedToBF16: Tensor {
+        Tensor(shape: shape) { out in withUnsafeBufferPointer { sd_round_bf16($0.baseAddress!, out.baseAddress!, out.count) } }
+    }
+
+    /// The values as bfloat16 bits.
+    func bf16Bits() -> [UInt16] {
+        withUnsafeBufferPointer { src in
+            [UInt16](unsafeUninitializedCapacity: src.count) { dst, n in
+                parallelChunks((src.count + 65535) / 65536) { range in
+                    for c in range {
+                        let lo = c * 65536, len = Swift.min(65536, src.count - lo)
+                        sd_f32_to_bf16(src.baseAddress! + lo, dst.baseAddress! + lo, len)
+                    }
+                }
+                n = src.count
+            }
+        }
+    }
+}
