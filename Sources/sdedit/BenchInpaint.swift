@@ -23,6 +23,10 @@ struct BenchInpaint: ParsableCommand {
     @Option(help: "Precisions to time, comma-separated: fp32, bf16 (each also runs PyTorch's counterpart: fp32, bf16 autocast).")
     var precisions: String = "fp32,bf16"
 
+    /// torch's bf16 autocast only where the CPU has native bf16: elsewhere torch falls back to a scalar
+    /// GEMM (cpublas_gemm_impl, measured here: many minutes per UNet step), which compares nothing.
+    var torchBF16: Bool { CPU.hasNativeBF16 }
+
     struct Timings { var unet = 0.0, enc = 0.0, dec = 0.0, full: (Double, Int)? = nil, relL2: Double? = nil }
 
     func run() throws {
@@ -43,7 +47,7 @@ struct BenchInpaint: ParsableCommand {
             }
             let torch = runTorchTwin(torchPython, ["--suite", "inpaint", "--model", folder, "--threads", "\(threads)",
                                                    "--repeat", "\(repeats)", "--steps", "\(steps)"]
-                                     + (noFull ? ["--no-full"] : []) + (list.contains(.bf16) ? ["--bf16"] : []))
+                                     + (noFull ? ["--no-full"] : []) + (list.contains(.bf16) && torchBF16 ? ["--bf16"] : []))
             let ts = torch?["seconds"] as? [String: Double] ?? [:]
             let ratio = { (a: Double?, b: Double?) -> String in
                 guard let a = a, let b = b else { return "–" }
@@ -65,6 +69,9 @@ struct BenchInpaint: ParsableCommand {
                 let trss = (torch?["full_peak_rss_mib"] as? Double).map { String(format: "%.0f MiB", $0) } ?? "–"
                 let rss = { (t: Timings?) in t?.full.map { "\($0.1 >> 20) MiB" } ?? "–" }
                 print("\npeak RSS of the full run: sdedit fp32 \(rss(f)), sdedit bf16 \(rss(b)), diffusers fp32 \(trss)")
+            }
+            if list.contains(.bf16) && !torchBF16 {
+                print("torch bf16 autocast not run: this CPU has no AVX512-BF16/AMX, so torch would use its scalar bf16 GEMM")
             }
             if let e = b?.relL2 {
                 let te = (torch?["unet_bf16_rel_l2"] as? Double).map { String(format: "%.2e", $0) } ?? "–"

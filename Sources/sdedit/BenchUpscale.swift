@@ -40,7 +40,7 @@ struct BenchUpscale: ParsableCommand {
                 FileHandleStderr.write(String(format: "  %@ x4 vae decode: %.2f s\n", p.rawValue, dec[p]!))
             }
             let torch = runTorchTwin(torchPython, ["--suite", "upscale", "--model", folder, "--threads", "\(threads)",
-                                                   "--repeat", "\(repeats)"] + (step[.bf16] != nil ? ["--bf16"] : []))
+                                                   "--repeat", "\(repeats)"] + (step[.bf16] != nil && CPU.hasNativeBF16 ? ["--bf16"] : []))
             let ts = torch?["seconds"] as? [String: Double] ?? [:]
             let ratio = { (a: Double?, b: Double?) -> String in a.flatMap { a in b.map { String(format: "%.2f", a / $0) } } ?? "–" }
             let cell = { (v: Double?) -> String in v.map(f3) ?? "–" }
