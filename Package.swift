@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // sdedit — Stable Diffusion 2 image editing on the CPU.
 // Dependency direction (one way only):
-//   CKernels, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
+//   CKernels, CSystem, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
 import PackageDescription
 
 let optimise: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"], .when(configuration: .release))]
@@ -28,18 +28,27 @@ let package = Package(
         // feature reader, and the OpenBLAS loader (dlopen, so its kernels can be chosen first).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=on"])],
                 linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]),
-        .target(name: "SDCore", dependencies: ["CKernels", "CImageCodecs"], swiftSettings: optimise),
+        // Async-signal-safe removal of a temporary output file on a terminating signal.
+        .target(name: "CSystem"),
+        .target(name: "SDCore", dependencies: ["CKernels", "CImageCodecs", "CSystem"], swiftSettings: optimise),
         .target(name: "SDModels", dependencies: ["SDCore"], swiftSettings: optimise),
         .target(name: "SDPipelines", dependencies: ["SDModels", "SDCore"], swiftSettings: optimise),
         .executableTarget(name: "sdedit",
                           dependencies: ["SDPipelines", "SDModels", "SDCore", "CMalloc",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
+        // Fuzz targets (scripts/fuzz): a library the corpus-replay test also uses, and a binary that is
+        // a libFuzzer fuzzer when built with -sanitize=fuzzer (scripts/fuzz/run.sh), a replayer otherwise.
+        .target(name: "SDFuzzTargets", dependencies: ["SDPipelines", "SDModels", "SDCore"], path: "scripts/fuzz/targets",
+                swiftSettings: optimise),
+        .target(name: "CFuzzDriver", path: "scripts/fuzz/driver"),
+        .executableTarget(name: "sdedit-fuzz", dependencies: ["SDFuzzTargets", "CFuzzDriver"], path: "scripts/fuzz/main",
+                          swiftSettings: optimise),
         .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),
         .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"]),
         .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"]),
         .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"]),
-        .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport"]),
+        .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport", "SDFuzzTargets"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -217,6 +217,55 @@ def image_fixtures():
     save(t, os.path.join(ROOT, "images", "expected.safetensors"))
 
 
+def hostile_image_fixtures():
+    """Decompression bombs and lying headers (fixtures/hostile/): each must be refused from its
+    header, before any pixel buffer is allocated."""
+    d = os.path.join(ROOT, "hostile")
+    os.makedirs(d, exist_ok=True)
+
+    def png(width, height, depth, color, raw):
+        sig = b"\x89PNG\r\n\x1a\n"
+        chunk = lambda tag, data: (struct.pack(">I", len(data)) + tag + data
+                                   + struct.pack(">I", zlib.crc32(tag + data)))
+        ihdr = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0)
+        return sig + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+    # A valid 1-bit 16384² PNG (~32 KB): 268 M pixels once decoded, far above the pixel limit.
+    open(os.path.join(d, "bomb.png"), "wb").write(png(16384, 16384, 1, 0, b"\x00" * (16384 * 2049)))
+    # 9000² (under the limit) claimed by a file whose 16 bytes of deflate data cannot hold it.
+    open(os.path.join(d, "lying.png"), "wb").write(png(9000, 9000, 8, 0, b"\x00" * 16))
+    # A small baseline JPEG whose SOF0 header is patched to claim 8000² (under the limit, far more
+    # than 800 bytes can encode) and 32768×8192 (above it).
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8), "RGB").save(buf, "JPEG", quality=90)
+    jpg = bytearray(buf.getvalue())
+    sof = jpg.index(b"\xff\xc0")
+    for name, (w, h) in {"lying.jpg": (8000, 8000), "lying_huge.jpg": (32768, 8192)}.items():
+        patched = bytearray(jpg)
+        patched[sof + 5:sof + 9] = struct.pack(">HH", h, w)
+        open(os.path.join(d, name), "wb").write(bytes(patched))
+    for f in sorted(os.listdir(d)):
+        print(f"wrote hostile/{f} ({os.path.getsize(os.path.join(d, f))} bytes)")
+
+
+def bpe_fixtures():
+    """Byte-level BPE edge cases (fixtures/inpaint/bpe_cases.json): random words over small alphabets,
+    where merges compete and overlap, and long repetitive words, tokenised by transformers'
+    CLIPTokenizer from the demo model's tokenizer files (the real CLIP vocabulary and merges)."""
+    import json
+    import random
+    from transformers import CLIPTokenizer
+    tok = CLIPTokenizer.from_pretrained(os.path.join(ROOT, "models", "tiny-sd2-inpainting", "tokenizer"))
+    rnd = random.Random(5)
+    alpha = "abcdefghijklmnopqrstuvwxyz"
+    prompts = ["".join(rnd.choice(alpha[:rnd.randint(2, 26)]) for _ in range(rnd.randint(1, 40))) for _ in range(300)]
+    prompts += ["a" * 44, "ab" * 10, "mississippi" * 7, "lollollollol", "x" * 3000]
+    cases = [{"prompt": p, "ids": tok(p, padding="max_length", max_length=77, truncation=True)["input_ids"]} for p in prompts]
+    path = os.path.join(ROOT, "inpaint", "bpe_cases.json")
+    json.dump(cases, open(path, "w"))
+    print(f"wrote inpaint/bpe_cases.json ({len(cases)} prompts)")
+
+
 def write_png16(path, arr, color_type):
     h, w = arr.shape[:2]
     raw = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
@@ -322,13 +371,15 @@ def bf16_fixtures():
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale"],
-                   help="which fixture sets to write (core, attention, bf16, inpaint, upscale)")
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, inpaint, upscale)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
         attention_size_fixtures()
     if "core" in a.parts or "bf16" in a.parts:
         bf16_fixtures()
+    if "core" in a.parts or "hostile" in a.parts:
+        hostile_image_fixtures()
     if "core" in a.parts:
         ops_fixtures()
         rng_fixtures()
@@ -336,6 +387,8 @@ def main():
         dtype_fixtures()
     if "inpaint" in a.parts:
         inpaint_fixtures()
+    if "inpaint" in a.parts or "bpe" in a.parts:
+        bpe_fixtures()
     if "upscale" in a.parts:
         upscale_fixtures()
 

@@ -32,7 +32,7 @@ static void message(j_common_ptr cinfo, char *err, size_t errlen) {
     snprintf(err, errlen, "%s", buf);
 }
 
-int sd_jpeg_decode(const uint8_t *data, size_t len, sd_image *out, char *err, size_t errlen) {
+int sd_jpeg_decode(const uint8_t *data, size_t len, long long max_pixels, sd_image *out, char *err, size_t errlen) {
     memset(out, 0, sizeof(*out));
     if (len < 3 || data[0] != 0xFF || data[1] != 0xD8) {
         snprintf(err, errlen, "not a JPEG file");
@@ -61,11 +61,21 @@ int sd_jpeg_decode(const uint8_t *data, size_t len, sd_image *out, char *err, si
     if (cinfo.jpeg_color_space == JCS_GRAYSCALE) cinfo.out_color_space = JCS_GRAYSCALE;
     else if (cmyk) cinfo.out_color_space = JCS_CMYK;
     else cinfo.out_color_space = JCS_RGB;
-    if (cinfo.image_width > SD_MAX_SIDE || cinfo.image_height > SD_MAX_SIDE ||
-        (long long)cinfo.image_width * cinfo.image_height > SD_MAX_PIXELS) {
-        snprintf(err, errlen, "image is too large (%ux%u)", cinfo.image_width, cinfo.image_height);
+    long long pixels_claimed = (long long)cinfo.image_width * cinfo.image_height;
+    if (cinfo.image_width > SD_MAX_SIDE || cinfo.image_height > SD_MAX_SIDE || pixels_claimed > max_pixels) {
+        snprintf(err, errlen, "image is %ux%u = %lld pixels, above the limit of %lld (--max-pixels)",
+                 cinfo.image_width, cinfo.image_height, pixels_claimed, max_pixels);
         jpeg_destroy_decompress(&cinfo);
-        return 1;
+        return SD_TOO_LARGE;
+    }
+    // Huffman coding spends at least 1 bit per 8×8 block (DC) in any scan layout, so a file under
+    // pixels/512 bytes cannot hold the image its header claims; 4× margin below that bound.
+    // (Arithmetic coding can go lower, so it is not judged.)
+    if (!cinfo.arith_code && (double)len * 2048.0 < (double)pixels_claimed) {
+        snprintf(err, errlen, "header claims %ux%u, more than a %zu-byte file can encode",
+                 cinfo.image_width, cinfo.image_height, len);
+        jpeg_destroy_decompress(&cinfo);
+        return SD_BAD_DATA;
     }
     jpeg_start_decompress(&cinfo);
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height, nc = cinfo.output_components;

@@ -11,6 +11,7 @@ typedef struct {
     size_t len, pos;
     char *err;
     size_t errlen;
+    int too_large;
 } png_reader;
 
 typedef struct {
@@ -34,13 +35,13 @@ static void read_bytes(png_structp png, png_bytep out, size_t n) {
     r->pos += n;
 }
 
-int sd_png_decode(const uint8_t *data, size_t len, sd_image *out, char *err, size_t errlen) {
+int sd_png_decode(const uint8_t *data, size_t len, long long max_pixels, sd_image *out, char *err, size_t errlen) {
     memset(out, 0, sizeof(*out));
     if (len < 8 || png_sig_cmp(data, 0, 8) != 0) {
         snprintf(err, errlen, "not a PNG file");
         return 1;
     }
-    png_reader r = {data, len, 0, err, errlen};
+    png_reader r = {data, len, 0, err, errlen, 0};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r, on_error, on_warning);
     if (!png) { snprintf(err, errlen, "out of memory"); return 1; }
     png_infop info = png_create_info_struct(png);
@@ -52,7 +53,7 @@ int sd_png_decode(const uint8_t *data, size_t len, sd_image *out, char *err, siz
         free(rows);
         png_destroy_read_struct(&png, info ? &info : NULL, NULL);
         if (err[0] == 0) snprintf(err, errlen, "corrupt PNG data");
-        return 1;
+        return r.too_large ? SD_TOO_LARGE : SD_BAD_DATA;
     }
     png_set_user_limits(png, SD_MAX_SIDE, SD_MAX_SIDE);
     png_set_read_fn(png, &r, read_bytes);
@@ -60,7 +61,21 @@ int sd_png_decode(const uint8_t *data, size_t len, sd_image *out, char *err, siz
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int depth = png_get_bit_depth(png, info);
     int ctype = png_get_color_type(png, info);
-    if ((long long)w * (long long)h > SD_MAX_PIXELS) png_error(png, "image is too large");
+    char msg[160];
+    if ((long long)w * (long long)h > max_pixels) {
+        snprintf(msg, sizeof msg, "image is %ux%u = %lld pixels, above the limit of %lld (--max-pixels)",
+                 (unsigned)w, (unsigned)h, (long long)w * h, max_pixels);
+        r.too_large = 1;
+        png_error(png, msg);
+    }
+    // Deflate expands at most 1032:1, so a header claiming more filtered row data (the file's own
+    // bit depth, before any expansion) than the file could inflate to is a lie: refuse it before
+    // allocating the image.
+    if ((double)(png_get_rowbytes(png, info) + 1) * h > 1032.0 * (double)len + 65536.0) {
+        snprintf(msg, sizeof msg, "header claims %ux%u, more pixel data than a %zu-byte file can hold",
+                 (unsigned)w, (unsigned)h, len);
+        png_error(png, msg);
+    }
     // Palette -> RGB, gray < 8 bit -> 8 bit, tRNS -> alpha channel.
     png_set_expand(png);
     if (depth == 16) {
@@ -74,6 +89,7 @@ int sd_png_decode(const uint8_t *data, size_t len, sd_image *out, char *err, siz
     (void)ctype;
     size_t rowbytes = png_get_rowbytes(png, info);
     if (rowbytes != (size_t)w * channels * (out_depth / 8)) png_error(png, "unexpected row layout");
+
     pixels = malloc(rowbytes * h);
     rows = malloc(sizeof(png_bytep) * h);
     if (!pixels || !rows) png_error(png, "out of memory");

@@ -1,6 +1,7 @@
 // Images: decode PNG/JPEG (format from magic bytes, not the extension), encode PNG with tEXt chunks or
 // JPEG with a quality, and atomic file IO where "-" means stdin/stdout.
 import CImageCodecs
+import CSystem
 import Foundation
 
 public enum ImageFormat: String, CaseIterable { case png, jpeg }
@@ -29,15 +30,20 @@ public struct Image: Equatable {
     }
 
     /// Decode PNG or JPEG bytes; `name` is used in error messages.
-    public static func decode(_ bytes: [UInt8], name: String) throws -> Image {
+    /// Images above this many pixels are refused unless the caller raises it (--max-pixels). Pillow's
+    /// decompression-bomb threshold (Image.MAX_IMAGE_PIXELS, ≈ 9459²): a 16-bit RGBA image this big
+    /// already needs ~2 GB once decoded and converted.
+    public static let defaultMaxPixels = 89_478_485
+
+    public static func decode(_ bytes: [UInt8], name: String, maxPixels: Int = Image.defaultMaxPixels) throws -> Image {
         guard let format = sniff(bytes) else {
             throw SDError.badFile(path: name, message: "not a PNG or JPEG file")
         }
         var img = sd_image()
         var err = [CChar](repeating: 0, count: 256)
         let rc = bytes.withUnsafeBufferPointer { p in
-            format == .png ? sd_png_decode(p.baseAddress, p.count, &img, &err, err.count)
-                           : sd_jpeg_decode(p.baseAddress, p.count, &img, &err, err.count)
+            format == .png ? sd_png_decode(p.baseAddress, p.count, Int64(maxPixels), &img, &err, err.count)
+                           : sd_jpeg_decode(p.baseAddress, p.count, Int64(maxPixels), &img, &err, err.count)
         }
         if rc != 0 {
             let msg = String(cString: err)
@@ -142,24 +148,51 @@ public struct Image: Equatable {
 // MARK: - Files
 
 public enum ImageIO {
-    /// Bytes of `path`, or of stdin for "-".
-    public static func readBytes(_ path: String) throws -> [UInt8] {
-        if path == "-" {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            return [UInt8](data)
+    /// Bytes of `path`, or of stdin for "-", at most `limit` of them: a bigger regular file is
+    /// refused from its size before any byte is read, a pipe or FIFO once it passes the limit. Read
+    /// with read(2): FileHandle traps on a closed stdin.
+    public static func readBytes(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
+        let name = path == "-" ? "<stdin>" : path
+        func ioError(_ what: String) -> SDError { .io(path: name, message: "\(what): \(String(cString: strerror(errno)))") }
+        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw ioError(errno == ENOENT ? "no such file" : "cannot open") }
+        defer { if path != "-" { close(fd) } }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ioError("cannot read") }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: throw SDError.io(path: name, message: "is a directory")
+        case S_IFREG where Int(st.st_size) > limit:
+            throw SDError.badFile(path: name, message: "file is \(st.st_size) bytes, more than an image within the pixel limit "
+                                  + "can take (\(limit) bytes; see --max-pixels)")
+        default: break
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-                throw SDError.io(path: path, message: isDir.boolValue ? "is a directory" : "cannot read file (permission denied?)")
+        var bytes: [UInt8] = []
+        if (st.st_mode & S_IFMT) == S_IFREG { bytes.reserveCapacity(Int(st.st_size)) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw ioError("cannot read") }
+            if n == 0 { break }
+            guard bytes.count + n <= limit else {
+                throw SDError.badFile(path: name, message: "more than \(limit) bytes, more than an image within the pixel limit can take (see --max-pixels)")
             }
-            throw SDError.io(path: path, message: "no such file")
+            bytes += chunk[0..<n]
         }
-        return [UInt8](data)
+        return bytes
     }
 
-    public static func read(_ path: String) throws -> Image {
-        try Image.decode(try readBytes(path), name: path == "-" ? "<stdin>" : path)
+    /// Largest file that can hold an image of `maxPixels`: 16-bit RGBA stored uncompressed, plus room
+    /// for metadata (EXIF, ICC, text chunks).
+    public static func byteLimit(maxPixels: Int) -> Int {
+        let (raw, overflow) = maxPixels.multipliedReportingOverflow(by: 9)
+        return overflow ? Int.max : raw + 64 << 20
+    }
+
+    /// The image at `path` ("-": stdin), refused before decoding when over `maxPixels`.
+    public static func read(_ path: String, maxPixels: Int = Image.defaultMaxPixels) throws -> Image {
+        try Image.decode(try readBytes(path, limit: byteLimit(maxPixels: maxPixels)), name: path == "-" ? "<stdin>" : path,
+                         maxPixels: maxPixels)
     }
 
     /// Write bytes atomically: a temporary file in the same directory, then rename.
@@ -184,12 +217,20 @@ public enum ImageIO {
             guard writeAll(fd, bytes) else { throw failure("cannot write") }
             return
         }
+        // A short random name in the same directory (rename must not cross filesystems): it fits
+        // beside any legal output name, and a terminating signal removes it (CSystem).
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
-        let tmp = (dir.isEmpty ? "." : dir) + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        var template = Array(((dir.isEmpty ? "." : dir) + "/.sdedit-XXXXXX").utf8CString)
+        sd_cleanup_install()
+        let fd = mkstemp(&template)
         if fd < 0 { throw failure("cannot create output") }
-        var ok = writeAll(fd, bytes) && fsync(fd) == 0
+        let tmp = String(cString: template)
+        sd_cleanup_set(tmp)
+        defer { sd_cleanup_set(nil) }
+        let mask = umask(0)
+        umask(mask)
+        var ok = fchmod(fd, 0o666 & ~mask) == 0 && writeAll(fd, bytes) && fsync(fd) == 0
         var message = ok ? "" : String(cString: strerror(errno))
         close(fd)
         if ok && rename(tmp, path) != 0 { ok = false; message = String(cString: strerror(errno)) }

@@ -35,6 +35,9 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "Numeric precision: auto (bf16 on CPUs with AMX or AVX512-BF16, else fp32), fp32 (diffusers parity) or bf16 (half the weight memory).")
     var precision: PrecisionChoice = .auto
 
+    @Option(help: "Refuse input images with more pixels than this, from the header, before decoding (default: Pillow's bomb threshold).")
+    var maxPixels: Int = Image.defaultMaxPixels
+
     @Option(help: "JPEG quality for .jpg outputs.")
     var jpegQuality: Int = 95
 
@@ -45,6 +48,7 @@ struct GenerationOptions: ParsableArguments {
         guard count >= 1 && count <= 1000 else { throw ValidationError("--count must be 1…1000") }
         guard threads >= 1 && threads <= 1024 else { throw ValidationError("--threads must be at least 1") }
         guard (1...100).contains(jpegQuality) else { throw ValidationError("--jpeg-quality must be 1…100") }
+        guard (1...(1 << 30)).contains(maxPixels) else { throw ValidationError("--max-pixels must be 1…\(1 << 30)") }
         if output == "-" && count > 1 { throw ValidationError("--count > 1 cannot write to stdout ('-o -')") }
     }
 
@@ -91,6 +95,9 @@ struct GenerationOptions: ParsableArguments {
             }
         }
     }
+
+    /// An input image, refused from its header when it has more than --max-pixels pixels.
+    func readImage(_ path: String) throws -> Image { try ImageIO.read(path, maxPixels: maxPixels) }
 
     /// The effective seed: --seed or a random 32-bit one.
     func baseSeed() -> UInt64 { seed ?? UInt64(UInt32.random(in: 0...UInt32.max)) }

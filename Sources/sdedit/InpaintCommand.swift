@@ -47,8 +47,8 @@ struct Inpaint: ParsableCommand {
             let precision = try common.startBackend(progress)
             try common.checkOutputs(input: image, suffix: "inpaint", inputs: [image, mask])
             // 1. Inputs.
-            let original = try ImageIO.read(image).rgb8()
-            var maskImage = try ImageIO.read(mask)
+            let original = try common.readImage(image).rgb8()
+            var maskImage = try common.readImage(mask)
             if maskImage.width != original.width || maskImage.height != original.height {
                 guard resizeMask else {
                     throw SDError.invalidInput("\(mask): mask is \(maskImage.width)x\(maskImage.height) but the image is "

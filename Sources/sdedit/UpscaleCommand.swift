@@ -41,7 +41,7 @@ struct Upscale: ParsableCommand {
             let precision = try common.startBackend(progress)
             try common.checkOutputs(input: image, suffix: "x4", inputs: [image])
             // 1. Input, padded to the VAE's multiple (cropped back to exactly 4× after decoding).
-            let original = try ImageIO.read(image).rgb8()
+            let original = try common.readImage(image).rgb8()
             // 2. Model.
             let folder = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_UPSCALE_MODEL"]
                                                   ?? "stabilityai/stable-diffusion-x4-upscaler")

@@ -5,48 +5,7 @@ import SDCore
 import SDTestSupport
 import XCTest
 
-final class CLITests: XCTestCase {
-    /// The sdedit executable next to the test bundle (swift test builds it).
-    var binary: String {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        for config in ["debug", "release"] {
-            let p = url.appendingPathComponent(".build/\(config)/sdedit").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return url.appendingPathComponent(".build/debug/sdedit").path
-    }
-
-    let model = Fixtures.path("models/tiny-sd2-inpainting")
-    let photo = Fixtures.path("../demo/photo.png"), mask = Fixtures.path("../demo/mask.png")
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "/sdedit-cli-\(getpid())-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "sdedit binary not built")
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-
-    @discardableResult
-    func run(_ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
-    }
-
-    func inpaint(_ extra: [String], image: String? = nil, mask m: String? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
-        try run(["inpaint", image ?? photo, m ?? mask, "a red brick wall", "--model", model, "--steps", "2", "--seed", "3"] + extra)
-    }
-
+final class CLITests: CLITestCase {
     func testSuccessWritesImageWithParametersAndNoTempFiles() throws {
         let out = dir + "/out.png"
         let r = try inpaint(["-o", out, "-q"])

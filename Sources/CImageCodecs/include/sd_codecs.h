@@ -14,13 +14,16 @@ typedef struct {
     void *pixels;   // malloc'd, row-major interleaved; free with sd_free
 } sd_image;
 
-// Largest width/height and pixel count accepted by the decoders (hostile headers fail cleanly).
+// Largest width/height accepted by the decoders, whatever the pixel limit.
 #define SD_MAX_SIDE 32768
-#define SD_MAX_PIXELS (1LL << 28)
 
 // All functions return 0 on success, non-zero on failure with a message in err.
-int sd_png_decode(const uint8_t *data, size_t len, sd_image *out, char *err, size_t errlen);
-int sd_jpeg_decode(const uint8_t *data, size_t len, sd_image *out, char *err, size_t errlen);
+// Decoders read the header first and refuse, before allocating any pixels, an image of more than
+// max_pixels pixels (SD_TOO_LARGE) or one whose header claims more pixels than the file's bytes can
+// encode (a decompression bomb or a lying header: SD_BAD_DATA).
+enum { SD_OK = 0, SD_BAD_DATA = 1, SD_TOO_LARGE = 2 };
+int sd_png_decode(const uint8_t *data, size_t len, long long max_pixels, sd_image *out, char *err, size_t errlen);
+int sd_jpeg_decode(const uint8_t *data, size_t len, long long max_pixels, sd_image *out, char *err, size_t errlen);
 int sd_png_encode(const sd_image *img, const char *const *text_keys, const char *const *text_values,
                   int text_count, uint8_t **out, size_t *out_len, char *err, size_t errlen);
 int sd_jpeg_encode(const sd_image *img, int quality, uint8_t **out, size_t *out_len,
