@@ -11,6 +11,8 @@ public enum SDError: Error, CustomStringConvertible, Equatable {
     case invalidInput(String)
     /// A model folder, file or key that is required but absent.
     case missingModel(String)
+    /// A model computed NaN or Inf from valid inputs (its weights or config are degenerate).
+    case nonFinite(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum SDError: Error, CustomStringConvertible, Equatable {
         case let .badFile(path, message): return "\(path): \(message)"
         case let .invalidInput(message): return message
         case let .missingModel(message): return message
+        case let .nonFinite(message): return message
         }
     }
 }

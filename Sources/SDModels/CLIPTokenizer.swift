@@ -28,36 +28,55 @@ public final class CLIPTokenizer {
         guard let vocab = (try? JSONSerialization.jsonObject(with: vd)) as? [String: Int], !vocab.isEmpty else {
             throw SDError.badFile(path: vocabPath, message: "not a JSON object of token → id")
         }
-        guard let md = FileManager.default.contents(atPath: mergesPath), let text = String(data: md, encoding: .utf8) else {
+        guard let md = FileManager.default.contents(atPath: mergesPath) else {
             throw SDError.missingModel("\(mergesPath): tokenizer merges not found")
+        }
+        guard let text = String(data: md, encoding: .utf8) else {
+            throw SDError.badFile(path: mergesPath, message: "not valid UTF-8")
         }
         var merges: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             if line.hasPrefix("#version") { continue }
             let parts = line.split(separator: " ")
-            guard parts.count == 2 else { throw SDError.badFile(path: mergesPath, message: "bad merge line '\(line)'") }
+            guard parts.count == 2 else { throw SDError.badFile(path: mergesPath, message: "bad merge line '\(line.prefix(80))'") }
             merges.append(String(line))
         }
         var pad = "<|endoftext|>"
         var maxLength = 77
-        if let d = FileManager.default.contents(atPath: folder + "/tokenizer_config.json"),
-           let cfg = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] {
-            if let p = CLIPTokenizer.tokenContent(cfg["pad_token"]) { pad = p }
-            if let m = cfg["model_max_length"] as? Int, (3...4096).contains(m) { maxLength = m }
+        let configPath = folder + "/tokenizer_config.json", mapPath = folder + "/special_tokens_map.json"
+        if let cfg = try CLIPTokenizer.jsonObject(configPath) {
+            if let p = try CLIPTokenizer.tokenContent(cfg["pad_token"], key: "pad_token", path: configPath) { pad = p }
+            if let v = cfg["model_max_length"] {
+                guard let m = v as? Int, (3...4096).contains(m) else {
+                    throw SDError.badFile(path: configPath, message: "model_max_length \(v) is outside 3…4096")
+                }
+                maxLength = m
+            }
         }
         // special_tokens_map.json overrides tokenizer_config.json (SD2: pad "!").
-        if let d = FileManager.default.contents(atPath: folder + "/special_tokens_map.json"),
-           let cfg = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
-           let p = CLIPTokenizer.tokenContent(cfg["pad_token"]) {
+        if let cfg = try CLIPTokenizer.jsonObject(mapPath),
+           let p = try CLIPTokenizer.tokenContent(cfg["pad_token"], key: "pad_token", path: mapPath) {
             pad = p
         }
-        try self.init(vocab: vocab, merges: merges, padToken: pad, maxLength: maxLength, name: folder)
+        try self.init(vocab: vocab, merges: merges, padToken: pad, maxLength: maxLength, name: vocabPath)
     }
 
-    static func tokenContent(_ v: Any?) -> String? {
-        if let s = v as? String { return s }
-        if let d = v as? [String: Any], let s = d["content"] as? String { return s }
-        return nil
+    /// An optional JSON object file: nil when absent, an error naming the file when malformed.
+    static func jsonObject(_ path: String) throws -> [String: Any]? {
+        guard let d = FileManager.default.contents(atPath: path) else { return nil }
+        guard let obj = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] else {
+            throw SDError.badFile(path: path, message: "not a JSON object")
+        }
+        return obj
+    }
+
+    /// A special token given as "text" or {"content": "text", …}; an empty one would match everywhere.
+    static func tokenContent(_ v: Any?, key: String, path: String) throws -> String? {
+        guard let v = v, !(v is NSNull) else { return nil }
+        let s = (v as? String) ?? ((v as? [String: Any])?["content"] as? String)
+        guard let token = s else { throw SDError.badFile(path: path, message: "\(key) is neither a string nor {\"content\": …}") }
+        guard !token.isEmpty else { throw SDError.badFile(path: path, message: "\(key) is an empty string") }
+        return token
     }
 
     public init(vocab: [String: Int], merges: [String], padToken: String, maxLength: Int = 77, name: String = "tokenizer") throws {
@@ -65,6 +84,7 @@ public final class CLIPTokenizer {
         var r: [String: Int] = [:]
         for (i, m) in merges.enumerated() where r[m] == nil { r[m] = i }
         ranks = r
+        guard !padToken.isEmpty else { throw SDError.badFile(path: name, message: "the pad token is an empty string") }
         func id(_ t: String) throws -> Int {
             guard let i = vocab[t] else { throw SDError.badFile(path: name, message: "vocabulary lacks \(t)") }
             return i
@@ -170,7 +190,7 @@ public final class CLIPTokenizer {
         let contractions = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].map { Array($0.unicodeScalars) }
         let markers = ["<|startoftext|>", "<|endoftext|>"].map { Array($0.unicodeScalars) }
         func matches(_ p: [Unicode.Scalar], at i: Int) -> Bool {
-            i + p.count <= u.count && Array(u[i..<(i + p.count)]) == p
+            i + p.count <= u.count && u[i..<(i + p.count)].elementsEqual(p)
         }
         func emit(_ a: Int, _ b: Int) {
             var v = String.UnicodeScalarView()
@@ -198,33 +218,73 @@ public final class CLIPTokenizer {
         return pieces
     }
 
-    /// Byte-level BPE of one pre-token.
+    /// Byte-level BPE of one pre-token, as the tokenizers backend does it (tokenizers
+    /// src/models/bpe/word.rs, merge_all): a min-heap of adjacent pairs by (merge rank, position),
+    /// popping the lowest, skipping pairs that a previous merge changed. O(n log n) in the word's
+    /// length, so a 100 KB one-word prompt takes milliseconds, not tens of seconds.
     func bpeIDs(_ piece: String) -> [Int] {
         if let c = cache[piece] { return c }
-        var word = piece.utf8.map { String(byteMap[Int($0)]) }
-        guard !word.isEmpty else { return [] }
-        word[word.count - 1] += "</w>"
-        while word.count > 1 {
-            var best = Int.max, bestPair = ("", "")
-            for k in 0..<(word.count - 1) {
-                if let r = ranks[word[k] + " " + word[k + 1]], r < best { best = r; bestPair = (word[k], word[k + 1]) }
-            }
-            if best == Int.max { break }
-            var merged: [String] = []
-            var k = 0
-            while k < word.count {
-                if k < word.count - 1 && word[k] == bestPair.0 && word[k + 1] == bestPair.1 {
-                    merged.append(bestPair.0 + bestPair.1)
-                    k += 2
-                } else {
-                    merged.append(word[k])
-                    k += 1
-                }
-            }
-            word = merged
+        var sym = piece.utf8.map { String(byteMap[Int($0)]) }
+        guard !sym.isEmpty else { return [] }
+        sym[sym.count - 1] += "</w>"
+        let n = sym.count
+        var next = Array(1...n), prev = Array(-1..<(n - 1))
+        next[n - 1] = -1
+        var alive = [Bool](repeating: true, count: n)
+        var heap = PairHeap()
+        for i in 0..<(n - 1) { if let r = ranks[sym[i] + " " + sym[i + 1]] { heap.push(rank: r, pos: i) } }
+        while let (rank, i) = heap.pop() {
+            let j = next[i]
+            // Stale: the left symbol was merged away, or either side changed since the push.
+            guard alive[i], j >= 0, ranks[sym[i] + " " + sym[j]] == rank else { continue }
+            sym[i] += sym[j]
+            alive[j] = false
+            next[i] = next[j]
+            if next[j] >= 0 { prev[next[j]] = i }
+            if prev[i] >= 0, let r = ranks[sym[prev[i]] + " " + sym[i]] { heap.push(rank: r, pos: prev[i]) }
+            if next[i] >= 0, let r = ranks[sym[i] + " " + sym[next[i]]] { heap.push(rank: r, pos: i) }
         }
-        let ids = word.map { vocab[$0] ?? unkID }
-        cache[piece] = ids
+        var ids: [Int] = []
+        var i = 0
+        while i >= 0 { ids.append(vocab[sym[i]] ?? unkID); i = next[i] }
+        if cache.count < 4096 { cache[piece] = ids }
         return ids
+    }
+}
+
+/// Binary min-heap of (rank, position), ordered by rank then position (leftmost first).
+struct PairHeap {
+    private var items: [(Int, Int)] = []
+
+    private static func less(_ a: (Int, Int), _ b: (Int, Int)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
+
+    mutating func push(rank: Int, pos: Int) {
+        items.append((rank, pos))
+        var c = items.count - 1
+        while c > 0 {
+            let p = (c - 1) / 2
+            guard PairHeap.less(items[c], items[p]) else { break }
+            items.swapAt(c, p)
+            c = p
+        }
+    }
+
+    mutating func pop() -> (Int, Int)? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var p = 0
+            while true {
+                let l = 2 * p + 1, r = l + 1
+                var m = p
+                if l < items.count && PairHeap.less(items[l], items[m]) { m = l }
+                if r < items.count && PairHeap.less(items[r], items[m]) { m = r }
+                if m == p { break }
+                items.swapAt(p, m)
+                p = m
+            }
+        }
+        return top
     }
 }

@@ -29,20 +29,23 @@ public enum Component {
     }
 
     /// `precision` says how Linear/Conv2d weights are kept (Precision); the rest is always fp32.
-    public static func loadTextEncoder(_ folder: String, precision: Precision = .fp32) throws -> CLIPTextModel {
-        let cfg = try CLIPTextConfig(config(in: folder))
+    /// `config`: the component's config when the caller already read (and cross-checked) it.
+    public static func loadTextEncoder(_ folder: String, config given: CLIPTextConfig? = nil,
+                                       precision: Precision = .fp32) throws -> CLIPTextModel {
+        let cfg = try given ?? CLIPTextConfig(config(in: folder))
         return try CLIPTextModel(config: cfg, weights: WeightStore(
             files: weightFiles(in: folder, baseNames: ["model"]), name: folder, precision: precision))
     }
 
-    public static func loadVAE(_ folder: String, precision: Precision = .fp32) throws -> AutoencoderKL {
-        let cfg = try VAEConfig(config(in: folder))
+    public static func loadVAE(_ folder: String, config given: VAEConfig? = nil, precision: Precision = .fp32) throws -> AutoencoderKL {
+        let cfg = try given ?? VAEConfig(config(in: folder))
         return try AutoencoderKL(config: cfg, weights: WeightStore(
             files: weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"]), name: folder, precision: precision))
     }
 
-    public static func loadUNet(_ folder: String, precision: Precision = .fp32) throws -> UNet2DConditionModel {
-        let cfg = try UNetConfig(config(in: folder))
+    public static func loadUNet(_ folder: String, config given: UNetConfig? = nil,
+                                precision: Precision = .fp32) throws -> UNet2DConditionModel {
+        let cfg = try given ?? UNetConfig(config(in: folder))
         return try UNet2DConditionModel(config: cfg, weights: WeightStore(
             files: weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"]), name: folder, precision: precision))
     }

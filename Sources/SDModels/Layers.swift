@@ -39,7 +39,8 @@ public struct GroupNorm {
 
     public init(_ w: Weights, groups: Int, channels: Int, eps: Float) throws {
         guard groups > 0, channels % groups == 0 else {
-            throw SDError.invalidInput("\(w.store.name): GroupNorm \(w.prefix) has \(channels) channels, not divisible into \(groups) groups")
+            throw SDError.badFile(path: w.store.name + "/config.json", message: "norm_num_groups \(groups) does not divide "
+                                  + "the \(channels) channels of \(w.prefix.dropLast())")
         }
         weight = try w("weight", [channels])
         bias = try w("bias", [channels])

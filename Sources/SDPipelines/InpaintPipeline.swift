@@ -20,7 +20,7 @@ public struct InpaintPipeline {
     public let model: StableDiffusionModel
 
     public init(model: StableDiffusionModel) throws {
-        guard model.unet.config.inChannels == 4 + 1 + model.vae.config.latentChannels else {
+        guard model.unet.config.inChannels == 2 * model.vae.config.latentChannels + 1 else {
             throw SDError.invalidInput("\(model.folder): not an inpainting model — its UNet takes \(model.unet.config.inChannels) "
                                        + "input channels, inpainting needs 9 (4 latent + 1 mask + 4 masked-image latent)")
         }
@@ -89,7 +89,7 @@ public struct InpaintPipeline {
             var pred = unet(input, timestep: t, context: context)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
-            try checkFinite(latents, step: i, of: timesteps.count)
+            try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
             progress?(i + 1, timesteps.count)
         }
         return latents

@@ -17,14 +17,41 @@ public final class StableDiffusionModel {
     public init(folder: String, precision: Precision = .fp32) throws {
         self.folder = folder
         self.precision = precision
+        // Every config first, checked against the others, then the weights.
         tokenizer = try CLIPTokenizer(folder: folder + "/tokenizer")
-        textEncoder = try Component.loadTextEncoder(folder + "/text_encoder", precision: precision)
-        vae = try Component.loadVAE(folder + "/vae", precision: precision)
-        unet = try Component.loadUNet(folder + "/unet", precision: precision)
+        let te = try CLIPTextConfig(Component.config(in: folder + "/text_encoder"))
+        let v = try VAEConfig(Component.config(in: folder + "/vae"))
+        let u = try UNetConfig(Component.config(in: folder + "/unet"))
         schedulerConfig = try Component.config(in: folder + "/scheduler", name: "scheduler_config.json")
-        guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
-            throw SDError.badFile(path: folder, message: "text encoder width \(textEncoder.config.hiddenSize) does not match "
-                                  + "the UNet's cross_attention_dim \(unet.config.crossAttentionDim)")
+        try StableDiffusionModel.checkAgreement(folder, tokenizer, te, v, u)
+        textEncoder = try Component.loadTextEncoder(folder + "/text_encoder", config: te, precision: precision)
+        vae = try Component.loadVAE(folder + "/vae", config: v, precision: precision)
+        unet = try Component.loadUNet(folder + "/unet", config: u, precision: precision)
+    }
+
+    /// Values in one component's files that another relies on, checked before any weight loads or
+    /// kernel runs (each would otherwise index past a table or mis-shape a tensor deep inside a step).
+    static func checkAgreement(_ folder: String, _ tokenizer: CLIPTokenizer, _ te: CLIPTextConfig, _ v: VAEConfig,
+                               _ u: UNetConfig) throws {
+        func bad(_ file: String, _ message: String) -> SDError { .badFile(path: folder + "/" + file, message: message) }
+        guard te.hiddenSize == u.crossAttentionDim else {
+            throw bad("unet/config.json", "cross_attention_dim \(u.crossAttentionDim) does not match the text encoder's "
+                      + "hidden_size \(te.hiddenSize) (text_encoder/config.json)")
+        }
+        guard tokenizer.maxLength <= te.maxPositions else {
+            throw bad("tokenizer/tokenizer_config.json", "model_max_length \(tokenizer.maxLength) exceeds the text encoder's "
+                      + "max_position_embeddings \(te.maxPositions) (text_encoder/config.json)")
+        }
+        if let top = tokenizer.vocab.values.max(), top >= te.vocabSize || tokenizer.vocab.values.contains(where: { $0 < 0 }) {
+            throw bad("tokenizer/vocab.json", "token ids reach \(top), outside the text encoder's vocab_size \(te.vocabSize) "
+                      + "(text_encoder/config.json)")
+        }
+        guard v.inChannels == 3, v.outChannels == 3 else {
+            throw bad("vae/config.json", "in_channels \(v.inChannels) / out_channels \(v.outChannels): images are RGB, both must be 3")
+        }
+        guard u.outChannels == v.latentChannels else {
+            throw bad("unet/config.json", "out_channels \(u.outChannels) does not match the VAE's latent_channels "
+                      + "\(v.latentChannels) (vae/config.json)")
         }
     }
 
@@ -74,9 +101,9 @@ public typealias Progress = (Int, Int) -> Void
 
 /// A NaN or Inf in the latents would decode to a black (or garbage) image with exit 0; stop with a
 /// message instead. With finite weights (checked at load) only a degenerate schedule gets here.
-func checkFinite(_ latents: Tensor, step i: Int, of n: Int) throws {
+func checkFinite(_ latents: Tensor, step i: Int, of n: Int, model: String) throws {
     if latents.nonFiniteCount > 0 {
-        throw SDError.invalidInput("denoising step \(i + 1) of \(n) produced NaN/Inf latents; "
+        throw SDError.nonFinite("\(model): denoising step \(i + 1) of \(n) produced NaN/Inf latents; "
                                    + "try fewer --steps or another --scheduler")
     }
 }

@@ -39,6 +39,13 @@ public struct UpscalePipeline {
                                    defaultSpacing: .leading)
         let index = try? ConfigReader(path: model.folder + "/model_index.json")
         maxNoiseLevel = try index?.int("max_noise_level", default: 350, range: 0...10_000) ?? 350
+        // The noise level indexes the low-res schedule's ᾱ and the UNet's class embedding table.
+        let limit = min(lowRes.alphasCumprod.count, unet.numClassEmbeds!)
+        guard maxNoiseLevel < limit else {
+            throw SDError.badFile(path: model.folder + "/model_index.json", message: "max_noise_level \(maxNoiseLevel) needs "
+                                  + "low_res_scheduler num_train_timesteps (\(lowRes.alphasCumprod.count)) and unet num_class_embeds "
+                                  + "(\(unet.numClassEmbeds!)) above it")
+        }
     }
 
     /// image: RGB [1, 3, h, w] in [−1, 1] (h, w multiples of the VAE factor). Returns [1, 3, 4h, 4w] in [−1, 1].
@@ -82,7 +89,7 @@ public struct UpscalePipeline {
             var pred = r.tile.map { Tiling.blend(input, size: $0, overlap: r.tileOverlap, predict) } ?? predict(input)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
-            try checkFinite(latents, step: i, of: scheduler.timesteps.count)
+            try checkFinite(latents, step: i, of: scheduler.timesteps.count, model: model.folder)
             progress?(i + 1, scheduler.timesteps.count)
         }
         return latents

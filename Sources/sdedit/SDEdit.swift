@@ -66,7 +66,7 @@ func fail(_ error: Error) -> ExitCode {
         // Chosen by the error's type, never its text: reading fails with 66, writing with 74.
         case .io: code = .noInput
         case .ioWrite: code = .ioError
-        case .badFile: code = .dataError
+        case .badFile, .nonFinite: code = .dataError
         case .invalidInput: code = .usage
         case .missingModel: code = .unavailable
         }

@@ -26,6 +26,18 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(tok.padID, 0)
     }
 
+    /// BPE where merges compete and overlap (the tokenizers backend's heap order decides), and a
+    /// 3000-letter word, against transformers.
+    func testBPEEdgeCasesMatchTransformers() throws {
+        let tok = try CLIPTokenizer(folder: model + "/tokenizer")
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("inpaint/bpe_cases.json")))
+        let cases = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+        XCTAssertGreaterThanOrEqual(cases.count, 300)
+        var wrong = 0
+        for c in cases where tok.encode(c["prompt"] as! String) != c["ids"] as! [Int] { wrong += 1 }
+        XCTAssertEqual(wrong, 0, "\(wrong) of \(cases.count) prompts tokenise differently from transformers")
+    }
+
     func testTextEncoder() throws {
         let te = try Component.loadTextEncoder(model + "/text_encoder")
         assertClose(te(ids(try f.tensor("text.ids"))), try f.tensor("text.hidden"), Tolerances.model, "text encoder")

@@ -67,9 +67,11 @@ final class SchedulerRangeTests: XCTestCase {
 final class FiniteLatentsTests: XCTestCase {
     /// NaN latents stop the run with a message instead of decoding to a black image with exit 0.
     func testNonFiniteLatentsStopTheRun() {
-        XCTAssertNoThrow(try checkFinite(Tensor(shape: [2], storage: [1, -3]), step: 0, of: 5))
-        XCTAssertThrowsError(try checkFinite(Tensor(shape: [2], storage: [1, .nan]), step: 2, of: 5)) { e in
-            XCTAssertTrue("\(e)".contains("step 3 of 5"), "\(e)")
+        XCTAssertNoThrow(try checkFinite(Tensor(shape: [2], storage: [1, -3]), step: 0, of: 5, model: "m"))
+        XCTAssertThrowsError(try checkFinite(Tensor(shape: [2], storage: [1, .nan]), step: 2, of: 5, model: "m")) { e in
+            XCTAssertTrue("\(e)".contains("m: denoising step 3 of 5"), "\(e)")
+            // A data error (exit 65), not a usage error.
+            guard case SDError.nonFinite = e else { return XCTFail("\(e) is not .nonFinite") }
         }
     }
 }

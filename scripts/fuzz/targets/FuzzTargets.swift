@@ -1,0 +1,64 @@
+// Fuzz targets: every parser that reads a file a user (or an attacker) hands sdedit. Each takes raw
+// bytes and must return, never trap, hang or read out of bounds, whatever they are; errors are
+// fine. Run by scripts/fuzz/run.sh under libFuzzer + AddressSanitizer, and replayed over the
+// committed corpus (scripts/fuzz/corpus/<target>/) by `swift test` (FuzzCorpusTests).
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+
+public enum FuzzTargets {
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer"]
+
+    public static func run(_ name: String, _ data: [UInt8]) {
+        switch name {
+        case "safetensors": safetensors(data)
+        case "png", "jpeg": _ = try? Image.decode(data, name: "fuzz", maxPixels: 1 << 22)
+        case "config": config(data)
+        case "tokenizer": tokenize(data)
+        default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
+        }
+    }
+
+    /// The safetensors reader through a real file (it maps files): header, offsets, every tensor.
+    static func safetensors(_ data: [UInt8]) {
+        let path = scratch + "/input.safetensors"
+        guard let fd = Optional(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)), fd >= 0 else { return }
+        _ = writeAll(fd, data)
+        close(fd)
+        guard let f = try? SafetensorsFile(path: path) else { return }
+        for k in f.keys { _ = try? f.tensor(k) }
+    }
+
+    /// A config.json as every component and scheduler reads it, then a schedule of its own steps.
+    static func config(_ data: [UInt8]) {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(data)), let dict = obj as? [String: Any] else { return }
+        let r = ConfigReader(dict: dict, path: "fuzz/config.json")
+        _ = try? UNetConfig(r)
+        _ = try? VAEConfig(r)
+        _ = try? CLIPTextConfig(r)
+        let steps = (dict["fuzz_steps"] as? Int).map { max(1, min($0, 1000)) } ?? 10
+        for kind in SchedulerKind.allCases {
+            guard let s = try? kind.make(config: r), (try? s.setTimesteps(steps)) != nil else { continue }
+            _ = s.timesteps.reduce(0, +)
+        }
+    }
+
+    /// A prompt through the real CLIP vocabulary and merges (the demo model's tokenizer files).
+    static func tokenize(_ data: [UInt8]) {
+        guard let tok = tokenizer else { return }
+        _ = tok.encode(String(decoding: data, as: UTF8.self))
+    }
+
+    static let tokenizer: CLIPTokenizer? = {
+        let dir = ProcessInfo.processInfo.environment["SDEDIT_FUZZ_TOKENIZER"] ?? "fixtures/models/tiny-sd2-inpainting/tokenizer"
+        guard let t = try? CLIPTokenizer(folder: dir) else { fatalError("tokenizer target: no tokenizer in \(dir) (set SDEDIT_FUZZ_TOKENIZER)") }
+        return t
+    }()
+
+    static let scratch: String = {
+        let dir = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()) + "/sdedit-fuzz-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+}
