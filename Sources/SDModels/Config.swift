@@ -42,6 +42,7 @@ public struct ConfigReader {
             throw bad(key, "missing")
         }
         guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue == n.doubleValue.rounded() else { throw bad(key, "not an integer") }
+        guard abs(n.doubleValue) <= 1e15 else { throw bad(key, "\(n.doubleValue) is outside \(range.lowerBound)…\(range.upperBound)") }
         let i = n.intValue
         guard range.contains(i) else { throw bad(key, "\(i) is outside \(range.lowerBound)…\(range.upperBound)") }
         return i
@@ -95,16 +96,20 @@ public struct ConfigReader {
             if let d = d { return d }
             throw bad(key, "missing")
         }
-        if let n = v as? NSNumber, !isJSONBool(v) {
-            let i = n.intValue
-            guard range.contains(i) else { throw bad(key, "\(i) is outside \(range)") }
-            return Array(repeating: i, count: count)
-        }
-        guard let a = v as? [Any], a.count == count || count < 0 else { throw bad(key, "expected \(count) integers") }
-        return try a.map { x in
-            guard let n = x as? NSNumber, !isJSONBool(x), range.contains(n.intValue) else { throw bad(key, "bad entry \(x)") }
+        // An integral JSON number in range (1.5, 1e30 and booleans are not).
+        func integer(_ x: Any) throws -> Int {
+            guard let n = x as? NSNumber, !isJSONBool(x), n.doubleValue == n.doubleValue.rounded(),
+                  abs(n.doubleValue) <= 1e15, range.contains(n.intValue) else { throw bad(key, "bad entry \(x)") }
             return n.intValue
         }
+        if v is NSNumber {
+            // count < 0 (any length): a single number is a list of one (a fuzzer found the trap).
+            return Array(repeating: try integer(v), count: count < 0 ? 1 : count)
+        }
+        guard let a = v as? [Any], a.count == count || (count < 0 && a.count <= 64) else {
+            throw bad(key, count < 0 ? "expected a list of at most 64 integers" : "expected \(count) integers")
+        }
+        return try a.map(integer)
     }
 
     /// A list of booleans; a single boolean is repeated `count` times.

@@ -60,4 +60,15 @@ final class ConfigAgreementTests: XCTestCase {
         assertBadFile(try UpscalePipeline(model: StableDiffusionModel(folder: folder)),
                       file: "model_index.json", mentions: "max_noise_level 350")
     }
+
+    /// A single number where diffusers allows an int-or-list (a fuzzer found `"block_out_channels": 1.0`
+    /// trapping in Array(repeating:count: -1)); non-integral numbers are refused.
+    func testNumberWhereAListIsExpected() throws {
+        let ok = ConfigReader(dict: ["block_out_channels": 64], path: "c.json")
+        XCTAssertEqual(try VAEConfig(ok).blockOutChannels, [64])
+        let frac = ConfigReader(dict: ["block_out_channels": 1.5], path: "c.json")
+        XCTAssertThrowsError(try VAEConfig(frac))
+        let huge = ConfigReader(dict: ["layers_per_block": 1e30], path: "c.json")
+        XCTAssertThrowsError(try VAEConfig(huge))
+    }
 }

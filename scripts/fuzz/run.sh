@@ -6,6 +6,7 @@
 # .fuzz/corpus/TARGET (kept between runs, not committed); a crash, hang (-timeout) or out-of-bounds
 # read stops the run with exit 1 and leaves the input in .fuzz/artifacts/. A long run:
 #   scripts/fuzz/run.sh 3600
+# FUZZ_RUNS=N makes each run deterministic instead (N inputs, -seed=1), as CI does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
@@ -22,9 +23,11 @@ mkdir -p .fuzz/artifacts
 status=0
 for t in "${targets[@]}"; do
     mkdir -p ".fuzz/corpus/$t"
-    echo "== $t: ${seconds}s"
+    echo "== $t: ${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-${seconds}s}"
     # -rss_limit_mb: a decompression bomb that gets past the limits shows as a finding, not an OOM kill.
-    if ! ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 "$bin" "$t" -max_total_time="$seconds" -timeout=10 \
+    limit=(-max_total_time="$seconds")
+    [ -z "${FUZZ_RUNS:-}" ] || limit=(-runs="$FUZZ_RUNS" -seed=1)
+    if ! ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:quarantine_size_mb=64 "$bin" "$t" "${limit[@]}" -timeout=10 \
         -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix=".fuzz/artifacts/$t-" \
         ".fuzz/corpus/$t" "scripts/fuzz/corpus/$t" 2>".fuzz/$t.log"; then
         echo "   FINDING: see .fuzz/$t.log and .fuzz/artifacts/"; status=1
