@@ -20,6 +20,15 @@ public struct BF16Tensor {
     public let shape: [Int]
     public let storage: [UInt16]
 
+    public init(shape: [Int], storage: [UInt16]) {
+        precondition(Tensor.count(shape) == storage.count, "bf16 shape \(shape) needs \(Tensor.count(shape)) values")
+        self.shape = shape
+        self.storage = storage
+    }
+
+    /// How many values are NaN or ±Inf (exponent all ones).
+    public var nonFiniteCount: Int { storage.reduce(0) { $0 + ($1 & 0x7F80 == 0x7F80 ? 1 : 0) } }
+
     public init(_ t: Tensor) {
         shape = t.shape
         storage = t.withUnsafeBufferPointer { src in

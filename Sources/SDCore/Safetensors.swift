@@ -3,6 +3,7 @@
 // then the data section; data_offsets are relative to the data section.
 // Every offset and size is checked before any byte is read, so a truncated or hostile file is an
 // error naming the file and key, never an out-of-bounds read.
+import CKernels
 import Foundation
 
 public enum DType: String, CaseIterable {
@@ -152,6 +153,32 @@ public final class SafetensorsFile {
         }
         releasePages(from: dataStart + info.begin, to: dataStart + info.end)
         return t
+    }
+
+    /// The tensor named `key` as bfloat16 bits, converted straight from the file through a small
+    /// fp32 scratch, so loading a bf16 model never holds a whole tensor in Float32 (freed Float32
+    /// copies interleaved with the smaller bf16 arrays fragment the heap until it is as big as the
+    /// fp32 model: measured 6,037 MiB peak for a bf16 run against 5,843 for fp32).
+    public func bf16Storage(_ key: String) throws -> [UInt16] {
+        guard let info = entries[key] else { throw SDError.missingModel("\(path): no tensor named \(key)") }
+        guard let b = base else { throw SDError.io(path: path, message: "file is not mapped") }
+        let src = UnsafeRawPointer(b) + dataStart + info.begin
+        let n = Tensor.count(info.shape)
+        let chunk = 1 << 16
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
+        defer { scratch.deallocate() }
+        let bits = [UInt16](unsafeUninitializedCapacity: n) { out, initialised in
+            var i = 0
+            while i < n {
+                let len = Swift.min(chunk, n - i)
+                convertToFloat(src + i * info.dtype.size, dtype: info.dtype, count: len, into: scratch)
+                sd_f32_to_bf16(scratch, out.baseAddress! + i, len)
+                i += len
+            }
+            initialised = n
+        }
+        releasePages(from: dataStart + info.begin, to: dataStart + info.end)
+        return bits
     }
 
     /// Drop the file pages of a converted tensor from this process's resident set, so loading a

@@ -23,8 +23,8 @@ public final class WeightStore {
     public var keys: [String] { index.keys.sorted() }
     public func has(_ key: String) -> Bool { index[key] != nil }
 
-    /// The tensor named `key`, checked against `shape` (nil: any shape).
-    public func load(_ key: String, shape: [Int]?) throws -> Tensor {
+    /// The file holding `key`, checked against `shape` (nil: any shape); marks the key used.
+    private func locate(_ key: String, shape: [Int]?) throws -> (SafetensorsFile, TensorInfo) {
         guard let f = index[key], let info = f.info(key) else {
             throw SDError.missingModel("\(name): missing weight \(key)\(shape.map { " (expected shape \($0))" } ?? "")")
         }
@@ -32,13 +32,32 @@ public final class WeightStore {
             throw SDError.badFile(path: f.path, message: "weight \(key) has shape \(info.shape), expected \(s)")
         }
         used.insert(key)
-        let t = try f.tensor(key)
-        // A NaN or Inf weight would run to a black image with exit 0; refuse it here, once, by name.
-        let bad = t.nonFiniteCount
+        return (f, info)
+    }
+
+    /// A NaN or Inf weight would run to a black image with exit 0; refuse it at load, once, by name.
+    private func checkFinite(_ bad: Int, _ key: String, _ f: SafetensorsFile, _ what: String = "") throws {
         if bad > 0 {
-            throw SDError.badFile(path: f.path, message: "weight \(key) has \(bad) non-finite value(s) (NaN or Inf)")
+            throw SDError.badFile(path: f.path, message: "weight \(key) has \(bad) non-finite value(s) (NaN or Inf)\(what)")
         }
+    }
+
+    /// The tensor named `key` in Float32, checked against `shape` (nil: any shape).
+    public func load(_ key: String, shape: [Int]?) throws -> Tensor {
+        let (f, _) = try locate(key, shape: shape)
+        let t = try f.tensor(key)
+        try checkFinite(t.nonFiniteCount, key, f)
         return t
+    }
+
+    /// A GEMM weight (Linear, Conv2d) in this store's precision; bf16 is converted straight from the
+    /// file, never through a whole Float32 copy.
+    public func loadGemm(_ key: String, shape: [Int]) throws -> GemmWeight {
+        guard precision == .bf16 else { return .fp32(try load(key, shape: shape)) }
+        let (f, info) = try locate(key, shape: shape)
+        let w = BF16Tensor(shape: info.shape, storage: try f.bf16Storage(key))
+        try checkFinite(w.nonFiniteCount, key, f, " in bf16")
+        return .bf16(w)
     }
 
     /// Fail if any stored key was never used, except those matching `ignoring` (suffixes).
@@ -71,10 +90,9 @@ public struct Weights {
         try store.load(prefix + key, shape: shape)
     }
 
-    /// A GEMM weight (Linear, Conv2d) in the store's precision; the fp32 copy lives only during the
-    /// conversion.
+    /// A GEMM weight (Linear, Conv2d) in the store's precision.
     public func gemm(_ key: String, _ shape: [Int]) throws -> GemmWeight {
-        GemmWeight(try store.load(prefix + key, shape: shape), precision: store.precision)
+        try store.loadGemm(prefix + key, shape: shape)
     }
 
     /// The first of several spellings present in the file (legacy and current names).

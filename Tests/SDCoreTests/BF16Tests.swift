@@ -21,6 +21,17 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(BF16Tensor(x).float.storage.map(\.bitPattern), y.storage.map(\.bitPattern))
     }
 
+    /// Weights converted straight from the file (every stored dtype, through the chunked scratch)
+    /// are the same bits as rounding the Float32 tensor.
+    func testDirectFileConversionEqualsRounding() throws {
+        for file in ["core/dtypes.safetensors", "core/bf16.safetensors"] {
+            let st = try Fixtures.file(file)
+            for k in st.keys {
+                XCTAssertEqual(try st.bf16Storage(k), BF16Tensor(try st.tensor(k)).storage, "\(file): \(k)")
+            }
+        }
+    }
+
     func testLinearAndConvOnEveryKernel() throws {
         // The fixture tells the two precisions apart: fp32 weights miss the bf16 result by far more
         // than the tolerance.
