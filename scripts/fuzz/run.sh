@@ -23,7 +23,7 @@ mkdir -p .fuzz/artifacts
 status=0
 for t in "${targets[@]}"; do
     mkdir -p ".fuzz/corpus/$t"
-    echo "== $t: ${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-${seconds}s}"
+    if [ -n "${FUZZ_RUNS:-}" ]; then echo "== $t: $FUZZ_RUNS runs"; else echo "== $t: ${seconds}s"; fi
     # -rss_limit_mb: a decompression bomb that gets past the limits shows as a finding, not an OOM kill.
     limit=(-max_total_time="$seconds")
     [ -z "${FUZZ_RUNS:-}" ] || limit=(-runs="$FUZZ_RUNS" -seed=1)
