@@ -39,11 +39,9 @@ public enum BF16GEMM {
                             a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         let native = isNative
-        BLAS.forEachTile(m: m, n: n) { lo, size, alongM in
-            let aT = alongM ? a + (transA ? lo : lo * lda) : a
-            let bT = alongM ? b : b + (transB ? lo * ldb : lo)
-            tile(native: native, transA: transA, transB: transB, m: alongM ? size : m, n: alongM ? n : size, k: k,
-                 a: aT, lda: lda, b: bT, ldb: ldb, beta: beta, c: c + (alongM ? lo * ldc : lo), ldc: ldc)
+        BLAS.forEachTile(m: m, n: n, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc) { mt, nt, ao, bo, co in
+            tile(native: native, transA: transA, transB: transB, m: mt, n: nt, k: k, a: a + ao, lda: lda,
+                 b: b + bo, ldb: ldb, beta: beta, c: c + co, ldc: ldc)
         }
     }
 

@@ -42,15 +42,21 @@ public enum BLAS {
                                      b: UnsafePointer<Float>, ldb: Int,
                                      beta: Float = 0,
                                      c: UnsafeMutablePointer<Float>, ldc: Int) {
+        forEachTile(m: m, n: n, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc) { mt, nt, ao, bo, co in
+            sgemm(transA: transA, transB: transB, m: mt, n: nt, k: k, alpha: alpha, a: a + ao, lda: lda,
+                  b: b + bo, ldb: ldb, beta: beta, c: c + co, ldc: ldc)
+        }
+    }
+
+    /// forEachTile with each tile's operands located: body(tile M, tile N, offset into A, into B,
+    /// into C), in elements of row-major op(A)·op(B) with these leading dimensions.
+    public static func forEachTile(m: Int, n: Int, transA: Bool, transB: Bool, lda: Int, ldb: Int, ldc: Int,
+                                   _ body: (Int, Int, Int, Int, Int) -> Void) {
         forEachTile(m: m, n: n) { lo, size, alongM in
             if alongM {
-                sgemm(transA: transA, transB: transB, m: size, n: n, k: k, alpha: alpha,
-                      a: a + (transA ? lo : lo * lda), lda: lda, b: b, ldb: ldb, beta: beta,
-                      c: c + lo * ldc, ldc: ldc)
+                body(size, n, transA ? lo : lo * lda, 0, lo * ldc)
             } else {
-                sgemm(transA: transA, transB: transB, m: m, n: size, k: k, alpha: alpha,
-                      a: a, lda: lda, b: b + (transB ? lo * ldb : lo), ldb: ldb, beta: beta,
-                      c: c + lo, ldc: ldc)
+                body(m, size, 0, transB ? lo * ldb : lo, lo)
             }
         }
     }

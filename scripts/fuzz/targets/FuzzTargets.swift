@@ -25,7 +25,8 @@ public enum FuzzTargets {
     /// The safetensors reader through a real file (it maps files): header, offsets, every tensor.
     static func safetensors(_ data: [UInt8]) {
         let path = scratch + "/input.safetensors"
-        guard let fd = Optional(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)), fd >= 0 else { return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return }
         _ = writeAll(fd, data)
         close(fd)
         guard let f = try? SafetensorsFile(path: path) else { return }
