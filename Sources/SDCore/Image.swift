@@ -148,38 +148,9 @@ public struct Image: Equatable {
 // MARK: - Files
 
 public enum ImageIO {
-    /// Bytes of `path`, or of stdin for "-", at most `limit` of them: a bigger regular file is
-    /// refused from its size before any byte is read, a pipe or FIFO once it passes the limit. Read
-    /// with read(2): FileHandle traps on a closed stdin.
+    /// Bytes of `path`, or of stdin for "-", at most `limit` of them (FileInput.read).
     public static func readBytes(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
-        let name = path == "-" ? "<stdin>" : path
-        func ioError(_ what: String) -> SDError { .io(path: name, message: "\(what): \(String(cString: strerror(errno)))") }
-        let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw ioError(errno == ENOENT ? "no such file" : "cannot open") }
-        defer { if path != "-" { close(fd) } }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ioError("cannot read") }
-        switch st.st_mode & S_IFMT {
-        case S_IFDIR: throw SDError.io(path: name, message: "is a directory")
-        case S_IFREG where Int(st.st_size) > limit:
-            throw SDError.badFile(path: name, message: "file is \(st.st_size) bytes, more than an image within the pixel limit "
-                                  + "can take (\(limit) bytes; see --max-pixels)")
-        default: break
-        }
-        var bytes: [UInt8] = []
-        if (st.st_mode & S_IFMT) == S_IFREG { bytes.reserveCapacity(Int(st.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw ioError("cannot read") }
-            if n == 0 { break }
-            guard bytes.count + n <= limit else {
-                throw SDError.badFile(path: name, message: "more than \(limit) bytes, more than an image within the pixel limit can take (see --max-pixels)")
-            }
-            bytes += chunk[0..<n]
-        }
-        return bytes
+        try FileInput.read(path, limit: limit)
     }
 
     /// Largest file that can hold an image of `maxPixels`: 16-bit RGBA stored uncompressed, plus room
@@ -191,8 +162,9 @@ public enum ImageIO {
 
     /// The image at `path` ("-": stdin), refused before decoding when over `maxPixels`.
     public static func read(_ path: String, maxPixels: Int = Image.defaultMaxPixels) throws -> Image {
-        try Image.decode(try readBytes(path, limit: byteLimit(maxPixels: maxPixels)), name: path == "-" ? "<stdin>" : path,
-                         maxPixels: maxPixels)
+        let bytes = try FileInput.read(path, limit: byteLimit(maxPixels: maxPixels),
+                                       limitNote: " for an image within the pixel limit (see --max-pixels)")
+        return try Image.decode(bytes, name: path == "-" ? "<stdin>" : path, maxPixels: maxPixels)
     }
 
     /// Write bytes atomically: a temporary file in the same directory, then rename.

@@ -22,13 +22,13 @@ public final class CLIPTokenizer {
 
     public convenience init(folder: String) throws {
         let vocabPath = folder + "/vocab.json", mergesPath = folder + "/merges.txt"
-        guard let vd = FileManager.default.contents(atPath: vocabPath) else {
+        guard let vd = try CLIPTokenizer.file(vocabPath) else {
             throw SDError.missingModel("\(vocabPath): tokenizer vocabulary not found")
         }
         guard let vocab = (try? JSONSerialization.jsonObject(with: vd)) as? [String: Int], !vocab.isEmpty else {
             throw SDError.badFile(path: vocabPath, message: "not a JSON object of token → id")
         }
-        guard let md = FileManager.default.contents(atPath: mergesPath) else {
+        guard let md = try CLIPTokenizer.file(mergesPath) else {
             throw SDError.missingModel("\(mergesPath): tokenizer merges not found")
         }
         guard let text = String(data: md, encoding: .utf8) else {
@@ -61,9 +61,14 @@ public final class CLIPTokenizer {
         try self.init(vocab: vocab, merges: merges, padToken: pad, maxLength: maxLength, name: vocabPath)
     }
 
+    /// A tokenizer file's bytes (bounded, regular files only), nil when absent.
+    static func file(_ path: String) throws -> Data? {
+        try FileInput.readIfPresent(path, limit: FileInput.metadataLimit, regularOnly: true).map { Data($0) }
+    }
+
     /// An optional JSON object file: nil when absent, an error naming the file when malformed.
     static func jsonObject(_ path: String) throws -> [String: Any]? {
-        guard let d = FileManager.default.contents(atPath: path) else { return nil }
+        guard let d = try file(path) else { return nil }
         guard let obj = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] else {
             throw SDError.badFile(path: path, message: "not a JSON object")
         }

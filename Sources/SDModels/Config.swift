@@ -14,9 +14,10 @@ public struct ConfigReader {
     public let dict: [String: Any]
 
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = try FileInput.readIfPresent(path, limit: FileInput.metadataLimit, regularOnly: true) else {
             throw SDError.missingModel("\(path): config file not found")
         }
+        let data = Data(bytes)
         guard let obj = try? JSONSerialization.jsonObject(with: data), let d = obj as? [String: Any] else {
             throw SDError.badFile(path: path, message: "not a JSON object")
         }

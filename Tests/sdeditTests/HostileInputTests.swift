@@ -82,4 +82,16 @@ final class HostileInputTests: CLITestCase {
         r = try run(["inpaint", photo, mask, "x", "--model", copy, "--steps", "1", "-q", "-o", dir + "/o.png"])
         assertOneLine(r, 65, mentions: "merges.txt: not valid UTF-8")
     }
+
+    /// A FIFO where a config.json should be is refused (65) before anything can block on it; it
+    /// used to say "config file not found" (69).
+    func testFIFOConfigIs65() throws {
+        let copy = dir + "/model"
+        try FileManager.default.copyItem(atPath: model, toPath: copy)
+        let cfg = copy + "/unet/config.json"
+        try FileManager.default.removeItem(atPath: cfg)
+        XCTAssertEqual(mkfifo(cfg, 0o600), 0)
+        let r = try run(["inpaint", photo, mask, "x", "--model", copy, "--steps", "1", "-q", "-o", dir + "/o.png"])
+        assertOneLine(r, 65, mentions: "unet/config.json: not a regular file")
+    }
 }
