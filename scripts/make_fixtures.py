@@ -365,6 +365,22 @@ def bf16_fixtures():
         cx, cw, cb = r(*xs), r(*ws), r(ws[0])
         t.update({f"conv.{name}.x": cx, f"conv.{name}.w": cw, f"conv.{name}.b": cb,
                   f"conv.{name}.y": F.conv2d(bf(cx), bf(cw), cb, stride=stride, padding=pad)})
+    # Attention in bf16: y is fp32 SDPA on bf16-rounded q, k, v (sdedit also rounds the softmax
+    # numerators, which no torch op isolates, hence a tolerance); torch_bf16 is torch's own bf16 SDPA,
+    # whose distance from y the test prints beside sdedit's. Shapes hit the kernels' padding: head
+    # sizes 40 and 72 (not multiples of 32), key counts 77, 140 and 160 (not multiples of 128), causal.
+    attn = {"self": (1, 160, 160, 2, 40, False), "vae": (1, 140, 140, 1, 72, False),
+            "causal": (2, 77, 77, 4, 16, True), "cross": (1, 70, 77, 2, 64, False)}
+    for name, (b, tq, tk, h, d, causal) in attn.items():
+        q, k, v = r(b, tq, h * d), r(b, tk, h * d), r(b, tk, h * d) * 2
+        split = lambda z, tt: z.view(b, tt, h, d).transpose(1, 2)
+        join = lambda z: z.transpose(1, 2).reshape(b, tq, h * d)
+        y = F.scaled_dot_product_attention(split(bf(q), tq), split(bf(k), tk), split(bf(v), tk), is_causal=causal)
+        yb = F.scaled_dot_product_attention(split(q.bfloat16(), tq), split(k.bfloat16(), tk), split(v.bfloat16(), tk),
+                                            is_causal=causal)
+        t.update({f"attn.{name}.q": q, f"attn.{name}.k": k, f"attn.{name}.v": v, f"attn.{name}.y": join(y),
+                  f"attn.{name}.torch_bf16": join(yb.float()),
+                  f"attn.{name}.meta": torch.tensor([h, int(causal)], dtype=torch.float32)})
     save(t, os.path.join(ROOT, "core", "bf16.safetensors"))
 
 

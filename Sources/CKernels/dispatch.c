@@ -5,7 +5,7 @@
 
 #define DECLARE(sfx)                                                                                     \
     void sd_attention_head##sfx(const float *, const float *, const float *, float *, int, int, int, int, \
-                                long, long, long, long, float, int, int, int, float *);                   \
+                                long, long, long, long, float, int, int, int, int, float *);              \
     void sd_softmax_rows##sfx(float *, long, long);                                                       \
     void sd_unary##sfx(int, const float *, float *, long);                                               \
     void sd_geglu_rows##sfx(const float *, float *, long, long);                                         \
@@ -23,8 +23,8 @@ size_t sd_attention_scratch_floats(int tk, int dq, int dv) {
 static int clamp(int isa) { int best = sd_isa_best(); return isa > best ? best : isa; }
 
 void sd_attention_head(int isa, const float *q, const float *k, const float *v, float *out, int tq, int tk,
-                       int dq, int dv, long qs, long ks, long vs, long os, float alpha, int causal, int q0,
-                       int q1, float *scratch) {
+                       int dq, int dv, long qs, long ks, long vs, long os, float alpha, int causal, int round_p,
+                       int q0, int q1, float *scratch) {
     // Flush denormals to zero while the kernel runs: peaked softmax rows make many exp() terms
     // tiny, and arithmetic on subnormal operands takes a slow microcode path on many x86 cores.
     // Subnormals are < 1.2e-38, so no output that is not itself subnormal changes (the goldens
@@ -33,13 +33,13 @@ void sd_attention_head(int isa, const float *q, const float *k, const float *v, 
     _mm_setcsr(csr | 0x8040);   // FTZ | DAZ
     switch (clamp(isa)) {
     case SD_ISA_AVX512:
-        sd_attention_head_avx512(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, q0, q1, scratch);
+        sd_attention_head_avx512(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, round_p, q0, q1, scratch);
         break;
     case SD_ISA_AVX2:
-        sd_attention_head_avx2(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, q0, q1, scratch);
+        sd_attention_head_avx2(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, round_p, q0, q1, scratch);
         break;
     default:
-        sd_attention_head_generic(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, q0, q1, scratch);
+        sd_attention_head_generic(q, k, v, out, tq, tk, dq, dv, qs, ks, vs, os, alpha, causal, round_p, q0, q1, scratch);
     }
     _mm_setcsr(csr);
 }

@@ -45,6 +45,30 @@ public enum BF16GEMM {
         }
     }
 
+    /// Row-major C[M,N] = A[M,K]·Wᵀ + beta·C with W packed (N = W's rows, K = A's columns = W's).
+    /// Tiles split M only (the packed layout is not cut along N): a power of two (≤ 8) of ≥ 64 rows
+    /// (the text encoder's 154 rows still use both cores), fixed by the shape as above.
+    public static func gemmPacked(m: Int, a: UnsafePointer<UInt16>, weight: PackedBF16Weight, beta: Float,
+                                  c: UnsafeMutablePointer<Float>) {
+        let n = weight.shape[0], k = weight.shape[1]
+        var tiles = 1
+        while tiles < 8 && m / (tiles * 2) >= 64 { tiles *= 2 }
+        let rows = (m + tiles - 1) / tiles
+        parallelFor(tiles, minChunk: 1) { t in
+            let lo = t * rows, size = Swift.min(rows, m - lo)
+            if size <= 0 { return }
+            let st = sd_dnnl_gemm_packed(weight.handle, Int32(size), Int32(n), Int32(k), a + lo * k, Int32(k), beta, c + lo * n, Int32(n))
+            if st != 0 {
+                // A shape this layout does not serve: the plain weight, through the strided path.
+                let plain = weight.plain
+                plain.storage.withUnsafeBufferPointer { pb in
+                    tile(native: true, transA: false, transB: true, m: size, n: n, k: k, a: a + lo * k, lda: k,
+                         b: pb.baseAddress!, ldb: k, beta: beta, c: c + lo * n, ldc: n)
+                }
+            }
+        }
+    }
+
     /// One tile on the calling thread.
     static func tile(native: Bool, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                      a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,

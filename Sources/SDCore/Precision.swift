@@ -1,7 +1,8 @@
 // Numeric precision of a run. fp32 is the diffusers-parity path. bf16 stores GEMM/conv weights in
-// bfloat16 (half the memory) and rounds GEMM/conv inputs to bfloat16, accumulating in fp32; every
-// normalisation, softmax, attention, activation and the scheduler stay fp32 (as torch.autocast's
-// CPU bf16 list: only matmul/conv/linear run in bf16).
+// bfloat16 (half the memory) and rounds the inputs of every GEMM, conv and attention product to
+// bfloat16, accumulating in fp32 (torch.autocast's CPU bf16 list: matmul, conv, linear and
+// scaled_dot_product_attention); normalisations, softmax statistics, activations and the scheduler
+// stay fp32.
 import CKernels
 
 public enum Precision: String, CaseIterable, Sendable {
@@ -45,25 +46,58 @@ public struct BF16Tensor {
     }
 }
 
+/// A linear weight [out, in] in bf16, held only in the blocked layout oneDNN's bf16 matmul reads
+/// (packed once at load: see CKernels/dnnl.c), so no call re-packs it and no plain copy is kept.
+public final class PackedBF16Weight: @unchecked Sendable {
+    public let shape: [Int]
+    let handle: UnsafeMutableRawPointer
+
+    /// nil unless bf16 GEMMs run natively here and oneDNN packs this shape.
+    public init?(_ w: BF16Tensor) {
+        guard w.shape.count == 2, BF16GEMM.isNative,
+              let h = w.storage.withUnsafeBufferPointer({ sd_dnnl_pack_weight(Int32(w.shape[0]), Int32(w.shape[1]), $0.baseAddress!) })
+        else { return nil }
+        shape = w.shape
+        handle = h
+    }
+    deinit { sd_dnnl_packed_free(handle) }
+
+    /// The plain row-major weight back (exact: packing only moves values).
+    public var plain: BF16Tensor {
+        let storage = [UInt16](unsafeUninitializedCapacity: shape[0] * shape[1]) { buf, n in
+            let st = sd_dnnl_unpack_weight(handle, Int32(shape[0]), Int32(shape[1]), buf.baseAddress!)
+            precondition(st == 0, "oneDNN could not unpack a \(shape) weight (status \(st))")
+            n = shape[0] * shape[1]
+        }
+        return BF16Tensor(shape: shape, storage: storage)
+    }
+}
+
 /// The weight of a GEMM-backed layer (Linear, Conv2d) in the run's precision.
 public enum GemmWeight {
     case fp32(Tensor)
     case bf16(BF16Tensor)
+    case bf16Packed(PackedBF16Weight)
 
     public init(_ t: Tensor, precision: Precision) {
-        self = precision == .bf16 ? .bf16(BF16Tensor(t)) : .fp32(t)
+        self = precision == .bf16 ? GemmWeight(bf16: BF16Tensor(t)) : .fp32(t)
+    }
+
+    /// A bf16 weight as the kernels want it: linear weights packed where bf16 GEMMs are native.
+    public init(bf16 w: BF16Tensor) {
+        if w.shape.count == 2, let p = PackedBF16Weight(w) { self = .bf16Packed(p) } else { self = .bf16(w) }
     }
 
     public var shape: [Int] {
-        switch self { case .fp32(let t): return t.shape; case .bf16(let t): return t.shape }
+        switch self { case .fp32(let t): return t.shape; case .bf16(let t): return t.shape; case .bf16Packed(let p): return p.shape }
     }
     public var precision: Precision {
-        if case .bf16 = self { return .bf16 }
-        return .fp32
+        if case .fp32 = self { return .fp32 }
+        return .bf16
     }
     /// The weight as fp32 values (for bf16, the rounded values).
     public var float: Tensor {
-        switch self { case .fp32(let t): return t; case .bf16(let t): return t.float }
+        switch self { case .fp32(let t): return t; case .bf16(let t): return t.float; case .bf16Packed(let p): return p.plain.float }
     }
 }
 

@@ -4,14 +4,31 @@
 // thread, never as a [Tq, Tk] matrix (SD2 at 512²: 64 MiB per head; the x4 VAE mid-block at 128²:
 // 1 GiB). Work is split over heads, and over query ranges when there are fewer heads than threads;
 // never over keys, so each output is the same whatever the thread count.
+// In bf16 (a bf16 model's attention, as torch.autocast runs scaled_dot_product_attention in bf16):
+// Q, K, V and the softmax numerators are rounded to bf16 and both products accumulate in fp32 — on
+// AMX tiles where the CPU has them (CKernels/kernels_amx.c), else the fp32 kernel on the rounded
+// values (same inputs to every product; only the summation order differs).
 import CKernels
+
+/// Which kernel a bf16 attention runs here.
+public enum BF16Attention {
+    /// AMX tiles usable in this process (CPU, OS permission, and SDEDIT_MAX_ISA allowing AVX-512).
+    public static var isNative: Bool { CPU.isa >= .avx512 && amx }
+    static let amx = sd_amx_enable() == 1
+    public static var summary: String {
+        isNative ? "native, AMX tiles" : "portable: fp32 kernel on bf16-rounded values" + (amx ? " (capped by SDEDIT_MAX_ISA)" : "")
+    }
+}
 
 extension Tensor {
     /// softmax(Q·Kᵀ·scale [+ causal mask])·V per head. q [B, Tq, H·D], k [B, Tk, H·D], v [B, Tk, H·Dv].
     /// Returns [B, Tq, H·Dv]. `scale` defaults to 1/√D as F.scaled_dot_product_attention.
     public static func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float? = nil,
-                                 causal: Bool = false) -> Tensor {
+                                 causal: Bool = false, precision: Precision = .fp32) -> Tensor {
         OpProfile.measure("attention") { () -> Tensor in
+            let amx = precision == .bf16 && BF16Attention.isNative
+            // Portable bf16: the fp32 kernel on rounded inputs, numerators rounded inside it.
+            let (q, k, v) = precision == .bf16 && !amx ? (q.roundedToBF16, k.roundedToBF16, v.roundedToBF16) : (q, k, v)
             let b = q.dim(0), tq = q.dim(1), tk = k.dim(1)
             let dq = q.dim(2) / heads, dv = v.dim(2) / heads
             precondition(q.rank == 3 && k.rank == 3 && v.rank == 3 && heads > 0 && tk > 0
@@ -24,7 +41,8 @@ extension Tensor {
             // Fewer heads than threads (the VAE's single head): split each head's queries as well.
             let splits = heads2 >= Threads.count ? 1 : Swift.min(Threads.count, Swift.max(1, tq / 64))
             let per = (tq + splits - 1) / splits
-            let scratchCount = sd_attention_scratch_floats(Int32(tk), Int32(dq), Int32(dv))
+            let scratchCount = amx ? (sd_attention_amx_scratch_bytes(Int32(tk), Int32(dq), Int32(dv)) + 3) / 4
+                                   : sd_attention_scratch_floats(Int32(tk), Int32(dq), Int32(dv))
             let isa = CPU.isa.rawValue
             return Tensor(shape: [b, tq, vs]) { o in
                 q.withUnsafeBufferPointer { pq in k.withUnsafeBufferPointer { pk in v.withUnsafeBufferPointer { pv in
@@ -36,13 +54,16 @@ extension Tensor {
                             let bi = head / heads, h = head % heads
                             let q0 = part * per, q1 = Swift.min(tq, q0 + per)
                             if q0 >= q1 { continue }
-                            sd_attention_head(isa,
-                                              pq.baseAddress! + bi * tq * qs + h * dq,
-                                              pk.baseAddress! + bi * tk * qs + h * dq,
-                                              pv.baseAddress! + bi * tk * vs + h * dv,
-                                              o.baseAddress! + bi * tq * vs + h * dv,
-                                              Int32(tq), Int32(tk), Int32(dq), Int32(dv), qs, qs, vs, vs,
-                                              alpha, causal ? 1 : 0, Int32(q0), Int32(q1), scratch)
+                            let (qp, kp, vp) = (pq.baseAddress! + bi * tq * qs + h * dq, pk.baseAddress! + bi * tk * qs + h * dq,
+                                                pv.baseAddress! + bi * tk * vs + h * dv)
+                            let op = o.baseAddress! + bi * tq * vs + h * dv
+                            if amx {
+                                sd_attention_head_amx(qp, kp, vp, op, Int32(tk), Int32(dq), Int32(dv), qs, qs, vs, vs,
+                                                      alpha, causal ? 1 : 0, Int32(q0), Int32(q1), scratch)
+                            } else {
+                                sd_attention_head(isa, qp, kp, vp, op, Int32(tq), Int32(tk), Int32(dq), Int32(dv), qs, qs, vs, vs,
+                                                  alpha, causal ? 1 : 0, precision == .bf16 ? 1 : 0, Int32(q0), Int32(q1), scratch)
+                            }
                         }
                     }
                 } } }

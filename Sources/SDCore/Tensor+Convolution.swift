@@ -36,6 +36,8 @@ extension Tensor {
                 return wt.storage.withUnsafeBufferPointer {
                     conv2dImpl(x: bf16Bits(), weight: $0.baseAddress!, wShape: wt.shape, bias: bias, stride: stride, padding: padding, groups: groups)
                 }
+            case .bf16Packed(let p):   // only linear weights are packed; a 2-D weight here would be a caller's mistake
+                preconditionFailure("conv2d: packed linear weight \(p.shape)")
             }
         }
     }

@@ -11,6 +11,7 @@ extension Tensor {
             switch weight {
             case .fp32(let w): return w.withUnsafeBufferPointer { linearImpl(x: storage, weight: $0.baseAddress!, shape: w.shape, bias: bias) }
             case .bf16(let w): return w.storage.withUnsafeBufferPointer { linearImpl(x: bf16Bits(), weight: $0.baseAddress!, shape: w.shape, bias: bias) }
+            case .bf16Packed(let w): return linearPacked(x: bf16Bits(), weight: w, bias: bias)
             }
         }
     }
@@ -59,6 +60,28 @@ extension Tensor {
             x.withUnsafeBufferPointer { px in
                 T.gemm(parallel: true, transB: true, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
                        b: weight, ldb: inF, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
+            }
+        }
+    }
+}
+
+extension Tensor {
+    // x: [rows, in] as bf16 bits (self's shape), weight: packed [out, in] → [..., out]
+    func linearPacked(x: [UInt16], weight: PackedBF16Weight, bias: Tensor?) -> Tensor {
+        let inF = dim(-1), outF = weight.shape[0]
+        precondition(weight.shape[1] == inF, "linear: input \(shape), weight \(weight.shape)")
+        let rows = count / inF
+        var outShape = shape
+        outShape[rank - 1] = outF
+        return Tensor(shape: outShape) { o in
+            let c = o.baseAddress!
+            if let bias = bias {
+                bias.withUnsafeBufferPointer { pb in
+                    for r in 0..<rows { (c + r * outF).update(from: pb.baseAddress!, count: outF) }
+                }
+            }
+            x.withUnsafeBufferPointer { px in
+                BF16GEMM.gemmPacked(m: rows, a: px.baseAddress!, weight: weight, beta: bias == nil ? 0 : 1, c: c)
             }
         }
     }

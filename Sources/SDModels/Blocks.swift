@@ -83,7 +83,7 @@ struct SpatialAttention {
     func callAsFunction(_ x: Tensor) -> Tensor {
         let b = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3)
         let n = groupNorm(x).reshaped([b, c, h * wd]).transposed(1, 2)   // [B, HW, C]
-        let a = out(Tensor.attention(q: q(n), k: k(n), v: v(n), heads: 1))
+        let a = out(Tensor.attention(q: q(n), k: k(n), v: v(n), heads: 1, precision: q.weight.precision))
         var y = a.transposed(1, 2).reshaped([b, c, h, wd])               // [B, C, H, W]
         y.add(x)
         return y

@@ -55,7 +55,7 @@ struct CLIPEncoderLayer {
     func callAsFunction(_ x: Tensor) -> Tensor {
         var x = x
         let h = layerNorm1(x)
-        x.add(out(Tensor.attention(q: q(h), k: k(h), v: v(h), heads: heads, causal: true)))
+        x.add(out(Tensor.attention(q: q(h), k: k(h), v: v(h), heads: heads, causal: true, precision: q.weight.precision)))
         var m = fc1(layerNorm2(x))
         m = quickGELU ? m * (m * 1.702).sigmoid() : m.gelu()
         x.add(fc2(m))

@@ -17,7 +17,7 @@ struct CrossAttention {
 
     // x: [B, T, C], context: [B, S, Cctx]
     func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
-        out(Tensor.attention(q: q(x), k: k(context), v: v(context), heads: heads))
+        out(Tensor.attention(q: q(x), k: k(context), v: v(context), heads: heads, precision: q.weight.precision))
     }
 }
 

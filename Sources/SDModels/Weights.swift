@@ -57,7 +57,7 @@ public final class WeightStore {
         let (f, info) = try locate(key, shape: shape)
         let w = BF16Tensor(shape: info.shape, storage: try f.bf16Storage(key))
         try checkFinite(w.nonFiniteCount, key, f, " in bf16")
-        return .bf16(w)
+        return GemmWeight(bf16: w)
     }
 
     /// Fail if any stored key was never used, except those matching `ignoring` (suffixes).

@@ -27,9 +27,13 @@ struct BenchCore: ParsableCommand {
     @Option(help: "Run only cases whose name contains this text.")
     var only: String = ""
 
+    @Option(help: "Precisions to time, comma-separated: fp32, bf16 (bf16 cases end in _bf16; torch runs them under bf16 autocast, on CPUs with native bf16 only).")
+    var precisions: String = "fp32,bf16"
+
     func run() throws {
         try startBench(threads: threads)
-        let cases = coreCases().filter { only.isEmpty || $0.name.contains(only) }
+        let wanted = try parsePrecisions(precisions)
+        let cases = wanted.flatMap { coreCases(precision: $0) }.filter { only.isEmpty || $0.name.contains(only) }
         FileHandleStderr.write("sdedit bench: \(threads) threads, median of \(repeats)\n")
         var swiftSeconds: [String: Double] = [:]
         for c in cases {
@@ -37,7 +41,9 @@ struct BenchCore: ParsableCommand {
             swiftSeconds[c.name] = s
             FileHandleStderr.write("  \(c.name): \(String(format: "%.4f", s)) s\n")
         }
-        let torch = runTorchTwin(torchPython, ["--threads", "\(threads)", "--repeat", "\(repeats)", "--only", only])?["seconds"] as? [String: Double]
+        let torchBF16 = wanted.contains(.bf16) && CPU.hasNativeBF16
+        let torch = runTorchTwin(torchPython, ["--threads", "\(threads)", "--repeat", "\(repeats)", "--only", only]
+                                 + (torchBF16 ? ["--bf16"] : []))?["seconds"] as? [String: Double]
         print("| case | GFLOP | sdedit s | sdedit GFLOP/s | torch s | torch GFLOP/s | speed vs torch |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for c in cases {
@@ -61,14 +67,18 @@ struct BenchCase {
     let run: () -> Void
 }
 
-/// The UNet-sized shapes of the foundation issue (same names as scripts/bench_torch.py).
-func coreCases() -> [BenchCase] {
+/// The UNet-sized shapes of the foundation issue (same names as scripts/bench_torch.py); in bf16
+/// the GEMM weights are bf16 and the attention runs its bf16 kernel, as a bf16 model runs them.
+func coreCases(precision: Precision) -> [BenchCase] {
     let g = TorchGenerator(seed: 0)
-    let x = g.randn([2, 320, 64, 64]), w = g.randn([320, 320, 3, 3]), b = g.randn([320])
-    let x2 = g.randn([2, 1280, 8, 8]), w2 = g.randn([1280, 1280, 3, 3]), b2 = g.randn([1280])
-    let lx = g.randn([8192, 320]), lw = g.randn([2560, 320]), lb = g.randn([2560])
+    let x = g.randn([2, 320, 64, 64]), w32 = g.randn([320, 320, 3, 3]), b = g.randn([320])
+    let x2 = g.randn([2, 1280, 8, 8]), w2_32 = g.randn([1280, 1280, 3, 3]), b2 = g.randn([1280])
+    let lx = g.randn([8192, 320]), lw32 = g.randn([2560, 320]), lb = g.randn([2560])
     // Attention on [B, T, H·D] = [2, 4096, 5·64].
     let q = g.randn([2, 4096, 320]), k = g.randn([2, 4096, 320]), v = g.randn([2, 4096, 320])
+    let (w, w2, lw) = (GemmWeight(w32, precision: precision), GemmWeight(w2_32, precision: precision),
+                       GemmWeight(lw32, precision: precision))
+    let suffix = precision == .fp32 ? "" : "_bf16"
     return [
         BenchCase(name: "conv3x3_320_64x64_b2", gflop: 2 * 2 * 320 * 4096 * 2880 / 1e9) {
             _ = x.conv2d(weight: w, bias: b, padding: .symmetric(1))
@@ -80,9 +90,9 @@ func coreCases() -> [BenchCase] {
             _ = lx.linear(weight: lw, bias: lb)
         },
         BenchCase(name: "attention_2x5x4096x64", gflop: 2 * 2 * 10 * 4096 * 4096 * 64 / 1e9) {
-            _ = Tensor.attention(q: q, k: k, v: v, heads: 5)
+            _ = Tensor.attention(q: q, k: k, v: v, heads: 5, precision: precision)
         },
-    ]
+    ].map { BenchCase(name: $0.name + suffix, gflop: $0.gflop, run: $0.run) }
 }
 
 /// Run scripts/bench_torch.py with `args` and return its JSON, or nil (with a note on stderr).
@@ -123,6 +133,14 @@ func startBench(threads: Int) throws {
 /// With SDEDIT_PROFILE=1: where the time of the last component went, by op family (stderr).
 func printProfile() {
     if OpProfile.enabled { FileHandleStderr.write(OpProfile.report() + "\n") }
+}
+
+/// "fp32,bf16" → [.fp32, .bf16], for every bench's --precisions.
+func parsePrecisions(_ list: String) throws -> [Precision] {
+    try list.split(separator: ",").map { name in
+        guard let p = Precision(rawValue: String(name)) else { throw SDError.invalidInput("--precisions: unknown precision \(name)") }
+        return p
+    }
 }
 
 func f1(_ v: Double) -> String { String(format: "%.1f", v) }

@@ -33,10 +33,7 @@ struct BenchInpaint: ParsableCommand {
         try runReportingErrors {
             try startBench(threads: threads)
             let folder = try ModelLocator.resolve(model)
-            let list = try precisions.split(separator: ",").map { name -> Precision in
-                guard let p = Precision(rawValue: String(name)) else { throw SDError.invalidInput("--precisions: unknown precision \(name)") }
-                return p
-            }
+            let list = try parsePrecisions(precisions)
             FileHandleStderr.write("sdedit bench inpaint: \(folder), \(threads) threads\n")
             var results: [Precision: Timings] = [:]
             var fp32Out: Tensor? = nil

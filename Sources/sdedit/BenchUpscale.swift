@@ -26,8 +26,7 @@ struct BenchUpscale: ParsableCommand {
             let folder = try ModelLocator.resolve(model)
             FileHandleStderr.write("sdedit bench upscale: \(folder), \(threads) threads\n")
             var step: [Precision: Double] = [:], dec: [Precision: Double] = [:]
-            for name in precisions.split(separator: ",") {
-                guard let p = Precision(rawValue: String(name)) else { throw SDError.invalidInput("--precisions: unknown precision \(name)") }
+            for p in try parsePrecisions(precisions) {
                 let unet = try Component.loadUNet(folder + "/unet", precision: p)
                 let g = TorchGenerator(seed: 0)
                 let x = g.randn([2, unet.config.inChannels, 128, 128])

@@ -54,6 +54,42 @@ final class BF16Tests: XCTestCase {
         }
     }
 
+    /// bf16 attention (AMX tiles where the CPU has them, the portable fp32 kernel on rounded values
+    /// at every ISA) against fp32 SDPA on bf16-rounded q, k, v; torch's own bf16 SDPA is printed
+    /// against the same reference for scale.
+    func testBF16AttentionOnEveryKernel() throws {
+        let saved = CPU.isa
+        defer { CPU.isa = saved }
+        for name in ["self", "vae", "causal", "cross"] {
+            let q = try t("attn.\(name).q"), k = try t("attn.\(name).k"), v = try t("attn.\(name).v")
+            let y = try t("attn.\(name).y"), meta = try t("attn.\(name).meta").storage
+            let heads = Int(meta[0]), causal = meta[1] != 0
+            let torchErr = maxAbsDiff(try t("attn.\(name).torch_bf16"), y)
+            let fp32 = Tensor.attention(q: q, k: k, v: v, heads: heads, causal: causal)
+            XCTAssertGreaterThan(maxAbsDiff(fp32, y), Tolerances.gemm.atol, "\(name): the fixture does not tell fp32 from bf16 inputs")
+            for isa in CPU.available {
+                CPU.isa = isa
+                let label = "\(name), \(isa), \(BF16Attention.isNative ? "AMX" : "portable")"
+                let ours = Tensor.attention(q: q, k: k, v: v, heads: heads, causal: causal, precision: .bf16)
+                print("bf16 attention \(label): max |Δ| \(maxAbsDiff(ours, y)) (torch bf16 SDPA: \(torchErr))")
+                assertClose(ours, y, Tolerances.bf16Attention, "bf16 attention \(label)")
+            }
+        }
+    }
+
+    /// Packing a linear weight for oneDNN only moves values: unpacked, it is the same bits.
+    func testPackedLinearWeightRoundTrips() throws {
+        for (n, k) in [(40, 70), (77, 64), (3, 5)] {
+            let w = BF16Tensor(TorchGenerator(seed: UInt64(n * k)).randn([n, k]))
+            guard let p = PackedBF16Weight(w) else { throw XCTSkip("bf16 GEMMs are not native here: \(BF16GEMM.summary)") }
+            XCTAssertEqual(p.plain.storage, w.storage, "\(n)×\(k)")
+        }
+    }
+
+    func maxAbsDiff(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.storage, b.storage).reduce(0) { Swift.max($0, abs($1.0 - $1.1)) }
+    }
+
     /// The oneDNN matmul glue (strides, transposes, the accumulate post-op) in fp32 against sgemm.
     func testOneDNNGlueInFP32() throws {
         var err = [CChar](repeating: 0, count: 256)

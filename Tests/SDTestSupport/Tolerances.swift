@@ -43,10 +43,16 @@ public enum Tolerances {
     /// Whole inpaint pipelines: 8-bit output pixels. diffusers' own run-to-run noise reaches 1 grey level.
     public static let pipelineImage = Tolerance(atol: 1, rtol: 0)
     /// --precision bf16 end to end on the tiny inpainting model against diffusers fp32 (all the
-    /// pipeline cases, 8-bit output). Measured 2026-12-01 on the portable bf16 kernel (Zen 3): worst
-    /// case max 11 grey levels (euler_a), worst mean 1.36; other cases 3–9 max, 0.35–1.16 mean. The
-    /// native oneDNN kernel differs only in summation order; its figures are unmeasured (no bf16 CPU
-    /// here), hence the small headroom.
+    /// pipeline cases, 8-bit output). Measured 2026-12-01 on the portable bf16 kernels (Zen 3): worst
+    /// case max 11 grey levels (euler_a), worst mean 1.36; other cases 3–9 max, 0.35–1.16 mean. On
+    /// the native kernels (oneDNN AMX GEMMs with packed linear weights, AMX attention; Xeon family 6
+    /// model 207): worst max 11 (euler_strength), worst mean 1.27.
+    /// bf16 attention against fp32 SDPA on the same bf16-rounded q, k, v: what remains is the bf16
+    /// rounding of the softmax numerators before P·V (relative 2⁻⁹ each) and summation order.
+    /// Measured 2026-12-01 (Xeon family 6 model 207; AMX and the portable kernel at every ISA agree
+    /// to 2e-8): max 1.6e-3 – 3.7e-3 on outputs up to ~4; torch's own bf16 SDPA is 3.4e-3 – 1.7e-2
+    /// from the same reference (it also rounds its output to bf16).
+    public static let bf16Attention = Tolerance(atol: 5e-3, rtol: 0)
     public static let bf16PipelineMaxGrey: Float = 14
     public static let bf16PipelineMeanGrey: Float = 1.6
 }

@@ -40,10 +40,19 @@ void sd_sgemm(int transA, int transB, int m, int n, int k, float alpha,
 // One head, query rows [q0, q1): out = softmax(alpha·Q·Kᵀ [causal]) · V.
 // q: [Tq, dq] row stride qs; k: [Tk, dq] row stride ks; v: [Tk, dv] row stride vs; out: [Tq, dv] row stride os.
 // scratch: sd_attention_scratch_floats(tk, dq, dv) floats, private to the caller's thread.
+// round_p != 0: the softmax numerators are rounded to bf16 before P·V (portable --precision bf16).
 size_t sd_attention_scratch_floats(int tk, int dq, int dv);
 void sd_attention_head(int isa, const float *q, const float *k, const float *v, float *out,
                        int tq, int tk, int dq, int dv, long qs, long ks, long vs, long os,
-                       float alpha, int causal, int q0, int q1, float *scratch);
+                       float alpha, int causal, int round_p, int q0, int q1, float *scratch);
+// The same on AMX tiles in bf16 (kernels_amx.c): q, k, v and the numerators rounded to bf16, fp32
+// accumulation. Only after sd_amx_enable() returned 1 (AMX-BF16 + AVX512-BF16, and Linux granted
+// the tile state). scratch: sd_attention_amx_scratch_bytes(tk, dq, dv) bytes.
+int sd_amx_enable(void);
+size_t sd_attention_amx_scratch_bytes(int tk, int dq, int dv);
+void sd_attention_head_amx(const float *q, const float *k, const float *v, float *out, int tk, int dq, int dv,
+                           long qs, long ks, long vs, long os, float alpha, int causal, int q0, int q1,
+                           void *scratch);
 
 // ---- Softmax of contiguous rows, in place (max-subtracted, as torch) ----
 // x: [rows, n]
@@ -77,6 +86,14 @@ const char *sd_dnnl_matmul_impl(int bf16);
 // else float. transA/transB as BLAS. Returns 0, or a dnnl_status_t.
 int sd_dnnl_gemm(int bf16, int transA, int transB, int m, int n, int k, const void *a, int lda,
                  const void *b, int ldb, float beta, float *c, int ldc);
+// A linear weight w [N, K] (bf16, row-major) packed once into the layout the bf16 matmul reads as
+// B = wᵀ; NULL when oneDNN is not loaded or refuses. Free with sd_dnnl_packed_free.
+void *sd_dnnl_pack_weight(int n, int k, const uint16_t *w);
+void sd_dnnl_packed_free(void *p);
+// Back to w [N, K] row-major. Returns 0, or a dnnl_status_t.
+int sd_dnnl_unpack_weight(const void *p, int n, int k, uint16_t *w);
+// Row-major C[M,N] (fp32) = A[M,K]·wᵀ + beta·C with A bf16 and w packed. Returns 0, or a dnnl_status_t.
+int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, int lda, float beta, float *c, int ldc);
 
 // ---- Validation ----
 // How many of x[0..<n] are NaN or ±Inf.
