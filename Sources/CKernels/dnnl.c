@@ -60,8 +60,9 @@ const char *sd_dnnl_version(void) { return version; }
 
 // The matmul primitive descriptor for row-major operands given by leading dimensions.
 // bmd: B's descriptor when it is packed (or "any" to ask for the layout), else NULL for strided B.
+// with_bias: C = A·B + bias (bias [N] fp32, broadcast over rows) instead of beta·C.
 static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, int bf16, int transA, int transB, int m, int n, int k,
-                             int lda, int ldb, float beta, int ldc, const dnnl_memory_desc_t *bmd) {
+                             int lda, int ldb, float beta, int ldc, const dnnl_memory_desc_t *bmd, int with_bias) {
     dnnl_data_type_t in = bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t a, b, c;
     dnnl_dims_t ad = {m, k}, as = {transA ? 1 : lda, transA ? lda : 1};
@@ -72,8 +73,11 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, int bf16, int transA, in
     if (bmd) b = *bmd;
     else if ((st = p_dnnl_memory_desc_init_by_strides(&b, 2, bd, in, bs)) != dnnl_success) return st;
     if ((st = p_dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs)) != dnnl_success) return st;
+    dnnl_memory_desc_t bias;
+    dnnl_dims_t biasd = {1, n}, biass = {n, 1};
+    if (with_bias && (st = p_dnnl_memory_desc_init_by_strides(&bias, 2, biasd, dnnl_f32, biass)) != dnnl_success) return st;
     dnnl_matmul_desc_t op;
-    if ((st = p_dnnl_matmul_desc_init(&op, &a, &b, NULL, &c)) != dnnl_success) return st;
+    if ((st = p_dnnl_matmul_desc_init(&op, &a, &b, with_bias ? &bias : NULL, &c)) != dnnl_success) return st;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     if (beta != 0) {
@@ -94,7 +98,7 @@ const char *sd_dnnl_matmul_impl(int bf16) {
     char *out = impl[bf16 ? 1 : 0];
     if (!out[0]) {
         dnnl_primitive_desc_t pd;
-        if (make_pd(&pd, bf16, 0, 1, 256, 256, 256, 256, 256, 0, 256, NULL) != dnnl_success) return NULL;
+        if (make_pd(&pd, bf16, 0, 1, 256, 256, 256, 256, 256, 0, 256, NULL, 0) != dnnl_success) return NULL;
         const char *s = NULL;
         p_dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
         snprintf(out, sizeof impl[0], "%s", s ? s : "unknown");
@@ -103,8 +107,8 @@ const char *sd_dnnl_matmul_impl(int bf16) {
     return out;
 }
 
-// Run a primitive descriptor's matmul on a, b, c, then free everything made here.
-static int execute(dnnl_primitive_desc_t pd, const void *a, const void *b, float *c) {
+// Run a primitive descriptor's matmul on a, b, c (and bias when not NULL), then free everything made here.
+static int execute(dnnl_primitive_desc_t pd, const void *a, const void *b, float *c, const float *bias) {
     // An equal descriptor hits oneDNN's primitive cache, so kernels are generated once per shape.
     dnnl_primitive_t prim = NULL;
     dnnl_status_t st = p_dnnl_primitive_create(&prim, pd);
@@ -117,13 +121,20 @@ static int execute(dnnl_primitive_desc_t pd, const void *a, const void *b, float
     if (st == dnnl_success) st = p_dnnl_memory_create(&mem[0], mds[0], engine, (void *)a);
     if (st == dnnl_success) st = p_dnnl_memory_create(&mem[1], mds[1], engine, (void *)b);
     if (st == dnnl_success) st = p_dnnl_memory_create(&mem[2], mds[2], engine, c);
+    dnnl_memory_t bmem = NULL;
+    if (st == dnnl_success && bias) {
+        const dnnl_memory_desc_t *bmd = p_dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
+        st = bmd ? p_dnnl_memory_create(&bmem, bmd, engine, (void *)bias) : dnnl_runtime_error;
+    }
     if (st == dnnl_success) st = p_dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
     if (st == dnnl_success) {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
-        st = p_dnnl_primitive_execute(prim, stream, 3, args);
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]},
+                                   {DNNL_ARG_BIAS, bmem}};
+        st = p_dnnl_primitive_execute(prim, stream, bias ? 4 : 3, args);
         if (st == dnnl_success) st = p_dnnl_stream_wait(stream);
     }
     if (stream) p_dnnl_stream_destroy(stream);
+    if (bmem) p_dnnl_memory_destroy(bmem);
     for (int i = 0; i < 3; i++) if (mem[i]) p_dnnl_memory_destroy(mem[i]);
     if (prim) p_dnnl_primitive_destroy(prim);
     p_dnnl_primitive_desc_destroy(pd);
@@ -134,9 +145,9 @@ int sd_dnnl_gemm(int bf16, int transA, int transB, int m, int n, int k, const vo
                  const void *b, int ldb, float beta, float *c, int ldc) {
     if (!engine) return dnnl_runtime_error;
     dnnl_primitive_desc_t pd;
-    dnnl_status_t st = make_pd(&pd, bf16, transA, transB, m, n, k, lda, ldb, beta, ldc, NULL);
+    dnnl_status_t st = make_pd(&pd, bf16, transA, transB, m, n, k, lda, ldb, beta, ldc, NULL, 0);
     if (st != dnnl_success) return st;
-    return execute(pd, a, b, c);
+    return execute(pd, a, b, c, NULL);
 }
 
 // ---- linear weights packed once into the layout the bf16 matmul reads ----
@@ -185,7 +196,7 @@ void *sd_dnnl_pack_weight(int n, int k, const uint16_t *w) {
     if (p_dnnl_memory_desc_init_by_tag(&any, 2, d, dnnl_bf16, dnnl_format_tag_any) != dnnl_success) return NULL;
     if (plain_b(&plain, n, k) != dnnl_success) return NULL;
     dnnl_primitive_desc_t pd;
-    if (make_pd(&pd, 1, 0, 0, 256, n, k, k, 0, 0, n, &any) != dnnl_success) return NULL;
+    if (make_pd(&pd, 1, 0, 0, 256, n, k, k, 0, 0, n, &any, 0) != dnnl_success) return NULL;
     packed_weight *p = calloc(1, sizeof *p);
     const dnnl_memory_desc_t *wmd = p_dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     if (p && wmd) {
@@ -215,13 +226,14 @@ int sd_dnnl_unpack_weight(const void *p, int n, int k, uint16_t *w) {
     return reorder(&((const packed_weight *)p)->md, ((const packed_weight *)p)->data, &plain, w);
 }
 
-int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, int lda, float beta, float *c, int ldc) {
+int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, int lda, const float *bias,
+                        float beta, float *c, int ldc) {
     if (!engine) return dnnl_runtime_error;
     const packed_weight *pw = (const packed_weight *)p;
     dnnl_primitive_desc_t pd;
-    dnnl_status_t st = make_pd(&pd, 1, 0, 0, m, n, k, lda, 0, beta, ldc, &pw->md);
+    dnnl_status_t st = make_pd(&pd, 1, 0, 0, m, n, k, lda, 0, bias ? 0 : beta, ldc, &pw->md, bias != NULL);
     if (st != dnnl_success) return st;
-    return execute(pd, a, pw->data, c);
+    return execute(pd, a, pw->data, c, bias);
 }
 
 #else // no oneDNN header at build time
@@ -241,8 +253,9 @@ int sd_dnnl_gemm(int bf16, int transA, int transB, int m, int n, int k, const vo
 void *sd_dnnl_pack_weight(int n, int k, const uint16_t *w) { (void)n; (void)k; (void)w; return NULL; }
 void sd_dnnl_packed_free(void *p) { (void)p; }
 int sd_dnnl_unpack_weight(const void *p, int n, int k, uint16_t *w) { (void)p; (void)n; (void)k; (void)w; return 1; }
-int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, int lda, float beta, float *c, int ldc) {
-    (void)p; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)beta; (void)c; (void)ldc;
+int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, int lda, const float *bias,
+                        float beta, float *c, int ldc) {
+    (void)p; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)bias; (void)beta; (void)c; (void)ldc;
     return 1;
 }
 #endif

@@ -48,24 +48,32 @@ public enum BF16GEMM {
     /// Row-major C[M,N] = A[M,K]·Wᵀ + beta·C with W packed (N = W's rows, K = A's columns = W's).
     /// Tiles split M only (the packed layout is not cut along N): a power of two (≤ 8) of ≥ 64 rows
     /// (the text encoder's 154 rows still use both cores), fixed by the shape as above.
-    public static func gemmPacked(m: Int, a: UnsafePointer<UInt16>, weight: PackedBF16Weight, beta: Float,
+    public static func gemmPacked(m: Int, a: UnsafePointer<UInt16>, weight: PackedBF16Weight, bias: UnsafePointer<Float>?,
                                   c: UnsafeMutablePointer<Float>) {
-        let n = weight.shape[0], k = weight.shape[1]
+        let n = weight.n, k = weight.k
         var tiles = 1
         while tiles < 8 && m / (tiles * 2) >= 64 { tiles *= 2 }
         let rows = (m + tiles - 1) / tiles
         parallelFor(tiles, minChunk: 1) { t in
             let lo = t * rows, size = Swift.min(rows, m - lo)
             if size <= 0 { return }
-            let st = sd_dnnl_gemm_packed(weight.handle, Int32(size), Int32(n), Int32(k), a + lo * k, Int32(k), beta, c + lo * n, Int32(n))
-            if st != 0 {
-                // A shape this layout does not serve: the plain weight, through the strided path.
-                let plain = weight.plain
-                plain.storage.withUnsafeBufferPointer { pb in
-                    tile(native: true, transA: false, transB: true, m: size, n: n, k: k, a: a + lo * k, lda: k,
-                         b: pb.baseAddress!, ldb: k, beta: beta, c: c + lo * n, ldc: n)
-                }
-            }
+            tilePacked(m: size, a: a + lo * k, weight: weight, bias: bias, c: c + lo * n)
+        }
+    }
+
+    /// One packed tile on the calling thread: C[M,N] = A[M,K]·Wᵀ (+ bias [N] on every row), row
+    /// strides K and N; C need not be initialised.
+    static func tilePacked(m: Int, a: UnsafePointer<UInt16>, weight: PackedBF16Weight, bias: UnsafePointer<Float>?,
+                           c: UnsafeMutablePointer<Float>) {
+        let n = weight.n, k = weight.k
+        if sd_dnnl_gemm_packed(weight.handle, Int32(m), Int32(n), Int32(k), a, Int32(k), bias, 0, c, Int32(n)) == 0 { return }
+        if let bias = bias { for r in 0..<m { (c + r * n).update(from: bias, count: n) } }
+        // A shape this layout does not serve: the plain [N, K] rows, through the strided path.
+        let plain = weight.plain.storage
+        let rows = weight.shape.count == 4 ? PackedBF16Weight.tapsMajor(plain, weight.shape) : plain
+        rows.withUnsafeBufferPointer { pb in
+            tile(native: true, transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: pb.baseAddress!, ldb: k,
+                 beta: bias == nil ? 0 : 1, c: c, ldc: n)
         }
     }
 

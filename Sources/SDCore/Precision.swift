@@ -46,30 +46,51 @@ public struct BF16Tensor {
     }
 }
 
-/// A linear weight [out, in] in bf16, held only in the blocked layout oneDNN's bf16 matmul reads
-/// (packed once at load: see CKernels/dnnl.c), so no call re-packs it and no plain copy is kept.
+/// A linear [out, in] or conv [out, in, kh, kw] bf16 weight, held only in the blocked layout
+/// oneDNN's bf16 matmul reads (packed once at load: see CKernels/dnnl.c), so no call re-packs it and
+/// no plain copy is kept. A conv weight is packed as the linear weight [out, kh·kw·in] (taps-major:
+/// K ordered (ky, kx, c), the order of CKernels' sd_im2row_bf16).
 public final class PackedBF16Weight: @unchecked Sendable {
     public let shape: [Int]
+    /// The GEMM's N (out) and K (in, or kh·kw·in).
+    let n: Int, k: Int
     let handle: UnsafeMutableRawPointer
 
     /// nil unless bf16 GEMMs run natively here and oneDNN packs this shape.
     public init?(_ w: BF16Tensor) {
-        guard w.shape.count == 2, BF16GEMM.isNative,
-              let h = w.storage.withUnsafeBufferPointer({ sd_dnnl_pack_weight(Int32(w.shape[0]), Int32(w.shape[1]), $0.baseAddress!) })
-        else { return nil }
+        guard w.shape.count == 2 || w.shape.count == 4, BF16GEMM.isNative else { return nil }
+        let n = w.shape[0], k = w.storage.count / Swift.max(1, n)
+        let rows = w.shape.count == 4 ? PackedBF16Weight.tapsMajor(w.storage, w.shape) : w.storage
+        guard n > 0, k > 0,
+              let h = rows.withUnsafeBufferPointer({ sd_dnnl_pack_weight(Int32(n), Int32(k), $0.baseAddress!) }) else { return nil }
         shape = w.shape
+        (self.n, self.k) = (n, k)
         handle = h
     }
     deinit { sd_dnnl_packed_free(handle) }
 
-    /// The plain row-major weight back (exact: packing only moves values).
+    // [O, C, kh, kw] → [O, kh, kw, C]
+    static func tapsMajor(_ s: [UInt16], _ shape: [Int]) -> [UInt16] {
+        let (o, c, taps) = (shape[0], shape[1], shape[2] * shape[3])
+        var d = [UInt16](repeating: 0, count: s.count)
+        for oi in 0..<o { for ci in 0..<c { for t in 0..<taps { d[(oi * taps + t) * c + ci] = s[(oi * c + ci) * taps + t] } } }
+        return d
+    }
+
+    /// The plain weight back, in its stored shape (exact: packing only moves values).
     public var plain: BF16Tensor {
-        let storage = [UInt16](unsafeUninitializedCapacity: shape[0] * shape[1]) { buf, n in
-            let st = sd_dnnl_unpack_weight(handle, Int32(shape[0]), Int32(shape[1]), buf.baseAddress!)
+        var rows = [UInt16](unsafeUninitializedCapacity: n * k) { buf, count in
+            let st = sd_dnnl_unpack_weight(handle, Int32(n), Int32(k), buf.baseAddress!)
             precondition(st == 0, "oneDNN could not unpack a \(shape) weight (status \(st))")
-            n = shape[0] * shape[1]
+            count = n * k
         }
-        return BF16Tensor(shape: shape, storage: storage)
+        if shape.count == 4 {
+            let (c, taps) = (shape[1], shape[2] * shape[3])
+            var d = rows
+            for oi in 0..<n { for ci in 0..<c { for t in 0..<taps { d[(oi * c + ci) * taps + t] = rows[(oi * taps + t) * c + ci] } } }
+            rows = d
+        }
+        return BF16Tensor(shape: shape, storage: rows)
     }
 }
 
@@ -83,9 +104,9 @@ public enum GemmWeight {
         self = precision == .bf16 ? GemmWeight(bf16: BF16Tensor(t)) : .fp32(t)
     }
 
-    /// A bf16 weight as the kernels want it: linear weights packed where bf16 GEMMs are native.
+    /// A bf16 weight as the kernels want it: packed where bf16 GEMMs are native.
     public init(bf16 w: BF16Tensor) {
-        if w.shape.count == 2, let p = PackedBF16Weight(w) { self = .bf16Packed(p) } else { self = .bf16(w) }
+        if let p = PackedBF16Weight(w) { self = .bf16Packed(p) } else { self = .bf16(w) }
     }
 
     public var shape: [Int] {

@@ -16,6 +16,8 @@ public struct Padding2D: Equatable {
     public static func symmetric(_ p: Int) -> Padding2D { Padding2D(top: p, bottom: p, left: p, right: p) }
 }
 
+import CKernels
+
 extension Tensor {
     /// F.conv2d. x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
@@ -36,8 +38,12 @@ extension Tensor {
                 return wt.storage.withUnsafeBufferPointer {
                     conv2dImpl(x: bf16Bits(), weight: $0.baseAddress!, wShape: wt.shape, bias: bias, stride: stride, padding: padding, groups: groups)
                 }
-            case .bf16Packed(let p):   // only linear weights are packed; a 2-D weight here would be a caller's mistake
-                preconditionFailure("conv2d: packed linear weight \(p.shape)")
+            case .bf16Packed(let p) where groups == 1:
+                return conv2dPacked(weight: p, bias: bias, stride: stride, padding: padding)
+            case .bf16Packed(let p):
+                return p.plain.storage.withUnsafeBufferPointer {
+                    conv2dImpl(x: bf16Bits(), weight: $0.baseAddress!, wShape: p.shape, bias: bias, stride: stride, padding: padding, groups: groups)
+                }
             }
         }
     }
@@ -129,6 +135,62 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// bf16 conv on a packed weight as a GEMM over output pixels: NHWC bf16 copy of the input, then
+    /// per band of output rows the taps of each pixel as one row (CKernels/conv_bf16.c), rows · Wᵀ on
+    /// oneDNN's packed layout, added transposed into the NCHW output. Bands are fixed by the shape
+    /// (≥ 4 per image, ≥ 256 pixels where the image has them), so results do not depend on --threads.
+    // x: self [N, C, H, W] fp32; weight: [O, C, kh, kw] packed → [N, O, OH, OW]
+    func conv2dPacked(weight p: PackedBF16Weight, bias: Tensor?, stride: Int, padding: Padding2D) -> Tensor {
+        precondition(rank == 4 && p.shape.count == 4 && p.shape[1] == shape[1], "conv2d: input \(shape), weight \(p.shape)")
+        let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
+        let o = p.shape[0], kh = p.shape[2], kw = p.shape[3]
+        let oh = (h + padding.top + padding.bottom - kh) / stride + 1
+        let ow = (w + padding.left + padding.right - kw) / stride + 1
+        precondition(oh > 0 && ow > 0, "conv2d: output would be empty for input \(shape)")
+        let plane = oh * ow, k = p.k
+        let pointwise = kh == 1 && kw == 1 && stride == 1 && padding == .symmetric(0)
+        // NHWC bf16 copy, in blocks of pixels of each image.
+        let block = 4096, blocks = (h * w + block - 1) / block
+        let nhwc = [UInt16](unsafeUninitializedCapacity: n * h * w * c) { dst, count in
+            withUnsafeBufferPointer { src in
+                parallelFor(n * blocks) { job in
+                    let b = job / blocks, p0 = (job % blocks) * block
+                    sd_nchw_to_nhwc_bf16(src.baseAddress! + b * c * h * w, dst.baseAddress! + b * h * w * c, c, h * w,
+                                         p0, Swift.min(h * w, p0 + block))
+                }
+            }
+            count = n * h * w * c
+        }
+        let budgetRows = Swift.max(1, Tuning.im2colFloats / Swift.max(1, k * ow))
+        let bandRows = Swift.max(1, Swift.min(oh, budgetRows, Swift.max((oh + 3) / 4, (256 + ow - 1) / ow)))
+        let bands = (oh + bandRows - 1) / bandRows
+        let biasValues = bias?.storage
+        // Every output element is stored once, by the band that holds it.
+        return Tensor(shape: [n, o, oh, ow]) { ob in
+            nhwc.withUnsafeBufferPointer { px in biasValues.withUnsafeOptionalPointer { pbias in
+                parallelChunks(n * bands) { jobs in
+                    let rows = pointwise ? nil : UnsafeMutablePointer<UInt16>.allocate(capacity: bandRows * ow * k)
+                    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: bandRows * ow * o)
+                    defer { rows?.deallocate(); tmp.deallocate() }
+                    for job in jobs {
+                        let b = job / bands, r0 = (job % bands) * bandRows, r1 = Swift.min(oh, r0 + bandRows)
+                        let image = px.baseAddress! + b * h * w * c
+                        var a = UnsafePointer(image + r0 * ow * c)
+                        if let rows = rows {
+                            sd_im2row_bf16(image, Int32(h), Int32(w), Int32(c), Int32(kh), Int32(kw), Int32(stride),
+                                           Int32(padding.top), Int32(padding.left), Int32(r0), Int32(r1), Int32(ow), rows)
+                            a = UnsafePointer(rows)
+                        }
+                        BF16GEMM.tilePacked(m: (r1 - r0) * ow, a: a, weight: p, bias: pbias, c: tmp)
+                        sd_store_transposed(tmp, (r1 - r0) * ow, o, ob.baseAddress! + b * o * plane + r0 * ow, plane)
+                    }
+                }
+            } }
+        }
+    }
+}
+
 struct ConvGeometry {
     let c: Int, h: Int, w: Int, kh: Int, kw: Int, stride: Int, pad: Padding2D, oh: Int, ow: Int
 }
@@ -166,4 +228,14 @@ func im2col<T: GemmOperand>(_ g: ConvGeometry, src: UnsafePointer<T>, rows: Rang
         }
     }
     if parallel { parallelFor(g.c * kk, minChunk: 4, each) } else { for row in 0..<(g.c * kk) { each(row) } }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// body(pointer to the values, or nil when there are none).
+    fileprivate func withUnsafeOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case .some(let a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: return body(nil)
+        }
+    }
 }

@@ -74,14 +74,12 @@ extension Tensor {
         var outShape = shape
         outShape[rank - 1] = outF
         return Tensor(shape: outShape) { o in
-            let c = o.baseAddress!
-            if let bias = bias {
-                bias.withUnsafeBufferPointer { pb in
-                    for r in 0..<rows { (c + r * outF).update(from: pb.baseAddress!, count: outF) }
-                }
-            }
             x.withUnsafeBufferPointer { px in
-                BF16GEMM.gemmPacked(m: rows, a: px.baseAddress!, weight: weight, beta: bias == nil ? 0 : 1, c: c)
+                if let bias = bias {
+                    bias.withUnsafeBufferPointer { BF16GEMM.gemmPacked(m: rows, a: px.baseAddress!, weight: weight, bias: $0.baseAddress!, c: o.baseAddress!) }
+                } else {
+                    BF16GEMM.gemmPacked(m: rows, a: px.baseAddress!, weight: weight, bias: nil, c: o.baseAddress!)
+                }
             }
         }
     }

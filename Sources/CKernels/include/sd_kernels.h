@@ -74,6 +74,15 @@ void sd_bf16_to_f32(const uint16_t *src, float *dst, long n);
 // dst = float(bf16(src)); src and dst may alias.
 void sd_round_bf16(const float *src, float *dst, long n);
 
+// ---- bf16 convolution as a GEMM over pixels (conv_bf16.c) ----
+// src: [C, HW] fp32 → dst: [HW, C] bf16, pixels [p0, p1)
+void sd_nchw_to_nhwc_bf16(const float *src, uint16_t *dst, long c, long hw, long p0, long p1);
+// src: [H, W, C] bf16 → dst: [(oy1 − oy0)·OW, kh·kw·C], K ordered (ky, kx, c)
+void sd_im2row_bf16(const uint16_t *src, int h, int w, int c, int kh, int kw, int stride, int pad_top,
+                    int pad_left, int oy0, int oy1, int ow, uint16_t *dst);
+// dst[ch·ldd + p] = src[p·cols + ch] for p < rows, ch < cols
+void sd_store_transposed(const float *src, long rows, long cols, float *dst, long ldd);
+
 // ---- oneDNN (libdnnl.so.2), loaded at run time for GEMMs in bf16 on CPUs with AMX/AVX512-BF16 ----
 // Returns 0 on success; otherwise writes a one-line reason into err. Sets OMP_NUM_THREADS=1 first:
 // every call runs on one of sdedit's threads (one thread budget, and tiles fixed by the shape).
@@ -92,8 +101,10 @@ void *sd_dnnl_pack_weight(int n, int k, const uint16_t *w);
 void sd_dnnl_packed_free(void *p);
 // Back to w [N, K] row-major. Returns 0, or a dnnl_status_t.
 int sd_dnnl_unpack_weight(const void *p, int n, int k, uint16_t *w);
-// Row-major C[M,N] (fp32) = A[M,K]·wᵀ + beta·C with A bf16 and w packed. Returns 0, or a dnnl_status_t.
-int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, int lda, float beta, float *c, int ldc);
+// Row-major C[M,N] (fp32) = A[M,K]·wᵀ + (bias [N] broadcast over rows, when not NULL, else beta·C),
+// A bf16 and w packed. Returns 0, or a dnnl_status_t.
+int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, int lda, const float *bias,
+                        float beta, float *c, int ldc);
 
 // ---- Validation ----
 // How many of x[0..<n] are NaN or ±Inf.
