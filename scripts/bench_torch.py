@@ -97,6 +97,13 @@ def inpaint(a):
         print(json.dumps({"full": time.perf_counter() - t0,
                           "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
         return
+    # The full run first, before this process loads anything: a child's ru_maxrss includes the
+    # parent's RSS at the time it was started (it runs in the parent's address space until exec).
+    full = None
+    if not a.no_full:
+        r = subprocess.run([sys.executable, __file__, "--suite", "inpaint-full", "--model", a.model,
+                            "--threads", str(a.threads), "--steps", str(a.steps)], capture_output=True, text=True, check=True)
+        full = json.loads(r.stdout.strip().splitlines()[-1])
     from diffusers import AutoencoderKL, UNet2DConditionModel
     out = {"torch": torch.__version__, "threads": a.threads, "seconds": {}}
     with torch.inference_mode():
@@ -122,10 +129,7 @@ def inpaint(a):
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 out["seconds"]["vae_encode_bf16"] = median(lambda: vae.encode(img).latent_dist.sample(g), 1, a.repeat)
                 out["seconds"]["vae_decode_bf16"] = median(lambda: vae.decode(z), 1, a.repeat)
-    if not a.no_full:
-        r = subprocess.run([sys.executable, __file__, "--suite", "inpaint-full", "--model", a.model,
-                            "--threads", str(a.threads), "--steps", str(a.steps)], capture_output=True, text=True, check=True)
-        full = json.loads(r.stdout.strip().splitlines()[-1])
+    if full is not None:
         out["seconds"]["full"] = full["full"]
         out["full_peak_rss_mib"] = full["peak_rss_mib"]
     print(json.dumps(out))

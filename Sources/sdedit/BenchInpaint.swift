@@ -37,9 +37,13 @@ struct BenchInpaint: ParsableCommand {
             FileHandleStderr.write("sdedit bench inpaint: \(folder), \(threads) threads\n")
             var results: [Precision: Timings] = [:]
             var fp32Out: Tensor? = nil
+            // Full runs first, while this process is small: a spawned child starts in its parent's
+            // address space, and Linux carries that RSS into the child's ru_maxrss across exec.
+            var full: [Precision: (Double, Int)] = [:]
+            if !noFull { for p in list { full[p] = try fullRun(folder, precision: p) } }
             for p in list {
                 var r = try components(folder, precision: p, reference: &fp32Out)
-                if !noFull { r.full = try fullRun(folder, precision: p) }
+                r.full = full[p]
                 results[p] = r
             }
             let torch = runTorchTwin(torchPython, ["--suite", "inpaint", "--model", folder, "--threads", "\(threads)",
