@@ -248,6 +248,40 @@ def hostile_image_fixtures():
         print(f"wrote hostile/{f} ({os.path.getsize(os.path.join(d, f))} bytes)")
 
 
+def crop_region_fixtures():
+    """diffusers' VaeImageProcessor.get_crop_region (the padding_mask_crop box) on masks that touch
+    the edges, are tiny, cover everything, come in several pieces, at several working aspects and
+    paddings: fixtures/inpaint/crop_regions.json, one case per line of the test."""
+    import json
+    import random
+    from diffusers.image_processor import VaeImageProcessor
+    rng = random.Random(97)
+    cases = []
+    def add(w, h, rects, work_w, work_h, pad):
+        m = np.zeros((h, w), np.uint8)
+        for (x0, y0, x1, y1) in rects:
+            m[y0:y1, x0:x1] = 255
+        box = VaeImageProcessor.get_crop_region(Image.fromarray(m, "L"), work_w, work_h, pad=pad)
+        cases.append({"width": w, "height": h, "rects": rects, "work": [work_w, work_h], "pad": pad,
+                      "box": [int(v) for v in box]})
+    for (w, h) in [(1600, 1200), (640, 480), (300, 900), (1024, 1024)]:
+        for (ww, wh) in [(512, 512), (768, 512), (512, 768)]:
+            for pad in [0, 32, 200]:
+                x0, y0 = rng.randrange(w - 20), rng.randrange(h - 20)
+                add(w, h, [(x0, y0, x0 + rng.randrange(1, 20), y0 + rng.randrange(1, 20))], ww, wh, pad)   # small
+                add(w, h, [(0, 0, 5, 5)], ww, wh, pad)                                                   # top-left corner
+                add(w, h, [(w - 7, h - 3, w, h)], ww, wh, pad)                                           # bottom-right corner
+                add(w, h, [(0, h // 3, w, h // 3 + 10)], ww, wh, pad)                                    # full-width band
+                add(w, h, [(w // 2, 0, w // 2 + 3, h)], ww, wh, pad)                                     # full-height band
+                add(w, h, [(0, 0, w, h)], ww, wh, pad)                                                   # everything
+                add(w, h, [(3, 3, 4, 4)], ww, wh, pad)                                                   # one pixel
+                add(w, h, [(10, 10, 30, 30), (w - 40, h - 60, w - 20, h - 30)], ww, wh, pad)            # two regions
+    path = os.path.join(ROOT, "inpaint", "crop_regions.json")
+    with open(path, "w") as fh:
+        json.dump(cases, fh, separators=(",", ":"))
+    print(f"wrote inpaint/crop_regions.json ({len(cases)} cases)")
+
+
 def bpe_fixtures():
     """Byte-level BPE edge cases (fixtures/inpaint/bpe_cases.json): random words over small alphabets,
     where merges compete and overlap, and long repetitive words, tokenised by transformers'
@@ -387,7 +421,7 @@ def bf16_fixtures():
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, inpaint, upscale)")
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, inpaint, upscale)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -405,6 +439,8 @@ def main():
         inpaint_fixtures()
     if "inpaint" in a.parts or "bpe" in a.parts:
         bpe_fixtures()
+    if "inpaint" in a.parts or "crop" in a.parts:
+        crop_region_fixtures()
     if "upscale" in a.parts:
         upscale_fixtures()
 

@@ -6,6 +6,7 @@ import SDPipelines
 
 extension SchedulerKind: ExpressibleByArgument {}
 extension MaskChannel: ExpressibleByArgument {}
+extension InpaintArea: ExpressibleByArgument {}
 
 /// --precision: auto (bf16 where the CPU has native bf16, else fp32), fp32 or bf16.
 enum PrecisionChoice: String, CaseIterable, ExpressibleByArgument {

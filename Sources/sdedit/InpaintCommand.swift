@@ -12,6 +12,13 @@ struct Inpaint: ParsableCommand {
         White in MASK = repaint, black = keep. The output keeps the input's exact size. By default the \
         original pixels are pasted back outside the mask with a feathered edge; --no-composite returns the \
         raw pipeline output (what diffusers returns for the same seed).
+        Order of operations: the mask is binarised (--mask-channel, --invert-mask), grown or shrunk \
+        (--mask-grow), then the area is chosen (--area): for a crop, the box around every masked pixel \
+        plus --padding is widened to the working aspect inside the image (diffusers' padding_mask_crop), \
+        cropped and resized to --work-size (LANCZOS), inpainted, resized back and pasted onto the untouched \
+        original; finally the result is blended in through the mask feathered by --mask-blur (pixels \
+        outside the grown mask keep their original values exactly). Several separate mask regions get \
+        one crop around all of them.
         --model takes a diffusers folder or a hub id resolved offline in the Hugging Face cache \
         (HF_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub); \
         its default comes from SDEDIT_INPAINT_MODEL, else stabilityai/stable-diffusion-2-inpainting.
@@ -32,6 +39,13 @@ struct Inpaint: ParsableCommand {
     @Flag(help: "Repaint the black part instead of the white.") var invertMask = false
     @Flag(help: "Resize a mask of another size to the image (Pillow LANCZOS) instead of failing.") var resizeMask = false
     @Flag(help: "Return the raw pipeline output without pasting the original back.") var noComposite = false
+    @Option(help: "Where to inpaint: masked (a crop around the mask at --work-size), whole (the full image at its own size), auto (masked when the image is larger than --work-size).")
+    var area: InpaintArea = .auto
+    @Option(help: "Pixels of context around the mask's box when cropping.") var padding: Int = 32
+    @Option(help: "Working size of a crop, longer side in pixels (default: the model's native size, at least 512).")
+    var workSize: Int?
+    @Option(help: "Grow (> 0) or shrink (< 0) the mask by this many pixels (square window) before inpainting.")
+    var maskGrow: Int = 0
 
     func validate() throws {
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
@@ -39,6 +53,9 @@ struct Inpaint: ParsableCommand {
         guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be 0…100") }
         guard maskBlur >= 0 && maskBlur <= 256 else { throw ValidationError("--mask-blur must be 0…256") }
         if image == "-" && mask == "-" { throw ValidationError("IMAGE and MASK cannot both be stdin") }
+        guard (0...4096).contains(padding) else { throw ValidationError("--padding must be 0…4096") }
+        guard (-1024...1024).contains(maskGrow) else { throw ValidationError("--mask-grow must be -1024…1024") }
+        if let w = workSize { guard (64...4096).contains(w) else { throw ValidationError("--work-size must be 64…4096") } }
     }
 
     func run() throws {
@@ -67,11 +84,13 @@ struct Inpaint: ParsableCommand {
             let pipe = try InpaintPipeline(model: sd)
             progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
 
-            // 3. Pad to the VAE multiple (cropped back after decoding).
-            let f = sd.vae.config.scaleFactor
-            let padded = Compositing.padToMultiple(original, f)
-            let input = padded.toTensor()
-            let paddedMask = Compositing.padMask(binary, width: padded.width, height: padded.height)
+            var options = InpaintImageOptions()
+            options.area = area
+            options.padding = padding
+            options.workSize = workSize
+            options.maskGrow = maskGrow
+            options.maskBlur = maskBlur
+            options.composite = !noComposite
 
             let base = common.baseSeed()
             let schedulerKind = try common.scheduler ?? sd.defaultSchedulerKind()
@@ -85,16 +104,19 @@ struct Inpaint: ParsableCommand {
                 r.scheduler = schedulerKind
                 progress.message("sdedit: seed \(r.seed)")
                 progress.begin(common.count > 1 ? "inpaint \(i + 1)/\(common.count)" : "inpaint")
-                let decoded = try pipe(image: input, mask: paddedMask, r, progress: progress.update)
-                var out = Compositing.crop(Image(tensor: decoded), width: original.width, height: original.height)
-                if !noComposite {
-                    out = Compositing.composite(original: original, generated: out, mask: binary, blur: maskBlur)
+                let result = try pipe(image: original, mask: binary, r, options: options, progress: progress.update)
+                if let box = result.box, i == 0 {
+                    progress.message("sdedit: inpainting the \(box) crop around the mask at \(result.workWidth)x\(result.workHeight)")
                 }
+                let out = result.image
                 let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
                     ("Steps", "\(steps)"), ("Sampler", samplerName(schedulerKind)), ("CFG scale", "\(guidance)"),
                     ("Seed", "\(r.seed)"), ("Size", "\(original.width)x\(original.height)"),
                     ("Model", ModelLocator.displayName(folder)), ("Denoising strength", "\(strength)"),
-                    ("Mask blur", noComposite ? "0" : "\(maskBlur)"), ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
+                    ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
+                    ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
+                    ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),
+                    ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
                 ])
                 try common.write(out, input: image, suffix: "inpaint", index: i, parameters: params, progress: progress)
             }

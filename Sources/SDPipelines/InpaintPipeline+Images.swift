@@ -1,0 +1,74 @@
+// The image-level inpaint recipe (what `sdedit inpaint` runs): the tensor pipeline of
+// InpaintPipeline.swift inside diffusers' padding_mask_crop handling
+// (StableDiffusionInpaintPipeline.__call__: get_crop_region, crop + resize, apply_overlay), plus
+// sdedit's exact-size padding and feathered paste-back for whole-image runs.
+import SDCore
+
+public struct InpaintImageOptions: Sendable {
+    public var area: InpaintArea = .auto
+    /// Pixels added around the mask's box before it is widened to the working aspect.
+    public var padding = 32
+    /// The working size of a crop (longer side); nil = the model's native size, at least 512.
+    public var workSize: Int?
+    /// Grow (> 0) or shrink (< 0) the mask by this many pixels before anything else sees it.
+    public var maskGrow = 0
+    /// Gaussian σ (pixels) of the paste-back feather.
+    public var maskBlur: Double = 4
+    /// Paste the generated pixels onto the original through the feathered mask.
+    public var composite = true
+    public init() {}
+}
+
+public struct InpaintImageResult {
+    public let image: Image
+    /// The crop the pipeline ran on (nil: the whole image) and the size it ran at.
+    public let box: CropBox?
+    public let workWidth: Int, workHeight: Int
+}
+
+extension InpaintPipeline {
+    /// UNet sample_size × VAE factor (512 for stable-diffusion-2-inpainting), at least 512 so a toy
+    /// model's 32 px does not crop every image.
+    public var defaultWorkSize: Int { max(512, model.unet.config.sampleSize * model.vae.config.scaleFactor) }
+
+    /// Inpaint `mask` (a [1, 1, H, W] 0/1 mask, 1 = repaint, the image's size) in an RGB image.
+    public func callAsFunction(image original: Image, mask binary: Tensor, _ r: InpaintRequest,
+                               options o: InpaintImageOptions, progress: Progress? = nil) throws -> InpaintImageResult {
+        precondition(binary.dim(2) == original.height && binary.dim(3) == original.width, "mask and image sizes differ")
+        let f = model.vae.config.scaleFactor
+        // 1. Grow or shrink the mask; the crop box, the pipeline and the feather all use the result.
+        let mask = MaskedArea.grow(binary, by: o.maskGrow)
+        // 2. The area: a crop around the mask, or the whole image (also when nothing is masked).
+        let work = o.workSize ?? defaultWorkSize
+        let crop = o.area == .masked || (o.area == .auto && (original.width > work || original.height > work))
+        let box = crop ? MaskedArea.cropRegion(mask: mask, width: work, height: work, pad: o.padding) : nil
+        var generated: Image
+        let workSize: (Int, Int)
+        if let box = box {
+            // 3. Crop and resize image and mask to the working size (Pillow LANCZOS, as diffusers'
+            //    image and mask processors; the mask is binarised again after resizing).
+            workSize = MaskedArea.workingSize(for: box, workSize: work, multiple: f)
+            let image = MaskedArea.crop(original, box).pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos)
+            let m = try MaskPreparation.binaryMask(MaskedArea.maskImage(MaskedArea.crop(mask, box))
+                .pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos))
+            // 4. The pipeline on the crop.
+            let decoded = try self(image: image.toTensor(), mask: m, r, progress: progress)
+            // 5. Back to the box's size, over the untouched original.
+            let back = Image(tensor: decoded).pillowResized(width: box.width, height: box.height, filter: .lanczos)
+            generated = MaskedArea.paste(back, into: original, at: box)
+        } else {
+            // 3. Pad to the VAE multiple (edge pixels; the mask with keep) so the exact size survives.
+            let padded = Compositing.padToMultiple(original, f)
+            workSize = (padded.width, padded.height)
+            let m = Compositing.padMask(mask, width: padded.width, height: padded.height)
+            // 4. The pipeline on the whole image; 5. the padding cropped off.
+            let decoded = try self(image: padded.toTensor(), mask: m, r, progress: progress)
+            generated = Compositing.crop(Image(tensor: decoded), width: original.width, height: original.height)
+        }
+        // 6. Paste back through the feathered mask: pixels outside the mask stay the original's.
+        if o.composite {
+            generated = Compositing.composite(original: original, generated: generated, mask: mask, blur: o.maskBlur)
+        }
+        return InpaintImageResult(image: generated, box: box, workWidth: workSize.0, workHeight: workSize.1)
+    }
+}

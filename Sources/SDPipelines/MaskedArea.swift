@@ -1,0 +1,139 @@
+// Inpainting only around the mask ("Inpaint area: Only masked" in AUTOMATIC1111, diffusers'
+// padding_mask_crop): the box that holds every masked pixel, padded and widened to the working
+// aspect ratio within the image, exactly as diffusers' VaeImageProcessor.get_crop_region
+// (src/diffusers/image_processor.py); and growing/shrinking a binary mask before the pipeline sees it.
+import SDCore
+
+/// Where an inpaint runs: on a crop around the mask, on the whole image, or (auto) on a crop when
+/// the image is larger than the working size.
+public enum InpaintArea: String, CaseIterable, Sendable { case auto, masked, whole }
+
+/// A pixel rectangle [x0, x1) × [y0, y1).
+public struct CropBox: Equatable, CustomStringConvertible, Sendable {
+    public var x0: Int, y0: Int, x1: Int, y1: Int
+    public init(x0: Int, y0: Int, x1: Int, y1: Int) { (self.x0, self.y0, self.x1, self.y1) = (x0, y0, x1, y1) }
+    public var width: Int { x1 - x0 }
+    public var height: Int { y1 - y0 }
+    public var description: String { "\(width)x\(height)+\(x0)+\(y0)" }
+}
+
+public enum MaskedArea {
+    /// get_crop_region(mask, width, height, pad) for a [1, 1, H, W] 0/1 mask: the bounding box of the
+    /// nonzero pixels, `pad` pixels wider on each side (clipped to the image), then grown along one
+    /// axis to width:height, shifted back inside the image where it overhangs. Several disjoint
+    /// regions get one box around all of them. nil when nothing is masked (diffusers divides by zero).
+    public static func cropRegion(mask: Tensor, width: Int, height: Int, pad: Int) -> CropBox? {
+        let h = mask.dim(2), w = mask.dim(3)
+        var left = w, right = -1, top = h, bottom = -1
+        mask.withUnsafeBufferPointer { m in
+            let p = m.baseAddress!
+            for y in 0..<h {
+                var x = 0
+                while x < w && p[y * w + x] == 0 { x += 1 }
+                if x == w { continue }
+                var last = w - 1
+                while p[y * w + last] == 0 { last -= 1 }
+                left = min(left, x); right = max(right, last); top = min(top, y); bottom = y
+            }
+        }
+        if right < 0 { return nil }
+        var x1 = max(left - pad, 0), y1 = max(top - pad, 0)
+        var x2 = min(right + 1 + pad, w), y2 = min(bottom + 1 + pad, h)
+        // Float division and int() truncation toward zero, as the Python does.
+        let ratioCrop = Double(x2 - x1) / Double(y2 - y1), ratio = Double(width) / Double(height)
+        if ratioCrop > ratio {
+            let diff = Int(Double(x2 - x1) / ratio - Double(y2 - y1))
+            y1 -= diff / 2
+            y2 += diff - diff / 2
+            if y2 >= h { y1 -= y2 - h; y2 = h }
+            if y1 < 0 { y2 -= y1; y1 = 0 }
+            if y2 >= h { y2 = h }
+        } else {
+            let diff = Int(Double(y2 - y1) * ratio - Double(x2 - x1))
+            x1 -= diff / 2
+            x2 += diff - diff / 2
+            if x2 >= w { x1 -= x2 - w; x2 = w }
+            if x1 < 0 { x2 -= x1; x1 = 0 }
+            if x2 >= w { x2 = w }
+        }
+        return CropBox(x0: x1, y0: y1, x1: x2, y1: y2)
+    }
+
+    /// The size the crop is processed at: `workSize` on the box's longer side, the other side in the
+    /// box's proportion, both rounded to multiples of `multiple` (so no padding is needed). Equals
+    /// workSize × workSize·(h/w) when the box has the working aspect, which it has unless it hit the
+    /// image's edges; then the box's own aspect is kept instead of diffusers' stretched fill bands.
+    public static func workingSize(for box: CropBox, workSize: Int, multiple: Int) -> (width: Int, height: Int) {
+        func round(_ v: Double) -> Int { max(multiple, Int((v / Double(multiple)).rounded()) * multiple) }
+        if box.width >= box.height {
+            return (round(Double(workSize)), round(Double(workSize) * Double(box.height) / Double(box.width)))
+        }
+        return (round(Double(workSize) * Double(box.width) / Double(box.height)), round(Double(workSize)))
+    }
+
+    /// Dilate (px > 0) or erode (px < 0) a [1, 1, H, W] 0/1 mask by |px| pixels with a square window
+    /// of side 2|px| + 1 (ComfyUI's grow_mask_by kernel is square too). The window is clipped at the
+    /// image's edges, so a mask touching the border stays on it when shrunk (scipy's grey_erosion, which
+    /// ComfyUI's GrowMask uses, reflects at the border to the same effect).
+    public static func grow(_ mask: Tensor, by px: Int) -> Tensor {
+        if px == 0 { return mask }
+        let h = mask.dim(2), w = mask.dim(3), r = abs(px)
+        let dilate = px > 0
+        // Separable running max (dilation) or min (erosion) over ±r along x, then along y.
+        func pass(_ src: [Float], along horizontal: Bool) -> [Float] {
+            var out = [Float](repeating: 0, count: src.count)
+            let lines = horizontal ? h : w, len = horizontal ? w : h
+            for l in 0..<lines {
+                let at = { (i: Int) in horizontal ? l * w + i : i * w + l }
+                // prefix count of masked pixels along the line, so each window is O(1)
+                var prefix = [Int](repeating: 0, count: len + 1)
+                for i in 0..<len { prefix[i + 1] = prefix[i] + (src[at(i)] != 0 ? 1 : 0) }
+                for i in 0..<len {
+                    let lo = max(i - r, 0), hi = min(i + r + 1, len)
+                    let on = prefix[hi] - prefix[lo]
+                    out[at(i)] = (dilate ? on > 0 : on == hi - lo) ? 1 : 0
+                }
+            }
+            return out
+        }
+        let grown = pass(pass(mask.storage, along: true), along: false)
+        return Tensor(shape: mask.shape, storage: grown)
+    }
+
+    /// The box's pixels of an image.
+    public static func crop(_ im: Image, _ b: CropBox) -> Image {
+        var out = [UInt16](repeating: 0, count: b.width * b.height * im.channels)
+        let c = im.channels
+        for y in 0..<b.height {
+            let src = ((b.y0 + y) * im.width + b.x0) * c, dst = y * b.width * c
+            for i in 0..<(b.width * c) { out[dst + i] = im.samples[src + i] }
+        }
+        return Image(width: b.width, height: b.height, channels: c, bitDepth: im.bitDepth, samples: out)
+    }
+
+    /// The box's part of a [1, 1, H, W] mask.
+    public static func crop(_ mask: Tensor, _ b: CropBox) -> Tensor {
+        let w = mask.dim(3), m = mask.storage
+        return Tensor(shape: [1, 1, b.height, b.width]) { o in
+            for y in 0..<b.height { for x in 0..<b.width { o[y * b.width + x] = m[(b.y0 + y) * w + b.x0 + x] } }
+        }
+    }
+
+    /// `part` written over the box of `im`.
+    public static func paste(_ part: Image, into im: Image, at b: CropBox) -> Image {
+        precondition(part.width == b.width && part.height == b.height && part.channels == im.channels)
+        var out = im.samples
+        let c = im.channels
+        for y in 0..<b.height {
+            let dst = ((b.y0 + y) * im.width + b.x0) * c, src = y * b.width * c
+            for i in 0..<(b.width * c) { out[dst + i] = part.samples[src + i] }
+        }
+        return Image(width: im.width, height: im.height, channels: c, bitDepth: im.bitDepth, samples: out)
+    }
+
+    /// A 0/1 mask as an 8-bit grayscale image (0 / 255), for resizing it as Pillow resizes an L image.
+    static func maskImage(_ mask: Tensor) -> Image {
+        Image(width: mask.dim(3), height: mask.dim(2), channels: 1, bitDepth: 8,
+              samples: mask.storage.map { $0 != 0 ? 255 : 0 })
+    }
+}

@@ -1,0 +1,96 @@
+// Inpainting around the mask: the crop box against diffusers' get_crop_region
+// (scripts/make_fixtures.py crop → fixtures/inpaint/crop_regions.json), the working size, mask
+// grow/shrink on known masks, and the image-level recipe on the tiny model: a crop run leaves every
+// pixel outside the (grown) mask bit-identical and equals the pipeline run on that crop.
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+import SDTestSupport
+import XCTest
+
+final class MaskedAreaTests: XCTestCase {
+    struct Case: Decodable { let width: Int, height: Int, rects: [[Int]], work: [Int], pad: Int, box: [Int] }
+
+    func mask(_ w: Int, _ h: Int, _ rects: [[Int]]) -> Tensor {
+        var m = [Float](repeating: 0, count: w * h)
+        m.withUnsafeMutableBufferPointer { p in
+            for r in rects { for y in r[1]..<r[3] { (p.baseAddress! + y * w + r[0]).update(repeating: 1, count: r[2] - r[0]) } }
+        }
+        return Tensor(shape: [1, 1, h, w], storage: m)
+    }
+
+    func testCropRegionIsDiffusers() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("inpaint/crop_regions.json")))
+        let cases = try JSONDecoder().decode([Case].self, from: data)
+        XCTAssertGreaterThan(cases.count, 200)
+        for c in cases {
+            let box = MaskedArea.cropRegion(mask: mask(c.width, c.height, c.rects), width: c.work[0], height: c.work[1], pad: c.pad)
+            XCTAssertEqual(box, CropBox(x0: c.box[0], y0: c.box[1], x1: c.box[2], y1: c.box[3]),
+                           "\(c.width)x\(c.height) rects \(c.rects) work \(c.work) pad \(c.pad)")
+        }
+        XCTAssertNil(MaskedArea.cropRegion(mask: mask(40, 30, []), width: 512, height: 512, pad: 32), "empty mask")
+    }
+
+    func testWorkingSizeKeepsTheBoxAspectOnMultiples() {
+        let s = MaskedArea.workingSize(for: CropBox(x0: 0, y0: 0, x1: 300, y1: 300), workSize: 512, multiple: 8)
+        XCTAssertEqual([s.width, s.height], [512, 512])
+        let wide = MaskedArea.workingSize(for: CropBox(x0: 10, y0: 0, x1: 910, y1: 600), workSize: 512, multiple: 8)
+        XCTAssertEqual([wide.width, wide.height], [512, 344])    // 512·600/900 = 341.3 → 344
+        let tall = MaskedArea.workingSize(for: CropBox(x0: 0, y0: 0, x1: 5, y1: 3000), workSize: 512, multiple: 8)
+        XCTAssertEqual([tall.width, tall.height], [8, 512])      // never below one multiple
+    }
+
+    func testGrowAndShrinkKnownMasks() {
+        let square = mask(12, 10, [[4, 3, 7, 6]])                 // 3×3 at (4, 3)
+        let grown = MaskedArea.grow(square, by: 2)
+        XCTAssertEqual(grown.storage, mask(12, 10, [[2, 1, 9, 8]]).storage, "dilation by 2 = 7×7")
+        XCTAssertEqual(MaskedArea.grow(square, by: -1).storage, mask(12, 10, [[5, 4, 6, 5]]).storage, "erosion by 1 = centre")
+        XCTAssertEqual(MaskedArea.grow(square, by: -2).storage.reduce(0, +), 0, "erosion by 2 removes it")
+        // A mask on the border stays on it when shrunk (the window is clipped at the edges).
+        let edge = mask(12, 10, [[0, 0, 4, 10]])
+        XCTAssertEqual(MaskedArea.grow(edge, by: -1).storage, mask(12, 10, [[0, 0, 3, 10]]).storage)
+        XCTAssertEqual(MaskedArea.grow(edge, by: 3).storage, mask(12, 10, [[0, 0, 7, 10]]).storage)
+        XCTAssertEqual(MaskedArea.grow(square, by: 0).storage, square.storage)
+    }
+
+    /// On the tiny model with a forced small working size: the crop run changes nothing outside the
+    /// mask, and its pixels inside the box are the tensor pipeline's output on the resized crop.
+    func testCropRunLeavesOutsidePixelsAndEqualsThePipelineOnTheCrop() throws {
+        let model = try StableDiffusionModel(folder: Fixtures.path("models/tiny-sd2-inpainting"))
+        let pipe = try InpaintPipeline(model: model)
+        let g = TorchGenerator(seed: 5)
+        let (w, h) = (150, 110)
+        let original = Image(tensor: g.rand([1, 3, h, w]) * 2 - 1)
+        let m = mask(w, h, [[90, 60, 110, 75]])
+        var r = InpaintRequest(prompt: "a cat")
+        r.steps = 3
+        r.seed = 7
+        var o = InpaintImageOptions()
+        o.area = .masked
+        o.workSize = 64
+        o.padding = 8
+        o.maskGrow = 2
+        o.maskBlur = 2
+        let result = try pipe(image: original, mask: m, r, options: o)
+        let grownMask = MaskedArea.grow(m, by: 2)
+        let box = try XCTUnwrap(result.box)
+        XCTAssertEqual(box, MaskedArea.cropRegion(mask: grownMask, width: 64, height: 64, pad: 8))
+        XCTAssertEqual([result.image.width, result.image.height], [w, h])
+        var changedInside = 0
+        for i in 0..<(w * h) {
+            let same = (0..<3).allSatisfy { result.image.samples[i * 3 + $0] == original.samples[i * 3 + $0] }
+            if grownMask.storage[i] == 0 { XCTAssertTrue(same, "pixel \(i % w),\(i / w) outside the mask changed") } else if !same { changedInside += 1 }
+        }
+        XCTAssertGreaterThan(changedInside, 0, "nothing was painted")
+        // Without the paste-back, the box holds the pipeline's output on the resized crop.
+        o.composite = false
+        let raw = try pipe(image: original, mask: m, r, options: o)
+        let (ww, wh) = (raw.workWidth, raw.workHeight)
+        let crop = MaskedArea.crop(original, box).pillowResized(width: ww, height: wh, filter: .lanczos)
+        let cropMask = try MaskPreparation.binaryMask(Image(width: box.width, height: box.height, channels: 1, bitDepth: 8,
+            samples: MaskedArea.crop(grownMask, box).storage.map { $0 != 0 ? 255 : 0 }).pillowResized(width: ww, height: wh, filter: .lanczos))
+        let direct = Image(tensor: try pipe(image: crop.toTensor(), mask: cropMask, r)).pillowResized(width: box.width, height: box.height, filter: .lanczos)
+        XCTAssertEqual(MaskedArea.crop(raw.image, box).samples, direct.samples)
+    }
+}

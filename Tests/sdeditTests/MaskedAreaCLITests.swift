@@ -1,0 +1,63 @@
+// `sdedit inpaint --area/--padding/--work-size/--mask-grow` and inputs from pipes, on the demo model.
+import Foundation
+import SDCore
+import SDTestSupport
+import XCTest
+
+final class MaskedAreaCLITests: CLITestCase {
+    /// A crop run keeps the exact size, reports the crop, says so in the parameters, and leaves every
+    /// pixel outside the grown mask as it was.
+    func testCropRunKeepsEveryPixelOutsideTheGrownMask() throws {
+        let out = dir + "/crop.png"
+        let r = try inpaint(["-o", out, "--area", "masked", "--work-size", "64", "--padding", "4", "--mask-grow", "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("crop around the mask at"), r.stderr)
+        let original = try ImageIO.read(photo).rgb8(), m = try ImageIO.read(mask).luminance8(), o = try ImageIO.read(out)
+        XCTAssertEqual([o.width, o.height], [original.width, original.height])
+        // The mask grown by 3 (square window): a pixel may change only within 3 px of a white pixel.
+        let (w, h) = (m.width, m.height)
+        var changed = 0
+        for y in 0..<h { for x in 0..<w {
+            let same = (0..<3).allSatisfy { o.samples[(y * w + x) * 3 + $0] == original.samples[(y * w + x) * 3 + $0] }
+            if same { continue }
+            changed += 1
+            var near = false
+            for yy in max(0, y - 3)...min(h - 1, y + 3) { for xx in max(0, x - 3)...min(w - 1, x + 3) where m.samples[yy * w + xx] >= 128 { near = true } }
+            XCTAssertTrue(near, "pixel \(x),\(y) changed outside the grown mask")
+        } }
+        XCTAssertGreaterThan(changed, 0)
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: out)), as: UTF8.self)
+        XCTAssertTrue(text.contains("Inpaint area: Only masked") && text.contains("Mask grow: 3"), "parameters")
+    }
+
+    /// --area whole on the same image is the run it was before cropping existed (same bits as the
+    /// default on an image no larger than the working size).
+    func testWholeAreaIsTheDefaultForSmallImages() throws {
+        let a = dir + "/a.png", b = dir + "/b.png"
+        XCTAssertEqual(try inpaint(["-o", a, "-q"]).status, 0)
+        XCTAssertEqual(try inpaint(["-o", b, "-q", "--area", "whole"]).status, 0)
+        XCTAssertEqual(try ImageIO.read(a), try ImageIO.read(b))
+    }
+
+    /// Process substitution and FIFOs for IMAGE and MASK (`<(convert …)` in a shell pipeline).
+    func testInputsFromPipes() throws {
+        let out = dir + "/fifo.png"
+        let (status, err) = try shell("""
+            mkfifo '\(dir!)/mask.fifo' || exit 9
+            cat '\(mask)' > '\(dir!)/mask.fifo' &
+            cat '\(photo)' | "$SDEDIT" inpaint - '\(dir!)/mask.fifo' "a wall" --model '\(model)' --steps 2 --seed 3 -q -o '\(out)'
+            """)
+        XCTAssertEqual(status, 0, err)
+        let direct = dir + "/direct.png"
+        XCTAssertEqual(try run(["inpaint", photo, mask, "a wall", "--model", model, "--steps", "2", "--seed", "3", "-q", "-o", direct]).status, 0)
+        XCTAssertEqual(try ImageIO.read(out), try ImageIO.read(direct))
+    }
+
+    func testBadAreaOptionsAreUsageErrors() throws {
+        for args in [["--area", "sideways"], ["--padding", "-1"], ["--work-size", "10"], ["--mask-grow", "5000"]] {
+            let r = try inpaint(["-o", dir + "/x.png"] + args)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+        }
+    }
+}
