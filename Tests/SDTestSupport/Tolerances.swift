@@ -46,7 +46,7 @@ public enum Tolerances {
     /// pipeline cases, 8-bit output). Measured 2026-12-01 on the portable bf16 kernels (Zen 3): worst
     /// case max 11 grey levels (euler_a), worst mean 1.36; other cases 3–9 max, 0.35–1.16 mean. On
     /// the native kernels (oneDNN AMX GEMMs with packed linear weights, AMX attention; Xeon family 6
-    /// model 207): worst max 11 (euler_strength), worst mean 1.27.
+    /// model 207; packed conv and linear weights): worst max 9 (ddim_strength), worst mean 1.24 (euler_a).
     /// bf16 attention against fp32 SDPA on the same bf16-rounded q, k, v: what remains is the bf16
     /// rounding of the softmax numerators before P·V (relative 2⁻⁹ each) and summation order.
     /// Measured 2026-12-01 (Xeon family 6 model 207; AMX and the portable kernel at every ISA agree
