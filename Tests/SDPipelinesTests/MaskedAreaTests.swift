@@ -93,4 +93,18 @@ final class MaskedAreaTests: XCTestCase {
         let direct = Image(tensor: try pipe(image: crop.toTensor(), mask: cropMask, r)).pillowResized(width: box.width, height: box.height, filter: .lanczos)
         XCTAssertEqual(MaskedArea.crop(raw.image, box).samples, direct.samples)
     }
+
+    /// Outpaint canvas: the image at (left, top), edge pixels repeated outward, the mask = new area
+    /// plus the overlap along extended sides only.
+    func testOutpaintCanvasAndMask() {
+        let im = Image(width: 3, height: 2, channels: 1, bitDepth: 8, samples: [1, 2, 3, 4, 5, 6])
+        let (c, m) = Outpainting.canvas(im, extend: Extension(left: 2, top: 1, right: 0, bottom: 0), overlap: 1)
+        XCTAssertEqual([c.width, c.height], [5, 3])
+        XCTAssertEqual(c.samples, [1, 1, 1, 2, 3,
+                                   1, 1, 1, 2, 3,
+                                   4, 4, 4, 5, 6])
+        XCTAssertEqual(m.storage, [1, 1, 1, 1, 1,
+                                   1, 1, 1, 1, 1,
+                                   1, 1, 1, 0, 0])   // row 1 is the top overlap, column 2 the left one
+    }
 }

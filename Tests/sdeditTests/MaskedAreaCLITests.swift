@@ -60,4 +60,32 @@ final class MaskedAreaCLITests: CLITestCase {
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
         }
     }
+
+    /// outpaint: the canvas grows by --extend, the original survives exactly away from the overlap,
+    /// and bad --extend values are usage errors.
+    func testOutpaintGrowsTheCanvasAndKeepsTheOriginal() throws {
+        let out = dir + "/out.png"
+        let r = try run(["outpaint", photo, "a wall", "--extend", "20,0,30,10", "--overlap", "8", "--model", model,
+                         "--steps", "2", "--seed", "3", "-q", "-o", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try ImageIO.read(out), original = try ImageIO.read(photo).rgb8()
+        XCTAssertEqual([o.width, o.height], [original.width + 50, original.height + 10])
+        var changedNew = 0
+        for y in 0..<o.height { for x in 0..<o.width {
+            let (ox, oy) = (x - 20, y)
+            let inside = ox >= 8 && ox < original.width - 8 && oy < original.height - 8
+            let px = (0..<3).map { o.samples[(y * o.width + x) * 3 + $0] }
+            if inside {
+                XCTAssertEqual(px, (0..<3).map { original.samples[(oy * original.width + ox) * 3 + $0] }, "kept pixel \(x),\(y)")
+            } else if ox < 0 || ox >= original.width || oy >= original.height {
+                let edge = (0..<3).map { original.samples[(min(oy, original.height - 1) * original.width + min(max(ox, 0), original.width - 1)) * 3 + $0] }
+                if px != edge { changedNew += 1 }
+            }
+        } }
+        XCTAssertGreaterThan(changedNew, 0, "the new area was not painted")
+        for bad in ["1,2", "-5", "0", "a,b,c,d"] {
+            XCTAssertEqual(try run(["outpaint", photo, "x", "--extend", bad, "--model", model]).status, 64, bad)
+        }
+    }
 }
+

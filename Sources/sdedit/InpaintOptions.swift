@@ -1,0 +1,85 @@
+// Options and the generation loop shared by `inpaint` and `outpaint` (both run InpaintPipeline's
+// image-level recipe on an image and a 0/1 mask).
+import ArgumentParser
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+
+struct InpaintOptions: ParsableArguments {
+    @Option(help: "Model folder or hub id.")
+    var model: String?
+    @Option(help: "Denoising steps.") var steps: Int = 50
+    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
+    @Option(help: "How much of the masked area to re-noise (0…1; 1 = start from pure noise).") var strength: Double = 1.0
+    @Option(help: "Feather radius (Gaussian σ, pixels) of the paste-back edge.") var maskBlur: Double = 4
+    @Flag(help: "Return the raw pipeline output without pasting the original back.") var noComposite = false
+    @Option(help: "Where to inpaint: masked (a crop around the mask at --work-size), whole (the full image at its own size), auto (masked when the image is larger than --work-size).")
+    var area: InpaintArea = .auto
+    @Option(help: "Pixels of context around the mask's box when cropping.") var padding: Int = 32
+    @Option(help: "Working size of a crop, longer side in pixels (default: the model's native size, at least 512).")
+    var workSize: Int?
+    @Option(help: "Grow (> 0) or shrink (< 0) the mask by this many pixels (square window) before inpainting.")
+    var maskGrow: Int = 0
+
+    func validate() throws {
+        guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
+        guard (0...1).contains(strength) else { throw ValidationError("--strength must be within 0…1") }
+        guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be 0…100") }
+        guard maskBlur >= 0 && maskBlur <= 256 else { throw ValidationError("--mask-blur must be 0…256") }
+        guard (0...4096).contains(padding) else { throw ValidationError("--padding must be 0…4096") }
+        guard (-1024...1024).contains(maskGrow) else { throw ValidationError("--mask-grow must be -1024…1024") }
+        if let w = workSize { guard (64...4096).contains(w) else { throw ValidationError("--work-size must be 64…4096") } }
+    }
+
+    var imageOptions: InpaintImageOptions {
+        var o = InpaintImageOptions()
+        o.area = area
+        o.padding = padding
+        o.workSize = workSize
+        o.maskGrow = maskGrow
+        o.maskBlur = maskBlur
+        o.composite = !noComposite
+        return o
+    }
+
+    /// Load the model, then for each of --count seeds inpaint `mask` in `image` and write it.
+    /// `fields`: extra A1111 parameters of the command (outpaint's extension).
+    func generate(image: Image, mask: Tensor, prompt: String, input: String, suffix: String, common: GenerationOptions,
+                  precision: Precision, progress: ProgressReporter, fields extra: [(String, String)] = []) throws {
+        let folder = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_INPAINT_MODEL"]
+                                              ?? "stabilityai/stable-diffusion-2-inpainting")
+        progress.message("sdedit: loading \(folder)")
+        let t0 = Stopwatch.now()
+        let sd = try StableDiffusionModel(folder: folder, precision: precision)
+        let pipe = try InpaintPipeline(model: sd)
+        progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
+        let options = imageOptions
+        let base = common.baseSeed()
+        let schedulerKind = try common.scheduler ?? sd.defaultSchedulerKind()
+        for i in 0..<common.count {
+            var r = InpaintRequest(prompt: prompt)
+            r.negativePrompt = common.negativePrompt
+            r.steps = steps
+            r.guidance = guidance
+            r.strength = strength
+            r.seed = base &+ UInt64(i)
+            r.scheduler = schedulerKind
+            progress.message("sdedit: seed \(r.seed)")
+            progress.begin(common.count > 1 ? "\(suffix) \(i + 1)/\(common.count)" : suffix)
+            let result = try pipe(image: image, mask: mask, r, options: options, progress: progress.update)
+            if let box = result.box, i == 0 {
+                progress.message("sdedit: inpainting the \(box) crop around the mask at \(result.workWidth)x\(result.workHeight)")
+            }
+            let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
+                ("Steps", "\(steps)"), ("Sampler", samplerName(schedulerKind)), ("CFG scale", "\(guidance)"),
+                ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"),
+                ("Model", ModelLocator.displayName(folder)), ("Denoising strength", "\(strength)"),
+                ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
+                ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
+                ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),
+            ] + extra + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
+            try common.write(result.image, input: input, suffix: suffix, index: i, parameters: params, progress: progress)
+        }
+    }
+}
