@@ -24,9 +24,15 @@ struct Inpaint: ParsableCommand {
         its default comes from SDEDIT_INPAINT_MODEL, else stabilityai/stable-diffusion-2-inpainting.
         """)
 
-    @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
-    @Argument(help: "Mask image, same size as IMAGE ('-' for stdin).") var mask: String
-    @Argument(help: "What to paint into the masked area.") var prompt: String
+    @Argument(help: ArgumentHelp("Input image (PNG or JPEG; '-' for stdin).", valueName: "image")) var imageArg: String?
+    @Argument(help: ArgumentHelp("Mask image, same size as IMAGE ('-' for stdin).", valueName: "mask")) var maskArg: String?
+    @Argument(help: ArgumentHelp("What to paint into the masked area.", valueName: "prompt")) var promptArg: String?
+    @Option(help: "Run the jobs of a JSON Lines file with one model load (instead of IMAGE MASK PROMPT): one object per line with image, mask, prompt and optionally output, negative_prompt, seed, steps, guidance, strength.")
+    var batch: String?
+
+    var image: String { imageArg ?? "" }
+    var mask: String { maskArg ?? "" }
+    var prompt: String { promptArg ?? "" }
 
     @OptionGroup var inpaint: InpaintOptions
     @OptionGroup var common: GenerationOptions
@@ -35,6 +41,12 @@ struct Inpaint: ParsableCommand {
     @Flag(help: "Resize a mask of another size to the image (Pillow LANCZOS) instead of failing.") var resizeMask = false
 
     func validate() throws {
+        if batch != nil {
+            guard imageArg == nil else { throw ValidationError("--batch takes its images from the file: no IMAGE MASK PROMPT") }
+            guard common.output == nil else { throw ValidationError("--batch: give each job's output in the file, not -o") }
+            return
+        }
+        guard imageArg != nil, maskArg != nil, promptArg != nil else { throw ValidationError("missing IMAGE MASK PROMPT (or --batch FILE)") }
         if image == "-" && mask == "-" { throw ValidationError("IMAGE and MASK cannot both be stdin") }
     }
 
@@ -42,6 +54,7 @@ struct Inpaint: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
+            if let batch = batch { return try runBatch(batch, common: common, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "inpaint", inputs: [image, mask])
             // 1. Inputs.
             let original = try common.readImage(image).rgb8()

@@ -43,10 +43,14 @@ struct InpaintOptions: ParsableArguments {
         return o
     }
 
-    /// Load the model, then for each of --count seeds inpaint `mask` in `image` and write it.
-    /// `fields`: extra A1111 parameters of the command (outpaint's extension).
-    func generate(image: Image, mask: Tensor, prompt: String, input: String, suffix: String, common: GenerationOptions,
-                  precision: Precision, progress: ProgressReporter, fields extra: [(String, String)] = []) throws {
+    /// The loaded model and what every job of a run shares.
+    struct Loaded {
+        let pipe: InpaintPipeline
+        let folder: String
+        let scheduler: SchedulerKind
+    }
+
+    func load(common: GenerationOptions, precision: Precision, progress: ProgressReporter) throws -> Loaded {
         let folder = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_INPAINT_MODEL"]
                                               ?? "stabilityai/stable-diffusion-2-inpainting")
         progress.message("sdedit: loading \(folder)")
@@ -54,32 +58,53 @@ struct InpaintOptions: ParsableArguments {
         let sd = try StableDiffusionModel(folder: folder, precision: precision)
         let pipe = try InpaintPipeline(model: sd)
         progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-        let options = imageOptions
+        return Loaded(pipe: pipe, folder: folder, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
+    }
+
+    /// One image: the request (prompt, seed and the per-job numbers) run on `image` and `mask`, with
+    /// its A1111 parameters text.
+    func paint(_ m: Loaded, image: Image, mask: Tensor, _ r: InpaintRequest, precision: Precision, label: String,
+               progress: ProgressReporter, fields extra: [(String, String)] = []) throws -> (Image, String) {
+        progress.message("sdedit: seed \(r.seed)")
+        progress.begin(label)
+        let result = try m.pipe(image: image, mask: mask, r, options: imageOptions, progress: progress.update)
+        if let box = result.box {
+            progress.message("sdedit: inpainting the \(box) crop around the mask at \(result.workWidth)x\(result.workHeight)")
+        }
+        let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
+            ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
+            ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"),
+            ("Model", ModelLocator.displayName(m.folder)), ("Denoising strength", "\(r.strength)"),
+            ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
+            ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
+            ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),
+        ] + extra + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
+        return (result.image, params)
+    }
+
+    func request(prompt: String, common: GenerationOptions, seed: UInt64, scheduler: SchedulerKind) -> InpaintRequest {
+        var r = InpaintRequest(prompt: prompt)
+        r.negativePrompt = common.negativePrompt
+        r.steps = steps
+        r.guidance = guidance
+        r.strength = strength
+        r.seed = seed
+        r.scheduler = scheduler
+        return r
+    }
+
+    /// Load the model, then for each of --count seeds inpaint `mask` in `image` and write it.
+    /// `fields`: extra A1111 parameters of the command (outpaint's extension).
+    func generate(image: Image, mask: Tensor, prompt: String, input: String, suffix: String, common: GenerationOptions,
+                  precision: Precision, progress: ProgressReporter, fields extra: [(String, String)] = []) throws {
+        let m = try load(common: common, precision: precision, progress: progress)
         let base = common.baseSeed()
-        let schedulerKind = try common.scheduler ?? sd.defaultSchedulerKind()
         for i in 0..<common.count {
-            var r = InpaintRequest(prompt: prompt)
-            r.negativePrompt = common.negativePrompt
-            r.steps = steps
-            r.guidance = guidance
-            r.strength = strength
-            r.seed = base &+ UInt64(i)
-            r.scheduler = schedulerKind
-            progress.message("sdedit: seed \(r.seed)")
-            progress.begin(common.count > 1 ? "\(suffix) \(i + 1)/\(common.count)" : suffix)
-            let result = try pipe(image: image, mask: mask, r, options: options, progress: progress.update)
-            if let box = result.box, i == 0 {
-                progress.message("sdedit: inpainting the \(box) crop around the mask at \(result.workWidth)x\(result.workHeight)")
-            }
-            let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
-                ("Steps", "\(steps)"), ("Sampler", samplerName(schedulerKind)), ("CFG scale", "\(guidance)"),
-                ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"),
-                ("Model", ModelLocator.displayName(folder)), ("Denoising strength", "\(strength)"),
-                ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
-                ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
-                ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),
-            ] + extra + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
-            try common.write(result.image, input: input, suffix: suffix, index: i, parameters: params, progress: progress)
+            let r = request(prompt: prompt, common: common, seed: base &+ UInt64(i), scheduler: m.scheduler)
+            let (out, params) = try paint(m, image: image, mask: mask, r, precision: precision,
+                                          label: common.count > 1 ? "\(suffix) \(i + 1)/\(common.count)" : suffix,
+                                          progress: progress, fields: extra)
+            try common.write(out, input: input, suffix: suffix, index: i, parameters: params, progress: progress)
         }
     }
 }

@@ -59,8 +59,15 @@ enum ExitCode32: Int32 {
 
 /// Map an SDError to its exit code and print the one-line message on stderr.
 func fail(_ error: Error) -> ExitCode {
+    printError("sdedit: \(error)")
+    return ExitCode(exitCode(for: error).rawValue)
+}
+
+/// The documented exit code of an error (a batch line's error keeps its job's code).
+func exitCode(for error: Error) -> ExitCode32 {
     let code: ExitCode32
     switch error {
+    case let b as BatchLineError: code = exitCode(for: b.error)
     case let e as SDError:
         switch e {
         // Chosen by the error's type, never its text: reading fails with 66, writing with 74.
@@ -72,8 +79,7 @@ func fail(_ error: Error) -> ExitCode {
         }
     default: code = .software
     }
-    printError("sdedit: \(error)")
-    return ExitCode(code.rawValue)
+    return code
 }
 
 func printError(_ s: String) {

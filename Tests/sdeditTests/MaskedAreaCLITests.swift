@@ -87,5 +87,29 @@ final class MaskedAreaCLITests: CLITestCase {
             XCTAssertEqual(try run(["outpaint", photo, "x", "--extend", bad, "--model", model]).status, 64, bad)
         }
     }
+
+    /// --batch: one model load, a bad line in the middle is reported with its number and the others
+    /// still run, each job's image equals the single run with the same seed, and the exit status is
+    /// the first failure's (65 for a line that is not a job).
+    func testBatchRunsEveryGoodLineAndNamesTheBadOnes() throws {
+        let jobs = dir + "/jobs.jsonl", a = dir + "/a.png", b = dir + "/b.png"
+        try [#"{"image": "\#(photo)", "mask": "\#(mask)", "prompt": "a red brick wall", "steps": 2, "seed": 3, "output": "\#(a)"}"#,
+             "{not json",
+             #"{"image": "\#(dir!)/missing.png", "mask": "\#(mask)", "prompt": "x"}"#,
+             "",
+             #"{"image": "\#(photo)", "mask": "\#(mask)", "prompt": "a red brick wall", "steps": 2, "seed": 4, "output": "\#(b)"}"#,
+        ].joined(separator: "\n").write(toFile: jobs, atomically: true, encoding: .utf8)
+        let r = try run(["inpaint", "--batch", jobs, "--model", model])
+        XCTAssertEqual(r.status, 65, r.stderr)
+        XCTAssertTrue(r.stderr.contains("jobs.jsonl:2: not a job object"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("jobs.jsonl:3: ") && r.stderr.contains("missing.png"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("job 4/4 (line 5)") && r.stderr.contains("2 of 4 jobs failed"), r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "sdedit: loading").count, 2, "one model load")
+        let single = dir + "/single.png"
+        XCTAssertEqual(try inpaint(["-o", single, "-q", "--seed", "4"]).status, 0)
+        XCTAssertEqual(try ImageIO.read(b), try ImageIO.read(single))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: a))
+        XCTAssertEqual(try run(["inpaint", photo, mask, "x", "--batch", jobs, "--model", model]).status, 64, "batch with arguments")
+    }
 }
 
