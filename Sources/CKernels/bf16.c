@@ -2,23 +2,15 @@
 // as torch's c10::BFloat16 (round_to_nearest_even) and oneDNN's cvt do, so a weight stored here is
 // the value PyTorch's .to(torch.bfloat16) gives. NaN stays NaN (weights are checked before this).
 #include "sd_kernels.h"
+#include "bf16_round.h"
 #include <string.h>
-
-// Branch-free (select, not if) so each clone below vectorises: 16 lanes under AVX-512.
-static inline uint16_t to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-    const uint32_t quiet = (u >> 16) | 0x40u;   // NaN stays NaN
-    return (uint16_t)(((u & 0x7FFFFFFFu) > 0x7F800000u) ? quiet : rounded);
-}
 
 // Compiled for AVX-512, AVX2 and SSE2; the loader picks the clone from cpuid (every clone gives the
 // same bits, so SDEDIT_MAX_ISA need not reach these).
 #define CLONES __attribute__((target_clones("avx512bw", "avx2", "default")))
 
 CLONES void sd_f32_to_bf16(const float *src, uint16_t *dst, long n) {
-    for (long i = 0; i < n; i++) dst[i] = to_bf16(src[i]);
+    for (long i = 0; i < n; i++) dst[i] = sd_bf16_rne(src[i]);
 }
 
 CLONES void sd_bf16_to_f32(const uint16_t *src, float *dst, long n) {
@@ -28,5 +20,5 @@ CLONES void sd_bf16_to_f32(const uint16_t *src, float *dst, long n) {
 
 CLONES void sd_round_bf16(const float *src, float *dst, long n) {
     uint32_t *d = (uint32_t *)dst;
-    for (long i = 0; i < n; i++) d[i] = (uint32_t)to_bf16(src[i]) << 16;
+    for (long i = 0; i < n; i++) d[i] = (uint32_t)sd_bf16_rne(src[i]) << 16;
 }

@@ -3,16 +3,10 @@
 // with K ordered (ky, kx, c) so each tap of a pixel is one run of C channels in an NHWC image.
 // Plain C; each function is cloned for AVX-512, AVX2 and SSE2 and picked from cpuid at load.
 #include "sd_kernels.h"
+#include "bf16_round.h"
 #include <string.h>
 
 #define CLONES __attribute__((target_clones("avx512bw", "avx2", "default")))
-
-static inline uint16_t to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-    return (uint16_t)(((u & 0x7FFFFFFFu) > 0x7F800000u) ? ((u >> 16) | 0x40u) : rounded);
-}
 
 // src: [C, HW] fp32 → dst: [HW, C] bf16 (one image, NCHW → NHWC) for pixels [p0, p1).
 // Channel pairs become 32-bit words (contiguous, vectorised), then 16 × 16 word tiles are transposed
@@ -28,14 +22,14 @@ CLONES void sd_nchw_to_nhwc_bf16(const float *src, uint16_t *dst, long c, long h
             const long jn = c2 - j0 < 16 ? c2 - j0 : 16;
             for (long j = 0; j < jn; j++) {
                 const float *lo = src + (2 * (j0 + j)) * hw + b0, *hi = lo + hw;
-                for (long i = 0; i < bn; i++) tile[j][i] = (uint32_t)to_bf16(lo[i]) | ((uint32_t)to_bf16(hi[i]) << 16);
+                for (long i = 0; i < bn; i++) tile[j][i] = (uint32_t)sd_bf16_rne(lo[i]) | ((uint32_t)sd_bf16_rne(hi[i]) << 16);
             }
             for (long i = 0; i < bn; i++)
                 for (long j = 0; j < jn; j++) dw[(b0 + i) * c2 + j0 + j] = tile[j][i];
         }
         if (c & 1)   // odd channel counts (an RGB stem): element by element
             for (long p = b0; p < b0 + bn; p++)
-                for (long ch = 0; ch < c; ch++) dst[p * c + ch] = to_bf16(src[ch * hw + p]);
+                for (long ch = 0; ch < c; ch++) dst[p * c + ch] = sd_bf16_rne(src[ch * hw + p]);
     }
 }
 

@@ -8,6 +8,7 @@
 // Tiles (Intel SDM vol. 1 §3.x, "Intel AMX"): A = 16 rows × 32 bf16, B = 16 rows of bf16 pairs
 // (VNNI layout) × 16 columns, C = 16 × 16 fp32. Per step: 2 A, 2 B, 4 C tiles = all 8 registers.
 #include "sd_kernels.h"
+#include "bf16_round.h"
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
@@ -51,13 +52,6 @@ typedef struct {
     uint8_t rows[16];
 } tilecfg;
 
-static inline uint16_t bf16_rne(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7F800000u) == 0x7F800000u && (u & 0x007FFFFFu)) return (uint16_t)((u >> 16) | 0x40);
-    return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
-}
-
 // Keys as B tiles of Q·Kᵀ. kp: [tkp/16][dqp/32] tiles, each 16 rows (dq pairs) × 16 keys × 2;
 // zero past tk and past dq. k: [tk, dq] stride ks.
 static void pack_k(const float *k, long ks, int tk, int dq, long tkp, long dqp, uint16_t *kp) {
@@ -66,7 +60,7 @@ static void pack_k(const float *k, long ks, int tk, int dq, long tkp, long dqp, 
     for (int j = 0; j < tk; j++) {
         const float *src = k + (long)j * ks;
         uint16_t *base = kp + (long)(j / 16) * ndc * 512 + (j % 16) * 2;
-        for (int d = 0; d < dq; d++) base[(d / 32) * 512 + ((d % 32) / 2) * 32 + (d & 1)] = bf16_rne(src[d]);
+        for (int d = 0; d < dq; d++) base[(d / 32) * 512 + ((d % 32) / 2) * 32 + (d & 1)] = sd_bf16_rne(src[d]);
     }
 }
 
@@ -78,7 +72,7 @@ static void pack_v(const float *v, long vs, int tk, int dv, long tkp, long dvp, 
     for (int j = 0; j < tk; j++) {
         const float *src = v + (long)j * vs;
         uint16_t *base = vp + (long)(j / 32) * nvb * 512 + ((j % 32) / 2) * 32 + (j & 1);
-        for (int c = 0; c < dv; c++) base[(c / 16) * 512 + (c % 16) * 2] = bf16_rne(src[c]);
+        for (int c = 0; c < dv; c++) base[(c / 16) * 512 + (c % 16) * 2] = sd_bf16_rne(src[c]);
     }
 }
 
@@ -136,7 +130,7 @@ void sd_attention_head_amx(const float *q, const float *k, const float *v, float
         const int rn = q1 - r0 < AQ ? q1 - r0 : AQ;
         memset(QP, 0, (size_t)(AQ * dqp * 2));
         for (int r = 0; r < rn; r++)
-            for (int d = 0; d < dq; d++) QP[r * dqp + d] = bf16_rne(q[(long)(r0 + r) * qs + d]);
+            for (int d = 0; d < dq; d++) QP[r * dqp + d] = sd_bf16_rne(q[(long)(r0 + r) * qs + d]);
         memset(O, 0, (size_t)(AQ * dvp * 4));
         for (int r = 0; r < AQ; r++) { M[r] = -INFINITY; L[r] = 0; }
         const int kend = causal ? (tk < r0 + rn ? tk : r0 + rn) : tk;

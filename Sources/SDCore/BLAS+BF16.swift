@@ -69,9 +69,7 @@ public enum BF16GEMM {
         if sd_dnnl_gemm_packed(weight.handle, Int32(m), Int32(n), Int32(k), a, Int32(k), bias, 0, c, Int32(n)) == 0 { return }
         if let bias = bias { for r in 0..<m { (c + r * n).update(from: bias, count: n) } }
         // A shape this layout does not serve: the plain [N, K] rows, through the strided path.
-        let plain = weight.plain.storage
-        let rows = weight.shape.count == 4 ? PackedBF16Weight.tapsMajor(plain, weight.shape) : plain
-        rows.withUnsafeBufferPointer { pb in
+        weight.rows.withUnsafeBufferPointer { pb in
             tile(native: true, transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: pb.baseAddress!, ldb: k,
                  beta: bias == nil ? 0 : 1, c: c, ldc: n)
         }

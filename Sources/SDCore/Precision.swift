@@ -77,13 +77,18 @@ public final class PackedBF16Weight: @unchecked Sendable {
         return d
     }
 
-    /// The plain weight back, in its stored shape (exact: packing only moves values).
-    public var plain: BF16Tensor {
-        var rows = [UInt16](unsafeUninitializedCapacity: n * k) { buf, count in
+    /// The GEMM's [N, K] rows back, as packed (taps-major for a conv).
+    var rows: [UInt16] {
+        [UInt16](unsafeUninitializedCapacity: n * k) { buf, count in
             let st = sd_dnnl_unpack_weight(handle, Int32(n), Int32(k), buf.baseAddress!)
             precondition(st == 0, "oneDNN could not unpack a \(shape) weight (status \(st))")
             count = n * k
         }
+    }
+
+    /// The plain weight back, in its stored shape (exact: packing only moves values).
+    public var plain: BF16Tensor {
+        var rows = self.rows
         if shape.count == 4 {
             let (c, taps) = (shape[1], shape[2] * shape[3])
             var d = rows

@@ -83,17 +83,19 @@ struct GenerationOptions: ParsableArguments {
     /// Refuse, before any work, an output that is the same file as an input (device and inode, not
     /// names: `-o ./photo.png`, a hard link or a symlink to the input all count).
     func checkOutputs(input: String, suffix: String, inputs: [String]) throws {
+        for i in 0..<count { try refuseOverwrite(outputPath(input: input, suffix: suffix, index: i), inputs: inputs) }
+    }
+
+    /// `out` must not be the same file as any of `inputs`.
+    func refuseOverwrite(_ out: String, inputs: [String]) throws {
         func identity(_ p: String) -> (UInt64, UInt64)? {
             var st = stat()
             guard p != "-", stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
             return (UInt64(st.st_dev), UInt64(st.st_ino))
         }
-        let ins = inputs.compactMap { p in identity(p).map { (p, $0) } }
-        for i in 0..<count {
-            let out = outputPath(input: input, suffix: suffix, index: i)
-            if let o = identity(out), let (p, _) = ins.first(where: { $0.1 == o }) {
-                throw SDError.invalidInput("\(out): is the input \(p); refusing to overwrite an input")
-            }
+        guard let o = identity(out) else { return }
+        if let p = inputs.first(where: { identity($0).map { $0 == o } ?? false }) {
+            throw SDError.invalidInput("\(out): is the input \(p); refusing to overwrite an input")
         }
     }
 

@@ -44,6 +44,7 @@ extension Inpaint {
                 if let v = job.strength { guard (0...1).contains(v) else { throw SDError.invalidInput("strength must be 0…1") }; r.strength = v }
                 let out = job.output ?? ((job.image as NSString).deletingPathExtension + "-inpaint.png")
                 guard out != "-" else { throw SDError.invalidInput("a batch job cannot write to stdout") }
+                try common.refuseOverwrite(out, inputs: [job.image, job.mask, path])
                 let original = try common.readImage(job.image).rgb8()
                 let maskImage = try common.readImage(job.mask)
                 guard maskImage.width == original.width && maskImage.height == original.height else {

@@ -110,6 +110,16 @@ final class MaskedAreaCLITests: CLITestCase {
         XCTAssertEqual(try ImageIO.read(b), try ImageIO.read(single))
         XCTAssertTrue(FileManager.default.fileExists(atPath: a))
         XCTAssertEqual(try run(["inpaint", photo, mask, "x", "--batch", jobs, "--model", model]).status, 64, "batch with arguments")
+        // A job whose output is its own input is refused, and the input is left as it was.
+        let copy = dir + "/copy.png"
+        try FileManager.default.copyItem(atPath: photo, toPath: copy)
+        let before = try Data(contentsOf: URL(fileURLWithPath: copy))
+        try #"{"image": "\#(copy)", "mask": "\#(mask)", "prompt": "x", "steps": 2, "output": "\#(copy)"}"#
+            .write(toFile: jobs, atomically: true, encoding: .utf8)
+        let self_ = try run(["inpaint", "--batch", jobs, "--model", model, "-q"])
+        XCTAssertEqual(self_.status, 64, self_.stderr)
+        XCTAssertTrue(self_.stderr.contains("refusing to overwrite an input"), self_.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), before)
     }
 }
 
