@@ -1,6 +1,6 @@
 // fp32 → bf16, round to nearest even, as torch's c10::BFloat16 round_to_nearest_even (NaN stays a
 // quiet NaN). Branch-free, so loops over it vectorise. The one copy for bf16.c, conv_bf16.c and
-// kernels_amx.c.
+// attention_bf16.c.
 #ifndef SD_BF16_ROUND_H
 #define SD_BF16_ROUND_H
 #include <stdint.h>

@@ -182,7 +182,7 @@ INL void FN(pv_rows_tail)(int rn, int c0, int dv, const float *p, int kn, const 
 // One head, query rows [q0, q1).
 // q: [Tq, dq] stride qs; k: [Tk, dq] stride ks; v: [Tk, dv] stride vs; out: [Tq, dv] stride os
 // round_p: round the softmax numerators to bf16 before P·V (the portable --precision bf16 path,
-// called on bf16-rounded q, k, v: the inputs of both products are then those of kernels_amx.c).
+// called on bf16-rounded q, k, v: the inputs of both products are then those of attention_bf16.c).
 void FN(sd_attention_head)(const float *q, const float *k, const float *v, float *out, int tq, int tk,
                            int dq, int dv, long qs, long ks, long vs, long os, float alpha, int causal,
                            int round_p, int q0, int q1, float *scratch) {

@@ -1,5 +1,5 @@
 // Vector types and math shared by the per-ISA kernels (kernels_impl.h) and the AMX attention
-// (kernels_amx.c): the includer sets VW (floats per vector) and SUFFIX, under its target attribute.
+// (attention_bf16.c): the includer sets VW (floats per vector) and SUFFIX, under its target attribute.
 #include <math.h>
 #include <string.h>
 

@@ -6,17 +6,27 @@
 // never over keys, so each output is the same whatever the thread count.
 // In bf16 (a bf16 model's attention, as torch.autocast runs scaled_dot_product_attention in bf16):
 // Q, K, V and the softmax numerators are rounded to bf16 and both products accumulate in fp32 — on
-// AMX tiles where the CPU has them (CKernels/kernels_amx.c), else the fp32 kernel on the rounded
-// values (same inputs to every product; only the summation order differs).
+// AMX tiles or AVX512-BF16 registers where the CPU has them (CKernels/attention_bf16.c), else the
+// fp32 kernel on the rounded values (same inputs to every product; only the summation order differs).
 import CKernels
 
-/// Which kernel a bf16 attention runs here.
+/// Which kernel a bf16 attention runs here: the best the CPU has, chosen at run time.
 public enum BF16Attention {
-    /// AMX tiles usable in this process (CPU, OS permission, and SDEDIT_MAX_ISA allowing AVX-512).
-    public static var isNative: Bool { CPU.isa >= .avx512 && amx }
+    public enum Kernel: String, CaseIterable, Sendable {
+        case amx = "AMX tiles", dpbf16 = "AVX512-BF16 (VDPBF16PS)", portable = "portable"
+    }
     static let amx = sd_amx_enable() == 1
+    /// The kernels this process can run, best first (SDEDIT_MAX_ISA below AVX-512 leaves only portable).
+    public static var available: [Kernel] {
+        (CPU.isa >= .avx512 && amx ? [.amx] : []) + (CPU.isa >= .avx512 && CPU.info.avx512_bf16 != 0 ? [.dpbf16] : []) + [.portable]
+    }
+    /// Tests set this to run each available kernel; nil = the best.
+    nonisolated(unsafe) public static var forced: Kernel?
+    public static var kernel: Kernel { forced.flatMap { available.contains($0) ? $0 : nil } ?? available[0] }
+    public static var isNative: Bool { kernel != .portable }
     public static var summary: String {
-        isNative ? "native, AMX tiles" : "portable: fp32 kernel on bf16-rounded values" + (amx ? " (capped by SDEDIT_MAX_ISA)" : "")
+        let capped = CPU.info.avx512_bf16 != 0 && CPU.isa < .avx512 ? " (capped by SDEDIT_MAX_ISA)" : ""
+        return isNative ? "native, \(kernel.rawValue)" : "portable: fp32 kernel on bf16-rounded values" + capped
     }
 }
 
@@ -26,9 +36,10 @@ extension Tensor {
     public static func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float? = nil,
                                  causal: Bool = false, precision: Precision = .fp32) -> Tensor {
         OpProfile.measure("attention") { () -> Tensor in
-            let amx = precision == .bf16 && BF16Attention.isNative
+            let kernel: BF16Attention.Kernel? = precision == .bf16 ? BF16Attention.kernel : nil
+            let native = kernel == .amx || kernel == .dpbf16
             // Portable bf16: the fp32 kernel on rounded inputs, numerators rounded inside it.
-            let (q, k, v) = precision == .bf16 && !amx ? (q.roundedToBF16, k.roundedToBF16, v.roundedToBF16) : (q, k, v)
+            let (q, k, v) = kernel == .portable ? (q.roundedToBF16, k.roundedToBF16, v.roundedToBF16) : (q, k, v)
             let b = q.dim(0), tq = q.dim(1), tk = k.dim(1)
             let dq = q.dim(2) / heads, dv = v.dim(2) / heads
             precondition(q.rank == 3 && k.rank == 3 && v.rank == 3 && heads > 0 && tk > 0
@@ -41,7 +52,7 @@ extension Tensor {
             // Fewer heads than threads (the VAE's single head): split each head's queries as well.
             let splits = heads2 >= Threads.count ? 1 : Swift.min(Threads.count, Swift.max(1, tq / 64))
             let per = (tq + splits - 1) / splits
-            let scratchCount = amx ? (sd_attention_amx_scratch_bytes(Int32(tk), Int32(dq), Int32(dv)) + 3) / 4
+            let scratchCount = native ? (sd_attention_bf16_scratch_bytes(Int32(tk), Int32(dq), Int32(dv)) + 3) / 4
                                    : sd_attention_scratch_floats(Int32(tk), Int32(dq), Int32(dv))
             let isa = CPU.isa.rawValue
             return Tensor(shape: [b, tq, vs]) { o in
@@ -57,9 +68,12 @@ extension Tensor {
                             let (qp, kp, vp) = (pq.baseAddress! + bi * tq * qs + h * dq, pk.baseAddress! + bi * tk * qs + h * dq,
                                                 pv.baseAddress! + bi * tk * vs + h * dv)
                             let op = o.baseAddress! + bi * tq * vs + h * dv
-                            if amx {
+                            if kernel == .amx {
                                 sd_attention_head_amx(qp, kp, vp, op, Int32(tk), Int32(dq), Int32(dv), qs, qs, vs, vs,
                                                       alpha, causal ? 1 : 0, Int32(q0), Int32(q1), scratch)
+                            } else if kernel == .dpbf16 {
+                                sd_attention_head_dpbf16(qp, kp, vp, op, Int32(tk), Int32(dq), Int32(dv), qs, qs, vs, vs,
+                                                         alpha, causal ? 1 : 0, Int32(q0), Int32(q1), scratch)
                             } else {
                                 sd_attention_head(isa, qp, kp, vp, op, Int32(tq), Int32(tk), Int32(dq), Int32(dv), qs, qs, vs, vs,
                                                   alpha, causal ? 1 : 0, precision == .bf16 ? 1 : 0, Int32(q0), Int32(q1), scratch)

@@ -59,7 +59,7 @@ final class BF16Tests: XCTestCase {
     /// against the same reference for scale.
     func testBF16AttentionOnEveryKernel() throws {
         let saved = CPU.isa
-        defer { CPU.isa = saved }
+        defer { CPU.isa = saved; BF16Attention.forced = nil }
         for name in ["self", "vae", "causal", "cross"] {
             let q = try t("attn.\(name).q"), k = try t("attn.\(name).k"), v = try t("attn.\(name).v")
             let y = try t("attn.\(name).y"), meta = try t("attn.\(name).meta").storage
@@ -69,10 +69,13 @@ final class BF16Tests: XCTestCase {
             XCTAssertGreaterThan(maxAbsDiff(fp32, y), Tolerances.gemm.atol, "\(name): the fixture does not tell fp32 from bf16 inputs")
             for isa in CPU.available {
                 CPU.isa = isa
-                let label = "\(name), \(isa), \(BF16Attention.isNative ? "AMX" : "portable")"
-                let ours = Tensor.attention(q: q, k: k, v: v, heads: heads, causal: causal, precision: .bf16)
-                print("bf16 attention \(label): max |Δ| \(maxAbsDiff(ours, y)) (torch bf16 SDPA: \(torchErr))")
-                assertClose(ours, y, Tolerances.bf16Attention, "bf16 attention \(label)")
+                for kernel in BF16Attention.available {
+                    BF16Attention.forced = kernel
+                    let label = "\(name), \(isa), \(kernel.rawValue)"
+                    let ours = Tensor.attention(q: q, k: k, v: v, heads: heads, causal: causal, precision: .bf16)
+                    print("bf16 attention \(label): max |Δ| \(maxAbsDiff(ours, y)) (torch bf16 SDPA: \(torchErr))")
+                    assertClose(ours, y, Tolerances.bf16Attention, "bf16 attention \(label)")
+                }
             }
         }
     }

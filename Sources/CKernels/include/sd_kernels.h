@@ -45,14 +45,18 @@ size_t sd_attention_scratch_floats(int tk, int dq, int dv);
 void sd_attention_head(int isa, const float *q, const float *k, const float *v, float *out,
                        int tq, int tk, int dq, int dv, long qs, long ks, long vs, long os,
                        float alpha, int causal, int round_p, int q0, int q1, float *scratch);
-// The same on AMX tiles in bf16 (kernels_amx.c): q, k, v and the numerators rounded to bf16, fp32
-// accumulation. Only after sd_amx_enable() returned 1 (AMX-BF16 + AVX512-BF16, and Linux granted
-// the tile state). scratch: sd_attention_amx_scratch_bytes(tk, dq, dv) bytes.
+// The same in bf16 (attention_bf16.c): q, k, v and the numerators rounded to bf16, fp32
+// accumulation, on AMX tiles (only after sd_amx_enable() returned 1: AMX-BF16 + AVX512-BF16, and
+// Linux granted the tile state) or on AVX512-BF16 registers (VDPBF16PS; only where cpuid reports
+// avx512_bf16 and AVX-512 is usable). scratch: sd_attention_bf16_scratch_bytes(tk, dq, dv) bytes.
 int sd_amx_enable(void);
-size_t sd_attention_amx_scratch_bytes(int tk, int dq, int dv);
+size_t sd_attention_bf16_scratch_bytes(int tk, int dq, int dv);
 void sd_attention_head_amx(const float *q, const float *k, const float *v, float *out, int tk, int dq, int dv,
                            long qs, long ks, long vs, long os, float alpha, int causal, int q0, int q1,
                            void *scratch);
+void sd_attention_head_dpbf16(const float *q, const float *k, const float *v, float *out, int tk, int dq, int dv,
+                              long qs, long ks, long vs, long os, float alpha, int causal, int q0, int q1,
+                              void *scratch);
 
 // ---- Softmax of contiguous rows, in place (max-subtracted, as torch) ----
 // x: [rows, n]
