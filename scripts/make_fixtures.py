@@ -362,6 +362,24 @@ def upscale_fixtures():
     save(one, os.path.join(out, "goldens.safetensors"))
 
 
+def depth_fixtures():
+    """Tiny stable-diffusion-2-depth (DPT-hybrid + 5-channel UNet) and StableDiffusionDepth2ImgPipeline
+    goldens (needs the inpaint model's text parts and VAE)."""
+    import json as _json
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_depth as fd
+    folder = os.path.join(ROOT, "models", "tiny-sd2-depth")
+    out = os.path.join(ROOT, "depth")
+    os.makedirs(out, exist_ok=True)
+    fd.build_model(folder, os.path.join(ROOT, "models", "tiny-sd2-inpainting"))
+    one = fd.goldens(folder, out, threads=1)
+    two = fd.goldens(folder, out, threads=2)
+    noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
+    _json.dump(noise, open(os.path.join(out, "reference_noise.json"), "w"), indent=1, sort_keys=True)
+    save(one, os.path.join(out, "goldens.safetensors"))
+
+
 def attention_size_fixtures():
     """Attention at the head sizes the real models use (fixtures/core/attention_sizes.safetensors):
     d 64 with more keys than one 128-key block and a ragged last block, cross-attention (77 text
@@ -420,8 +438,8 @@ def bf16_fixtures():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, inpaint, upscale)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, inpaint, upscale, depth)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -443,6 +461,8 @@ def main():
         crop_region_fixtures()
     if "upscale" in a.parts:
         upscale_fixtures()
+    if "depth" in a.parts:
+        depth_fixtures()
 
 
 if __name__ == "__main__":

@@ -2,9 +2,22 @@
 // modes L and RGB. Port of Pillow's src/libImaging/Resample.c (precompute_coeffs, normalize_coeffs_8bpc,
 // ImagingResampleHorizontal_8bpc / Vertical_8bpc): double-precision filter weights turned into
 // 22-bit fixed point, horizontal pass first, each pass clipped to 0…255. Bit-exact with Pillow 13.
+// The same algorithm with torch's fixed point is torchvision's resize of a uint8 tensor with
+// antialias=True (ATen native/cpu/UpSampleKernel.cpp _compute_index_ranges_int16_weights and
+// UpSampleKernelAVXAntialias.h, the AVX2 path every x86-64 CPU with AVX2 takes): int16 weights with
+// as many fraction bits as the axis's largest weight allows (≤ 22), which is what transformers 5's
+// torchvision-backed image processors (DPTImageProcessor) run.
 import Foundation
 
-public enum PillowFilter: String, CaseIterable {
+/// Whose fixed-point weights a resize of 8-bit samples uses.
+public enum ResampleArithmetic: Sendable {
+    /// Pillow: Int32 weights with 22 fraction bits.
+    case pillow
+    /// torchvision / ATen uint8 antialias: Int16 weights, fraction bits from the largest weight.
+    case torchUInt8
+}
+
+public enum PillowFilter: String, CaseIterable, Sendable {
     case bilinear, bicubic, lanczos
 
     var support: Double {
@@ -30,62 +43,79 @@ public enum PillowFilter: String, CaseIterable {
 
 let pillowPrecisionBits = 32 - 8 - 2
 
-/// Fixed-point taps for one axis: for each output index, first input index and its weights.
-func pillowCoefficients(inSize: Int, outSize: Int, filter: PillowFilter) -> [(Int, [Int32])] {
+/// Fixed-point taps for one axis: for each output index, first input index and its weights, and
+/// the number of fraction bits.
+func pillowCoefficients(inSize: Int, outSize: Int, filter: PillowFilter,
+                        arithmetic: ResampleArithmetic = .pillow) -> (taps: [(Int, [Int32])], bits: Int) {
     let scale = Double(inSize) / Double(outSize)
     let filterscale = Swift.max(scale, 1)
     let support = filter.support * filterscale
-    return (0..<outSize).map { xx in
+    let ksize = Int(support.rounded(.up)) * 2 + 1
+    let real = (0..<outSize).map { xx -> (Int, [Double]) in
         let center = (Double(xx) + 0.5) * scale
         let ss = 1 / filterscale
         let xmin = Swift.max(Int(center - support + 0.5), 0)
         let xmax = Swift.min(Int(center + support + 0.5), inSize) - xmin
-        var k = (0..<Swift.max(0, xmax)).map { filter.weight((Double($0 + xmin) - center + 0.5) * ss) }
+        // ATen clamps the tap count to the kernel size (a rounding corner case); Pillow's is never larger.
+        var k = (0..<Swift.min(Swift.max(0, xmax), ksize)).map { filter.weight((Double($0 + xmin) - center + 0.5) * ss) }
         let ww = k.reduce(0, +)
         if ww != 0 { k = k.map { $0 / ww } }
-        let fixed = k.map { w -> Int32 in
-            Int32(w < 0 ? -0.5 + w * Double(1 << pillowPrecisionBits) : 0.5 + w * Double(1 << pillowPrecisionBits))
-        }
-        return (xmin, fixed)
+        return (xmin, k)
     }
+    var bits = pillowPrecisionBits
+    if arithmetic == .torchUInt8 {
+        let wmax = real.reduce(0.0) { m, t in t.1.reduce(m) { Swift.max($0, $1) } }
+        bits = 0
+        while bits < 22, Int(0.5 + wmax * Double(1 << (bits + 1))) < (1 << 15) { bits += 1 }
+    }
+    let one = Double(1 << bits)
+    let taps = real.map { (xmin, k) in
+        (xmin, k.map { w -> Int32 in
+            let v = w < 0 ? -0.5 + w * one : 0.5 + w * one
+            return arithmetic == .torchUInt8 ? Int32(Int16(truncatingIfNeeded: Int(v))) : Int32(v)
+        })
+    }
+    return (taps, bits)
 }
 
-@inline(__always) func clip8(_ v: Int32) -> UInt16 {
-    let s = v >> Int32(pillowPrecisionBits)
+@inline(__always) func clip8(_ v: Int32, _ bits: Int) -> UInt16 {
+    let s = v >> Int32(bits)
     return UInt16(Swift.max(0, Swift.min(255, s)))
 }
 
 extension Image {
-    /// Pillow's Image.resize for 8-bit images (any channel count, each channel filtered alone).
-    public func pillowResized(width ow: Int, height oh: Int, filter: PillowFilter) -> Image {
+    /// Pillow's Image.resize for 8-bit images (any channel count, each channel filtered alone);
+    /// with `.torchUInt8`, torchvision's resize(antialias=True) of the same uint8 image.
+    public func pillowResized(width ow: Int, height oh: Int, filter: PillowFilter,
+                              arithmetic: ResampleArithmetic = .pillow) -> Image {
         precondition(bitDepth == 8, "pillowResized expects an 8-bit image")
         if ow == width && oh == height { return self }
         let c = channels
         var cur = self
         if ow != width {
-            let taps = pillowCoefficients(inSize: width, outSize: ow, filter: filter)
+            let (taps, bits) = pillowCoefficients(inSize: width, outSize: ow, filter: filter, arithmetic: arithmetic)
             var out = [UInt16](repeating: 0, count: ow * height * c)
             let src = cur.samples
             for y in 0..<height { for x in 0..<ow {
                 let (xmin, k) = taps[x]
                 for ch in 0..<c {
-                    var ss: Int32 = 1 << Int32(pillowPrecisionBits - 1)
+                    var ss: Int32 = bits > 0 ? 1 << Int32(bits - 1) : 0
                     for i in 0..<k.count { ss &+= Int32(src[(y * width + xmin + i) * c + ch]) &* k[i] }
-                    out[(y * ow + x) * c + ch] = clip8(ss)
+                    out[(y * ow + x) * c + ch] = clip8(ss, bits)
                 }
             } }
             cur = Image(width: ow, height: height, channels: c, bitDepth: 8, samples: out)
         }
         if oh != height {
-            let taps = pillowCoefficients(inSize: height, outSize: oh, filter: filter)
+            let (taps, bits) = pillowCoefficients(inSize: height, outSize: oh, filter: filter, arithmetic: arithmetic)
             var out = [UInt16](repeating: 0, count: ow * oh * c)
             let src = cur.samples
             for y in 0..<oh {
                 let (ymin, k) = taps[y]
                 for x in 0..<ow { for ch in 0..<c {
-                    var ss: Int32 = 1 << Int32(pillowPrecisionBits - 1)
+                    var ss: Int32 = bits > 0 ? 1 << Int32(bits - 1) : 0
                     for i in 0..<k.count { ss &+= Int32(src[((ymin + i) * ow + x) * c + ch]) &* k[i] }
-                    out[(y * ow + x) * c + ch] = clip8(ss)
+                    out[(y * ow + x) * c + ch] = clip8(ss, bits)
                 } }
             }
             cur = Image(width: ow, height: oh, channels: c, bitDepth: 8, samples: out)

@@ -153,6 +153,9 @@ extension Tensor {
         return out
     }
 
+    /// max(x, 0), torch.relu on finite inputs.
+    public func relu() -> Tensor { map { pointwiseMax($0, Vec(repeating: 0)) } }
+
     public func clamped(_ lo: Float, _ hi: Float) -> Tensor {
         map { pointwiseMin(pointwiseMax($0, Vec(repeating: lo)), Vec(repeating: hi)) }
     }

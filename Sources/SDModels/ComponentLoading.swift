@@ -49,4 +49,11 @@ public enum Component {
         return try UNet2DConditionModel(config: cfg, weights: WeightStore(
             files: weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"]), name: folder, precision: precision))
     }
+
+    public static func loadDPT(_ folder: String, config given: DPTConfig? = nil,
+                               precision: Precision = .fp32) throws -> DPTForDepthEstimation {
+        let cfg = try given ?? DPTConfig(config(in: folder))
+        return try DPTForDepthEstimation(config: cfg, weights: WeightStore(
+            files: weightFiles(in: folder, baseNames: ["model"]), name: folder, precision: precision))
+    }
 }

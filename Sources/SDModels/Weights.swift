@@ -60,9 +60,12 @@ public final class WeightStore {
         return GemmWeight(bf16: w)
     }
 
-    /// Fail if any stored key was never used, except those matching `ignoring` (suffixes).
-    public func checkAllUsed(ignoring: [String] = []) throws {
-        let unused = index.keys.filter { k in !used.contains(k) && !ignoring.contains { k.hasSuffix($0) } }.sorted()
+    /// Fail if any stored key was never used, except those matching `ignoring` (suffixes) or
+    /// `ignoringPrefixes`.
+    public func checkAllUsed(ignoring: [String] = [], ignoringPrefixes: [String] = []) throws {
+        let unused = index.keys.filter { k in
+            !used.contains(k) && !ignoring.contains { k.hasSuffix($0) } && !ignoringPrefixes.contains { k.hasPrefix($0) }
+        }.sorted()
         if !unused.isEmpty {
             let shown = unused.prefix(5).joined(separator: ", ")
             throw SDError.badFile(path: name, message: "\(unused.count) weight(s) not used by the model built from its config "

@@ -11,21 +11,20 @@ import SDTestSupport
 import XCTest
 
 /// One case of fixtures/inpaint/pipeline_cases.json: its images and request.
-struct PipelineCase {
+struct InpaintCase {
     let name: String
     let request: InpaintRequest
 
-    static func all() throws -> [PipelineCase] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("inpaint/pipeline_cases.json")))
-        return (try JSONSerialization.jsonObject(with: data) as! [[String: Any]]).map { c in
+    static func all() throws -> [InpaintCase] {
+        try PipelineCase.load("inpaint/pipeline_cases.json").map { c in
             var r = InpaintRequest(prompt: "a red brick wall")
-            r.negativePrompt = c["negative"] as? String
-            r.steps = c["steps"] as! Int
-            r.guidance = Float(c["guidance"] as! Double)
-            r.strength = c["strength"] as! Double
-            r.seed = UInt64(c["seed"] as! Int)
-            r.scheduler = SchedulerKind(rawValue: c["scheduler"] as! String)!
-            return PipelineCase(name: c["name"] as! String, request: r)
+            r.negativePrompt = c.negative
+            r.steps = c.steps
+            r.guidance = Float(c.guidance)
+            r.strength = c.strength ?? 1
+            r.seed = UInt64(c.seed)
+            r.scheduler = try XCTUnwrap(SchedulerKind(rawValue: c.scheduler))
+            return InpaintCase(name: c.name, request: r)
         }
     }
 
@@ -42,7 +41,7 @@ final class InpaintPipelineTests: XCTestCase {
         let model = try StableDiffusionModel(folder: Fixtures.path("models/tiny-sd2-inpainting"))
         let pipe = try InpaintPipeline(model: model)
         let golden = try Fixtures.file("inpaint/pipeline.safetensors")
-        let cases = try PipelineCase.all()
+        let cases = try InpaintCase.all()
         XCTAssertGreaterThanOrEqual(cases.count, 10)
         for c in cases {
             let name = c.name
@@ -61,7 +60,7 @@ final class InpaintPipelineTests: XCTestCase {
         let model = try StableDiffusionModel(folder: Fixtures.path("models/tiny-sd2-inpainting"), precision: .bf16)
         let pipe = try InpaintPipeline(model: model)
         let golden = try Fixtures.file("inpaint/pipeline.safetensors")
-        let cases = try PipelineCase.all()
+        let cases = try InpaintCase.all()
         var worstMax: Float = 0, worstMean: Float = 0
         for c in cases {
             let name = c.name

@@ -40,3 +40,26 @@ public func assertClose(_ actual: Tensor, _ expected: Tensor, _ tol: Tolerance, 
                   + "\(r.worst >= 0 ? actual.storage[r.worst] : 0) vs \(r.worst >= 0 ? expected.storage[r.worst] : 0)",
                   file: file, line: line)
 }
+
+/// One end-to-end case of a pipeline fixture (fixtures/<job>/pipeline_cases.json, written by the
+/// scripts/fixtures_<job>.py case lists); fields a job does not use are absent.
+public struct PipelineCase: Decodable {
+    public let name: String
+    public let scheduler: String
+    public let width: Int, height: Int
+    public let steps: Int
+    public let guidance: Double
+    public let strength: Double?
+    public let seed: Int
+    public let negative: String?
+    public let depthMap: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case name, scheduler, width, height, steps, guidance, strength, seed, negative
+        case depthMap = "depth_map"
+    }
+
+    public static func load(_ relative: String) throws -> [PipelineCase] {
+        try JSONDecoder().decode([PipelineCase].self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path(relative))))
+    }
+}

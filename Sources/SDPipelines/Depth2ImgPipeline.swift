@@ -1,0 +1,102 @@
+// Depth-conditioned image-to-image with the 5-channel SD2 depth UNet: diffusers pipelines/
+// stable_diffusion/pipeline_stable_diffusion_depth2img.py (StableDiffusionDepth2ImgPipeline.__call__)
+// step for step, with its RNG order (VAE posterior sample, then noise), so a seed reproduces
+// diffusers' torch.Generator("cpu").manual_seed(seed).
+import SDCore
+import SDModels
+
+public struct Depth2ImgRequest {
+    public var prompt: String
+    public var negativePrompt: String?
+    public var steps = 50
+    public var guidance: Float = 7.5
+    public var strength = 0.8
+    public var seed: UInt64 = 0
+    public var scheduler: SchedulerKind?
+
+    public init(prompt: String) { self.prompt = prompt }
+}
+
+public struct Depth2ImgPipeline {
+    public let model: StableDiffusionModel
+    /// The checkpoint's DPT; nil when every run brings its own depth map (then it is never loaded).
+    public let estimator: DepthEstimator?
+
+    public init(model: StableDiffusionModel, estimator: DepthEstimator?) throws {
+        guard model.unet.config.inChannels == model.vae.config.latentChannels + 1 else {
+            throw SDError.invalidInput("\(model.folder): not a depth model — its UNet takes \(model.unet.config.inChannels) input "
+                                       + "channels, depth2img needs \(model.vae.config.latentChannels + 1) (latent + depth)")
+        }
+        self.model = model
+        self.estimator = estimator
+    }
+
+    /// prepare_depth_map: the conditioning [1, 1, H/f, W/f] in [−1, 1] for an RGB image of H×W, from
+    /// the estimator or from `depthMap` ([1, h, w], any size; diffusers' depth_map= argument).
+    public func depthConditioning(image: Image, depthMap: Tensor?) throws -> Tensor {
+        let f = model.vae.config.scaleFactor
+        guard let depth = try depthMap ?? estimator.map({ try $0(image) }) else {
+            throw SDError.invalidInput("\(model.folder): no depth_estimator loaded and no depth map given")
+        }
+        return try DepthMap.conditioning(depth, height: image.height / f, width: image.width / f)
+    }
+
+    /// Steps 5–9 on tensors: image [1, 3, H, W] in [−1, 1] (H, W multiples of the VAE factor), depth
+    /// [1, 1, H/f, W/f]. Returns the final latents (diffusers output_type="latent").
+    public func latents(image: Tensor, depth: Tensor, _ r: Depth2ImgRequest, progress: Progress? = nil) throws -> Tensor {
+        let vae = model.vae, unet = model.unet
+        let f = vae.config.scaleFactor
+        let h = image.dim(2), w = image.dim(3)
+        // 1. Check inputs.
+        guard h % f == 0, w % f == 0 else { throw SDError.invalidInput("image size \(w)x\(h) is not a multiple of \(f)") }
+        guard depth.shape == [1, 1, h / f, w / f] else { throw SDError.invalidInput("depth \(depth.shape) does not match the latent size") }
+        guard (0...1).contains(r.strength) else { throw SDError.invalidInput("strength must be within 0…1, got \(r.strength)") }
+        let cfg = r.guidance > 1
+        let g = TorchGenerator(seed: r.seed)
+
+        // 2.–4. Prompt embeddings ([uncond, cond] with guidance) and the depth, duplicated alike.
+        let context = model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg)
+        let depthIn = cfg ? depth.repeatedBatch(2) : depth
+
+        // 6. Timesteps, cut by strength.
+        let scheduler = try model.scheduler(r.scheduler)
+        try scheduler.setTimesteps(r.steps)
+        let (timesteps, begin) = timestepsForStrength(scheduler, steps: r.steps, strength: r.strength)
+        guard let firstT = timesteps.first else {
+            throw SDError.invalidInput("strength \(r.strength) with \(r.steps) steps leaves no denoising step")
+        }
+        scheduler.setBeginIndex(begin)
+
+        // 7. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
+        let imageLatents = vae.encode(image).sample(g) * vae.config.scalingFactor
+        var latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: firstT)
+
+        // 9. Denoising loop: [latents | depth] → UNet → guidance → step.
+        for (i, t) in timesteps.enumerated() {
+            var input = cfg ? latents.repeatedBatch(2) : latents
+            input = scheduler.scaleModelInput(input, timestep: t)
+            input = Tensor.concat([input, depthIn], dim: 1)                        // [B, 4 + 1, h, w]
+            var pred = unet(input, timestep: t, context: context)
+            if cfg { pred = applyGuidance(pred, scale: r.guidance) }
+            latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
+            try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
+            progress?(i + 1, timesteps.count)
+        }
+        return latents
+    }
+
+    /// The image-level recipe (what `sdedit depth2img` runs). Returns the edited image at the input's
+    /// exact size and the depth the UNet saw ([1, 1, H/f, W/f], before duplication).
+    public func callAsFunction(image original: Image, depthMap: Tensor?, _ r: Depth2ImgRequest,
+                               progress: Progress? = nil) throws -> (image: Image, depth: Tensor) {
+        // 1. Pad to the VAE multiple with edge pixels (diffusers instead resizes down to it), so the
+        //    exact size survives; the depth is estimated on the padded image, aligned with its pixels.
+        let f = model.vae.config.scaleFactor
+        let padded = Compositing.padToMultiple(original.rgb8(), f)
+        // 2. Depth conditioning; 3.–9. the latents; 10. decode, crop the padding off.
+        let depth = try depthConditioning(image: padded, depthMap: depthMap)
+        let z = try latents(image: padded.toTensor(), depth: depth, r, progress: progress)
+        let decoded = Image(tensor: model.vae.decode(z / model.vae.config.scalingFactor))
+        return (Compositing.crop(decoded, width: original.width, height: original.height), depth)
+    }
+}
