@@ -60,12 +60,8 @@ public struct Depth2ImgPipeline {
 
         // 6. Timesteps, cut by strength.
         let scheduler = try model.scheduler(r.scheduler)
-        try scheduler.setTimesteps(r.steps)
-        let (timesteps, begin) = timestepsForStrength(scheduler, steps: r.steps, strength: r.strength)
-        guard let firstT = timesteps.first else {
-            throw SDError.invalidInput("strength \(r.strength) with \(r.steps) steps leaves no denoising step")
-        }
-        scheduler.setBeginIndex(begin)
+        let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)
+        let firstT = timesteps[0]
 
         // 7. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
         let imageLatents = vae.encode(image).sample(g) * vae.config.scalingFactor

@@ -51,12 +51,8 @@ public struct InpaintPipeline {
 
         // 3. Timesteps, cut by strength.
         let scheduler = try model.scheduler(r.scheduler)
-        try scheduler.setTimesteps(r.steps)
-        let (timesteps, begin) = timestepsForStrength(scheduler, steps: r.steps, strength: r.strength)
-        guard let firstT = timesteps.first else {
-            throw SDError.invalidInput("strength \(r.strength) with \(r.steps) steps leaves no denoising step")
-        }
-        scheduler.setBeginIndex(begin)
+        let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)
+        let firstT = timesteps[0]
         let strengthIsMax = r.strength == 1
 
         // 4.–5. Initial latents: RNG draws (strength < 1) image posterior, then noise.

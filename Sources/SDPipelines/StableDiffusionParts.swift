@@ -88,12 +88,20 @@ public func applyGuidance(_ pred: Tensor, scale: Float) -> Tensor {
     return parts[0] + scale * (parts[1] - parts[0])
 }
 
-/// diffusers get_timesteps: the slice of the schedule that strength keeps, and its start index.
-public func timestepsForStrength(_ scheduler: Scheduler, steps: Int, strength: Double) -> (timesteps: [Float], start: Int) {
-    let initTimestep = min(Int(Double(steps) * strength), steps)   // Python: int(N * strength), in double
-    let tStart = max(steps - initTimestep, 0)
-    let from = min(tStart * scheduler.order, scheduler.timesteps.count)
-    return (Array(scheduler.timesteps[from...]), from)
+extension Scheduler {
+    /// The timesteps a run visits: set_timesteps(steps), then diffusers' get_timesteps(steps,
+    /// strength) — the tail that strength keeps, with set_begin_index at its start. Throws when
+    /// nothing is left to denoise (strength too small for the step count).
+    public func timesteps(steps: Int, strength: Double = 1) throws -> [Float] {
+        try setTimesteps(steps)
+        let initTimestep = min(Int(Double(steps) * strength), steps)   // Python: int(N * strength), in double
+        let tStart = max(steps - initTimestep, 0)
+        let from = min(tStart * order, timesteps.count)
+        setBeginIndex(from)
+        let kept = Array(timesteps[from...])
+        if kept.isEmpty { throw SDError.invalidInput("strength \(strength) with \(steps) steps leaves no denoising step") }
+        return kept
+    }
 }
 
 /// Progress of the denoising loop: (step done, total steps).

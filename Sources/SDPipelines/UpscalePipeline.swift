@@ -70,7 +70,7 @@ public struct UpscalePipeline {
 
         // 3. Timesteps.
         let scheduler = try model.scheduler(r.scheduler)
-        try scheduler.setTimesteps(r.steps)
+        let timesteps = try scheduler.timesteps(steps: r.steps)
 
         // 4.–5. Noise-augment the low-res image once (RNG ①) and duplicate it for guidance.
         let a = lowRes.alphasCumprod[r.noiseLevel]
@@ -81,7 +81,7 @@ public struct UpscalePipeline {
         var latents = g.randn([1, model.vae.config.latentChannels, image.dim(2), image.dim(3)]) * scheduler.initNoiseSigma
 
         // 7. Denoising loop: [latents | noisy low-res RGB] → UNet (class label = noise level) → guidance → step.
-        for (i, t) in scheduler.timesteps.enumerated() {
+        for (i, t) in timesteps.enumerated() {
             var input = cfg ? latents.repeatedBatch(2) : latents
             input = scheduler.scaleModelInput(input, timestep: t)
             input = Tensor.concat([input, lowResImage], dim: 1)                  // [B, 4 + 3, h, w]
@@ -89,8 +89,8 @@ public struct UpscalePipeline {
             var pred = r.tile.map { Tiling.blend(input, size: $0, overlap: r.tileOverlap, predict) } ?? predict(input)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
-            try checkFinite(latents, step: i, of: scheduler.timesteps.count, model: model.folder)
-            progress?(i + 1, scheduler.timesteps.count)
+            try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
+            progress?(i + 1, timesteps.count)
         }
         return latents
     }

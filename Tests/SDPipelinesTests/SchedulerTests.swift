@@ -25,11 +25,7 @@ final class SchedulerTests: XCTestCase {
             for (steps, strength) in [(10, 1.0), (10, 0.6), (7, 1.0)] {
                 let key = "\(kind.rawValue).n\(steps).s\(Int(strength * 100))"
                 let sch = try kind.make(config: ConfigReader(path: config))
-                try sch.setTimesteps(steps)
-                let initT = min(Int(Double(steps) * strength), steps)
-                let tStart = max(steps - initT, 0)
-                let ts = Array(sch.timesteps[(tStart * sch.order)...])
-                sch.setBeginIndex(tStart * sch.order)
+                let ts = try sch.timesteps(steps: steps, strength: strength)
                 assertClose(Tensor(shape: [ts.count], storage: ts), try f.tensor("\(key).timesteps"), Tolerances.exact, "\(key) timesteps")
                 assertClose(Tensor(shape: [1], storage: [sch.initNoiseSigma]), try f.tensor("\(key).init_sigma"),
                             Tolerances.scheduler, "\(key) init sigma")
