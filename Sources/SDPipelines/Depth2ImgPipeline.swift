@@ -23,12 +23,17 @@ public struct Depth2ImgPipeline {
     public let estimator: DepthEstimator?
 
     public init(model: StableDiffusionModel, estimator: DepthEstimator?) throws {
+        try Depth2ImgPipeline.checkIsDepthModel(model)
+        self.model = model
+        self.estimator = estimator
+    }
+
+    /// The UNet must take the latent plus one depth channel (5 for SD2-depth).
+    public static func checkIsDepthModel(_ model: StableDiffusionModel) throws {
         guard model.unet.config.inChannels == model.vae.config.latentChannels + 1 else {
             throw SDError.invalidInput("\(model.folder): not a depth model — its UNet takes \(model.unet.config.inChannels) input "
                                        + "channels, depth2img needs \(model.vae.config.latentChannels + 1) (latent + depth)")
         }
-        self.model = model
-        self.estimator = estimator
     }
 
     /// prepare_depth_map: the conditioning [1, 1, H/f, W/f] in [−1, 1] for an RGB image of H×W, from
@@ -81,18 +86,26 @@ public struct Depth2ImgPipeline {
         return latents
     }
 
-    /// The image-level recipe (what `sdedit depth2img` runs). Returns the edited image at the input's
-    /// exact size and the depth the UNet saw ([1, 1, H/f, W/f], before duplication).
-    public func callAsFunction(image original: Image, depthMap: Tensor?, _ r: Depth2ImgRequest,
-                               progress: Progress? = nil) throws -> (image: Image, depth: Tensor) {
+    /// The estimated depth ([1, h, w], the estimator's output size) the image-level call conditions
+    /// on: DPT on the image padded to the VAE multiple. Estimate once, run many seeds.
+    public func estimateDepth(_ original: Image) throws -> Tensor {
+        guard let e = estimator else { throw SDError.invalidInput("\(model.folder): no depth_estimator loaded") }
+        return try e(Compositing.padToMultiple(original.rgb8(), model.vae.config.scaleFactor))
+    }
+
+    /// The image-level recipe (what `sdedit depth2img` runs): the edited image at the input's exact
+    /// size. `depth`: a depth map [1, h, w] of any size (the user's, or estimateDepth's); nil
+    /// estimates it here.
+    public func callAsFunction(image original: Image, depth given: Tensor?, _ r: Depth2ImgRequest,
+                               progress: Progress? = nil) throws -> Image {
         // 1. Pad to the VAE multiple with edge pixels (diffusers instead resizes down to it), so the
-        //    exact size survives; the depth is estimated on the padded image, aligned with its pixels.
+        //    exact size survives; an estimated depth comes from the padded image, aligned with its pixels.
         let f = model.vae.config.scaleFactor
         let padded = Compositing.padToMultiple(original.rgb8(), f)
         // 2. Depth conditioning; 3.–9. the latents; 10. decode, crop the padding off.
-        let depth = try depthConditioning(image: padded, depthMap: depthMap)
+        let depth = try depthConditioning(image: padded, depthMap: given ?? estimateDepth(original))
         let z = try latents(image: padded.toTensor(), depth: depth, r, progress: progress)
         let decoded = Image(tensor: model.vae.decode(z / model.vae.config.scalingFactor))
-        return (Compositing.crop(decoded, width: original.width, height: original.height), depth)
+        return Compositing.crop(decoded, width: original.width, height: original.height)
     }
 }

@@ -68,6 +68,11 @@ public struct DepthEstimator {
     public let model: DPTForDepthEstimation
 
     public init(folder: String, precision: Precision = .fp32) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder + "/depth_estimator", isDirectory: &isDir), isDir.boolValue else {
+            throw SDError.missingModel("\(folder): no depth_estimator/ (the MiDaS DPT of stable-diffusion-2-depth); "
+                                       + "give a depth model, or a depth map with --depth-map")
+        }
         processor = try DPTImageProcessor(Component.config(in: folder + "/feature_extractor", name: "preprocessor_config.json"))
         let cfg = try DPTConfig(Component.config(in: folder + "/depth_estimator"))
         guard processor.width == cfg.imageSize, processor.height == cfg.imageSize else {
@@ -107,9 +112,14 @@ public enum DepthMap {
         }
     }
 
-    /// Depth [1, h, w] as a 16-bit grayscale image, min–max normalised (white = near), for
-    /// --save-depth and `sdedit depth`; a flat map is written mid-grey.
-    public static func image(_ depth: Tensor) -> Image {
+    /// Depth [1, h, w] as a 16-bit grayscale image of width × height (bicubic, as the pipeline
+    /// resizes it; nil = as is), min–max normalised (white = near), for --save-depth and
+    /// `sdedit depth`; a flat map is written mid-grey.
+    public static func image(_ depth: Tensor, width: Int? = nil, height: Int? = nil) -> Image {
+        var depth = depth
+        if let w = width, let h = height, w != depth.dim(-1) || h != depth.dim(-2) {
+            depth = depth.reshaped([1, 1, depth.dim(-2), depth.dim(-1)]).interpolated(height: h, width: w, mode: .bicubic)
+        }
         let lo = depth.minimum(), hi = depth.maximum()
         let range = hi > lo ? hi - lo : 1
         let samples = depth.storage.map { v -> UInt16 in UInt16((Swift.max(0, Swift.min(1, hi > lo ? (v - lo) / range : 0.5)) * 65535).rounded()) }

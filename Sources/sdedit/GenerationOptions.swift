@@ -87,23 +87,26 @@ struct GenerationOptions: ParsableArguments {
     }
 
     /// `out` must not be the same file as any of `inputs`.
-    func refuseOverwrite(_ out: String, inputs: [String]) throws {
-        func identity(_ p: String) -> (UInt64, UInt64)? {
-            var st = stat()
-            guard p != "-", stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-            return (UInt64(st.st_dev), UInt64(st.st_ino))
-        }
-        guard let o = identity(out) else { return }
-        if let p = inputs.first(where: { identity($0).map { $0 == o } ?? false }) {
-            throw SDError.invalidInput("\(out): is the input \(p); refusing to overwrite an input")
-        }
-    }
+    func refuseOverwrite(_ out: String, inputs: [String]) throws { try refuseOverwritingInput(out, inputs: inputs) }
 
     /// An input image, refused from its header when it has more than --max-pixels pixels.
     func readImage(_ path: String) throws -> Image { try ImageIO.read(path, maxPixels: maxPixels) }
 
     /// The effective seed: --seed or a random 32-bit one.
     func baseSeed() -> UInt64 { seed ?? UInt64(UInt32.random(in: 0...UInt32.max)) }
+}
+
+/// Refuse an output that is the same file (device and inode) as one of `inputs`.
+func refuseOverwritingInput(_ out: String, inputs: [String]) throws {
+    func identity(_ p: String) -> (UInt64, UInt64)? {
+        var st = stat()
+        guard p != "-", stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+    guard let o = identity(out) else { return }
+    if let p = inputs.first(where: { identity($0).map { $0 == o } ?? false }) {
+        throw SDError.invalidInput("\(out): is the input \(p); refusing to overwrite an input")
+    }
 }
 
 /// AUTOMATIC1111's sampler names, for the PNG "parameters" text.

@@ -49,7 +49,7 @@ final class Depth2ImgPipelineTests: XCTestCase {
             r.scheduler = SchedulerKind(rawValue: c.scheduler)!
             let latents = try pipe.latents(image: image.toTensor(), depth: depth, r)
             assertClose(latents, try golden.tensor("\(c.name).latents"), Tolerances.pipelineLatents, "\(c.name) latents")
-            let (out, _) = try pipe(image: image, depthMap: map, r)
+            let out = try pipe(image: image, depth: map, r)
             let want = try golden.tensor("\(c.name).image")
             let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }

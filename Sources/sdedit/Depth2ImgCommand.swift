@@ -1,0 +1,148 @@
+// `sdedit depth2img IMAGE PROMPT`: re-imagine an image keeping its depth (stable-diffusion-2-depth),
+// and `sdedit depth IMAGE`: only the MiDaS DPT-hybrid depth estimate.
+import ArgumentParser
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+
+/// --model for the depth commands: SDEDIT_DEPTH_MODEL, else the hub id.
+func resolveDepthModel(_ model: String?) throws -> String {
+    try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_DEPTH_MODEL"] ?? "stabilityai/stable-diffusion-2-depth")
+}
+
+struct Depth2Img: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "depth2img",
+        abstract: "Re-imagine an image, keeping its depth (stabilityai/stable-diffusion-2-depth).",
+        discussion: """
+        The depth of IMAGE is estimated with the checkpoint's MiDaS DPT-hybrid (depth_estimator/), or \
+        taken from --depth-map (then DPT is never loaded), and conditions every denoising step; --strength \
+        says how much of the image is re-noised (1 = only the depth survives). The output keeps the input's \
+        exact size: the image is padded with its edge pixels to a multiple of 8 and the padding is cropped \
+        off afterwards (diffusers instead resizes down to the multiple; on sizes that are multiples of 8 \
+        both are the same). The depth is estimated once per run, on the padded image.
+        --model takes a diffusers folder or a hub id resolved offline as for inpaint; its default comes \
+        from SDEDIT_DEPTH_MODEL, else stabilityai/stable-diffusion-2-depth.
+        """)
+
+    @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
+    @Argument(help: "What the result should show.") var prompt: String
+
+    @Option(help: "Model folder or hub id.") var model: String?
+    @OptionGroup var common: GenerationOptions
+    @Option(help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
+    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
+    @Option(help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
+    @Option(help: "Use this grayscale depth map (8- or 16-bit, white = near, any size) instead of estimating one.")
+    var depthMap: String?
+    @Option(help: "Also write the depth the run used (16-bit grayscale PNG at the input's size, white = near).")
+    var saveDepth: String?
+
+    func validate() throws {
+        guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
+        guard (0...1).contains(strength) else { throw ValidationError("--strength must be within 0…1") }
+        guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be 0…100") }
+        if image == "-" && depthMap == "-" { throw ValidationError("IMAGE and --depth-map cannot both be stdin") }
+        if saveDepth == "-" && (common.output == nil ? image == "-" : common.output == "-") {
+            throw ValidationError("--save-depth and the output cannot both be stdout")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let progress = ProgressReporter(quiet: common.quiet)
+            let precision = try common.startBackend(progress)
+            let inputs = [image] + (depthMap.map { [$0] } ?? [])
+            try common.checkOutputs(input: image, suffix: "depth2img", inputs: inputs)
+            if let s = saveDepth { try common.refuseOverwrite(s, inputs: inputs) }
+            // 1. Inputs.
+            let original = try common.readImage(image).rgb8()
+            let userMap = try depthMap.map { DepthMap.tensor(from: try common.readImage($0)) }
+            // 2. Model; DPT only when no depth map was given.
+            let folder = try resolveDepthModel(model)
+            progress.message("sdedit: loading \(folder)")
+            let t0 = Stopwatch.now()
+            let sd = try StableDiffusionModel(folder: folder, precision: precision)
+            try Depth2ImgPipeline.checkIsDepthModel(sd)
+            let pipe = try Depth2ImgPipeline(model: sd, estimator: userMap == nil ? DepthEstimator(folder: folder, precision: precision) : nil)
+            progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
+            // 3. Depth, once for every seed.
+            let depth = try userMap ?? pipe.estimateDepth(original)
+            if let s = saveDepth {
+                let f = sd.vae.config.scaleFactor
+                let full = DepthMap.image(depth, width: (original.width + f - 1) / f * f, height: (original.height + f - 1) / f * f)
+                try ImageIO.write(Compositing.crop(full, width: original.width, height: original.height), to: s)
+                if s != "-" { progress.message("sdedit: wrote depth \(s)") }
+            }
+            let scheduler = try common.scheduler ?? sd.defaultSchedulerKind()
+            let base = common.baseSeed()
+            for i in 0..<common.count {
+                var r = Depth2ImgRequest(prompt: prompt)
+                r.negativePrompt = common.negativePrompt
+                r.steps = steps
+                r.guidance = guidance
+                r.strength = strength
+                r.seed = base &+ UInt64(i)
+                r.scheduler = scheduler
+                progress.message("sdedit: seed \(r.seed)")
+                progress.begin(common.count > 1 ? "depth2img \(i + 1)/\(common.count)" : "depth2img")
+                let out = try pipe(image: original, depth: depth, r, progress: progress.update)
+                let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
+                    ("Steps", "\(steps)"), ("Sampler", samplerName(scheduler)), ("CFG scale", "\(guidance)"),
+                    ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(folder)),
+                    ("Denoising strength", "\(strength)"), ("Depth", depthMap == nil ? "DPT-hybrid" : "depth map"),
+                    ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
+                ])
+                try common.write(out, input: image, suffix: "depth2img", index: i, parameters: params, progress: progress)
+            }
+        }
+    }
+}
+
+struct Depth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Estimate an image's depth with MiDaS DPT-hybrid (the depth model's depth_estimator/).",
+        discussion: """
+        Writes a 16-bit grayscale PNG at the input's size: relative inverse depth, min–max normalised, \
+        white = near (what depth2img conditions on, and what --depth-map reads back). The estimate is \
+        computed at the estimator's own square size (384×384 for stable-diffusion-2-depth) and resized \
+        with bicubic interpolation. --model as for depth2img; only depth_estimator/ and \
+        feature_extractor/ are loaded.
+        """)
+
+    @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
+    @Option(help: "Model folder or hub id (a depth model, or any folder with depth_estimator/ and feature_extractor/).")
+    var model: String?
+    @Option(name: .shortAndLong, help: "Output PNG; '-' for stdout. Default: <input>-depth.png beside the input.")
+    var output: String?
+    @Option(help: "Threads for all numeric work (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Numeric precision: auto, fp32 or bf16 (as for depth2img).") var precision: PrecisionChoice = .auto
+    @Option(help: "Refuse input images with more pixels than this, from the header, before decoding.")
+    var maxPixels: Int = Image.defaultMaxPixels
+    @Flag(name: .shortAndLong, help: "No messages on stderr (errors still print).") var quiet = false
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 1024 else { throw ValidationError("--threads must be at least 1") }
+        guard (1...(1 << 30)).contains(maxPixels) else { throw ValidationError("--max-pixels must be 1…\(1 << 30)") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let progress = ProgressReporter(quiet: quiet)
+            for w in try Backend.start(threads: threads) { progress.message("sdedit: warning: \(w)") }
+            let out = output ?? (image == "-" ? "-" : (image as NSString).deletingPathExtension + "-depth.png")
+            try refuseOverwritingInput(out, inputs: [image])
+            let original = try ImageIO.read(image, maxPixels: maxPixels).rgb8()
+            let folder = try resolveDepthModel(model)
+            progress.message("sdedit: loading \(folder)/depth_estimator")
+            let estimator = try DepthEstimator(folder: folder, precision: precision.resolved)
+            let t0 = Stopwatch.now()
+            let depth = try estimator(original)
+            progress.message(String(format: "sdedit: depth estimated in %.2fs", Stopwatch.now() - t0))
+            try ImageIO.write(DepthMap.image(depth, width: original.width, height: original.height), to: out)
+            if out != "-" { progress.message("sdedit: wrote \(out)") }
+        }
+    }
+}
