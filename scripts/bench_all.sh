@@ -14,6 +14,7 @@ echo "## machine"; run .build/release/sdedit info --threads 2; date -u
 echo "## core";    run .build/release/sdedit bench core --threads 2 --repeat 5 --torch-python "$py"
 echo "## inpaint"; run .build/release/sdedit bench inpaint --threads 2 --torch-python "$py"
 echo "## upscale"; run .build/release/sdedit bench upscale --threads 2 --torch-python "$py"
+echo "## depth";   run .build/release/sdedit bench depth --threads 2 --torch-python "$py"
 if [ "${1:-}" = "--skip-2048" ]; then exit 0; fi
 echo "## upscale 512x512 -> 2048x2048, tiled (2 steps: peak memory does not depend on the step count)"
 tmp=$(mktemp -d)

@@ -31,7 +31,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--only", default="")
-    p.add_argument("--suite", default="core", choices=["core", "inpaint", "inpaint-full", "upscale"])
+    p.add_argument("--suite", default="core", choices=["core", "inpaint", "inpaint-full", "upscale", "depth", "depth-full"])
     p.add_argument("--model", default="bench-models/sd2-inpainting")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--no-full", action="store_true")
@@ -39,6 +39,8 @@ def main():
     a = p.parse_args()
     if a.suite == "upscale":
         return upscale(a)
+    if a.suite in ("depth", "depth-full"):
+        return depth(a)
     if a.suite != "core":
         return inpaint(a)
     torch.set_num_threads(a.threads)
@@ -159,6 +161,55 @@ def upscale(a):
         if a.bf16:
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 out["seconds"]["vae_decode_bf16"] = median(lambda: vae.decode(z), 1, a.repeat)
+    print(json.dumps(out))
+
+
+def depth(a):
+    """Same work as `sdedit bench depth`: DPT-hybrid 384², depth UNet step (512², CFG batch 2), full depth2img."""
+    import os
+    import resource
+    import subprocess
+    import sys
+    torch.set_num_threads(a.threads)
+    if a.suite == "depth-full":
+        from diffusers import StableDiffusionDepth2ImgPipeline
+        from PIL import Image
+        pipe = StableDiffusionDepth2ImgPipeline.from_pretrained(a.model, torch_dtype=torch.float32)
+        g = torch.Generator().manual_seed(1)
+        img = Image.fromarray((torch.rand((512, 512, 3), generator=g) * 255).byte().numpy(), "RGB")
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            pipe(prompt="a marble statue", image=img, num_inference_steps=a.steps, generator=torch.Generator().manual_seed(0))
+        print(json.dumps({"full": time.perf_counter() - t0,
+                          "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+    full = None
+    if not a.no_full:   # first, before this process loads anything (see inpaint)
+        r = subprocess.run([sys.executable, __file__, "--suite", "depth-full", "--model", a.model,
+                            "--threads", str(a.threads), "--steps", str(a.steps)], capture_output=True, text=True, check=True)
+        full = json.loads(r.stdout.strip().splitlines()[-1])
+    from diffusers import UNet2DConditionModel
+    from transformers import DPTForDepthEstimation
+    out = {"torch": torch.__version__, "threads": a.threads, "seconds": {}}
+    with torch.inference_mode():
+        dpt = DPTForDepthEstimation.from_pretrained(os.path.join(a.model, "depth_estimator")).eval()
+        g = torch.Generator().manual_seed(0)
+        px = torch.rand((1, 3, 384, 384), generator=g) * 2 - 1
+        out["seconds"]["dpt"] = median(lambda: dpt(pixel_values=px), 1, a.repeat)
+        if a.bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out["seconds"]["dpt_bf16"] = median(lambda: dpt(pixel_values=px), 1, a.repeat)
+        del dpt
+        unet = UNet2DConditionModel.from_pretrained(os.path.join(a.model, "unet"), torch_dtype=torch.float32)
+        x = torch.randn((2, unet.config.in_channels, 64, 64), generator=g)
+        ctx = torch.randn((2, 77, unet.config.cross_attention_dim), generator=g)
+        out["seconds"]["unet_step"] = median(lambda: unet(x, 801, encoder_hidden_states=ctx), 1, a.repeat)
+        if a.bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out["seconds"]["unet_step_bf16"] = median(lambda: unet(x, 801, encoder_hidden_states=ctx), 1, a.repeat)
+    if full is not None:
+        out["seconds"]["full"] = full["full"]
+        out["full_peak_rss_mib"] = full["peak_rss_mib"]
     print(json.dumps(out))
 
 

@@ -3,8 +3,9 @@
 
     venv/bin/python scripts/make_bench_models.py [--out bench-models]
 
-Writes bench-models/sd2-inpainting and bench-models/sd2-x4-upscaler in the diffusers folder layout with the configs of
-stabilityai/stable-diffusion-2-inpainting and -x4-upscaler (spec §1.1, §1.3) and diffusers/transformers' default random
+Writes bench-models/sd2-inpainting, bench-models/sd2-x4-upscaler and bench-models/sd2-depth in the diffusers folder
+layout with the configs of stabilityai/stable-diffusion-2-inpainting, -x4-upscaler and -depth (spec §1.1–§1.3; the
+depth estimator is Intel/dpt-hybrid-midas as SD2-depth ships it, 122 M parameters) and diffusers/transformers' default random
 initialisation, fp32 safetensors (components already present are kept). Same code path as the real checkpoint; only the values are random.
 """
 import argparse
@@ -84,6 +85,44 @@ def main():
         AutoencoderKL(**X4_VAE).save_pretrained(os.path.join(x4, "vae"))
     fu.write_pipeline_files(x4)
     print(x4)
+    depth(a.out, folder)
+
+
+def depth(out, inpaint_folder):
+    """stable-diffusion-2-depth: the SD2 UNet with 5 input channels, and the real-size DPT-hybrid."""
+    from diffusers import UNet2DConditionModel
+    from transformers import BitConfig, DPTConfig, DPTForDepthEstimation
+    import fixtures_depth as fd
+    folder = os.path.join(out, "sd2-depth")
+    os.makedirs(folder, exist_ok=True)
+    for shared in ["tokenizer", "text_encoder", "vae"]:
+        if not os.path.islink(os.path.join(folder, shared)):
+            os.symlink(os.path.join("..", os.path.basename(inpaint_folder), shared), os.path.join(folder, shared))
+    if not os.path.exists(os.path.join(folder, "unet", "config.json")):
+        UNet2DConditionModel(**dict(UNET, in_channels=5, sample_size=32)).save_pretrained(os.path.join(folder, "unet"))
+    if not os.path.exists(os.path.join(folder, "depth_estimator", "config.json")):
+        bit = BitConfig(num_channels=3, embedding_size=64, hidden_sizes=[256, 512, 1024, 2048], depths=[3, 4, 9],
+                        layer_type="bottleneck", global_padding="SAME", num_groups=32, hidden_act="relu",
+                        embedding_dynamic_padding=True, out_features=["stage1", "stage2", "stage3"])
+        cfg = DPTConfig(is_hybrid=True, backbone_config=bit, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                        intermediate_size=3072, hidden_act="gelu", layer_norm_eps=1e-12, image_size=384, patch_size=16,
+                        qkv_bias=True, backbone_out_indices=[2, 5, 8, 11], readout_type="project",
+                        reassemble_factors=[1, 1, 1, 0.5], neck_hidden_sizes=[256, 512, 768, 768], fusion_hidden_size=256,
+                        head_in_index=-1, use_batch_norm_in_fusion_residual=False, add_projection=False,
+                        backbone_featmap_shape=[1, 1024, 24, 24], neck_ignore_stages=[0, 1])
+        DPTForDepthEstimation(cfg).save_pretrained(os.path.join(folder, "depth_estimator"))
+    os.makedirs(os.path.join(folder, "feature_extractor"), exist_ok=True)
+    json.dump(dict(fd.PREPROCESSOR, size={"height": 384, "width": 384}),
+              open(os.path.join(folder, "feature_extractor", "preprocessor_config.json"), "w"), indent=2)
+    os.makedirs(os.path.join(folder, "scheduler"), exist_ok=True)
+    json.dump(fd.DEPTH_SCHEDULER, open(os.path.join(folder, "scheduler", "scheduler_config.json"), "w"), indent=2)
+    json.dump({"_class_name": "StableDiffusionDepth2ImgPipeline", "_diffusers_version": "0.10.0.dev0",
+               "depth_estimator": ["transformers", "DPTForDepthEstimation"],
+               "feature_extractor": ["transformers", "DPTImageProcessor"], "scheduler": ["diffusers", "PNDMScheduler"],
+               "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+               "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"]},
+              open(os.path.join(folder, "model_index.json"), "w"), indent=2)
+    print(folder)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import SDCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks with the PyTorch ratio measured in the same run.",
-        subcommands: [BenchCore.self, BenchInpaint.self, BenchUpscale.self], defaultSubcommand: BenchCore.self)
+        subcommands: [BenchCore.self, BenchInpaint.self, BenchUpscale.self, BenchDepth.self], defaultSubcommand: BenchCore.self)
 }
 
 struct BenchCore: ParsableCommand {
@@ -144,4 +144,23 @@ func parsePrecisions(_ list: String) throws -> [Precision] {
 }
 
 func f1(_ v: Double) -> String { String(format: "%.1f", v) }
+/// What every model benchmark (inpaint, upscale, depth) takes besides its model.
+struct BenchModelOptions: ParsableArguments {
+    @Option(help: "Threads for sdedit, OpenBLAS and torch.") var threads: Int = 2
+    @Option(name: .customLong("repeat"), help: "Timed repetitions per component (median, after one warm-up).") var repeats: Int = 2
+    @Option(help: "Python interpreter with torch and diffusers; 'none' to skip. Default: ./venv/bin/python.") var torchPython: String?
+    @Option(help: "Precisions to time, comma-separated: fp32, bf16 (PyTorch runs its counterpart: fp32, bf16 autocast).")
+    var precisions: String = "fp32,bf16"
+}
+
+/// One full `sdedit` run in a child process (argv after "sdedit"): wall time and the child's own peak RSS.
+func timedChildRun(_ args: [String], label: String) throws -> (Double, Int) {
+    let t0 = Stopwatch.now()
+    let (status, rss) = try spawnAndWait("/proc/self/exe", ["sdedit"] + args)
+    let s = Stopwatch.now() - t0
+    guard status == 0 else { throw SDError.invalidInput("full run failed (exit \(status))") }
+    FileHandleStderr.write(String(format: "  %@ full run: %.1f s, peak RSS %d MiB\n", label, s, rss >> 20))
+    return (s, rss)
+}
+
 func f3(_ v: Double) -> String { String(format: "%.3f", v) }

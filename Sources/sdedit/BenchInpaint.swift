@@ -14,14 +14,14 @@ struct BenchInpaint: ParsableCommand {
 
     @Option(help: "Inpainting model folder (real-size weights; see scripts/make_bench_models.py).")
     var model: String = "bench-models/sd2-inpainting"
-    @Option(help: "Threads for sdedit, OpenBLAS and torch.") var threads: Int = 2
-    @Option(name: .customLong("repeat"), help: "Timed repetitions per component (median, after one warm-up).") var repeats: Int = 2
+    @OptionGroup var bench: BenchModelOptions
+    var threads: Int { bench.threads }
+    var repeats: Int { bench.repeats }
+    var torchPython: String? { bench.torchPython }
+    var precisions: String { bench.precisions }
     @Option(help: "Steps of the full run.") var steps: Int = 20
-    @Option(help: "Python interpreter with torch and diffusers; 'none' to skip. Default: ./venv/bin/python.") var torchPython: String?
     @Flag(help: "Skip the full pipeline runs.") var noFull = false
 
-    @Option(help: "Precisions to time, comma-separated: fp32, bf16 (each also runs PyTorch's counterpart: fp32, bf16 autocast).")
-    var precisions: String = "fp32,bf16"
 
     /// torch's bf16 autocast only where the CPU has native bf16: elsewhere torch falls back to a scalar
     /// GEMM (cpublas_gemm_impl, measured here: many minutes per UNet step), which compares nothing.
@@ -125,15 +125,10 @@ struct BenchInpaint: ParsableCommand {
                          samples: (0..<(512 * 512)).map { i in (i / 512 >= 128 && i / 512 < 384 && i % 512 >= 128 && i % 512 < 384) ? 255 : 0 })
         try ImageIO.write(photo, to: dir + "/photo.png")
         try ImageIO.write(mask, to: dir + "/mask.png")
-        let args = ["sdedit", "inpaint", dir + "/photo.png", dir + "/mask.png", "a red brick wall", "--model", folder,
+        let args = ["inpaint", dir + "/photo.png", dir + "/mask.png", "a red brick wall", "--model", folder,
                     "--steps", "\(steps)", "--seed", "0", "--threads", "\(threads)", "--precision", precision.rawValue,
                     "-q", "-o", dir + "/out.png"]
-        let t0 = Stopwatch.now()
-        let (status, rss) = try spawnAndWait("/proc/self/exe", args)
-        let s = Stopwatch.now() - t0
-        guard status == 0 else { throw SDError.invalidInput("full run failed (exit \(status))") }
-        FileHandleStderr.write(String(format: "  %@ full run: %.1f s, peak RSS %d MiB\n", precision.rawValue, s, rss >> 20))
-        return (s, rss)
+        return try timedChildRun(args, label: precision.rawValue)
     }
 }
 

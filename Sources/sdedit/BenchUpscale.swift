@@ -13,12 +13,12 @@ struct BenchUpscale: ParsableCommand {
 
     @Option(help: "x4 upscaler folder (real-size weights; see scripts/make_bench_models.py).")
     var model: String = "bench-models/sd2-x4-upscaler"
-    @Option(help: "Threads for sdedit, OpenBLAS and torch.") var threads: Int = 2
-    @Option(name: .customLong("repeat"), help: "Timed repetitions (median, after one warm-up).") var repeats: Int = 2
-    @Option(help: "Python interpreter with torch and diffusers; 'none' to skip. Default: ./venv/bin/python.") var torchPython: String?
+    @OptionGroup var bench: BenchModelOptions
+    var threads: Int { bench.threads }
+    var repeats: Int { bench.repeats }
+    var torchPython: String? { bench.torchPython }
+    var precisions: String { bench.precisions }
 
-    @Option(help: "Precisions to time, comma-separated: fp32, bf16 (PyTorch: fp32, bf16 autocast).")
-    var precisions: String = "fp32,bf16"
 
     func run() throws {
         try runReportingErrors {

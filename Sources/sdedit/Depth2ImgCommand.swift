@@ -26,8 +26,13 @@ struct Depth2Img: ParsableCommand {
         from SDEDIT_DEPTH_MODEL, else stabilityai/stable-diffusion-2-depth.
         """)
 
-    @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
-    @Argument(help: "What the result should show.") var prompt: String
+    @Argument(help: ArgumentHelp("Input image (PNG or JPEG; '-' for stdin).", valueName: "image")) var imageArg: String?
+    @Argument(help: ArgumentHelp("What the result should show.", valueName: "prompt")) var promptArg: String?
+    @Option(help: "Run the jobs of a JSON Lines file with one model load (instead of IMAGE PROMPT): one object per line with image, prompt and optionally output, negative_prompt, seed, steps, guidance, strength, depth_map.")
+    var batch: String?
+
+    var image: String { imageArg ?? "" }
+    var prompt: String { promptArg ?? "" }
 
     @Option(help: "Model folder or hub id.") var model: String?
     @OptionGroup var common: GenerationOptions
@@ -43,6 +48,14 @@ struct Depth2Img: ParsableCommand {
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
         guard (0...1).contains(strength) else { throw ValidationError("--strength must be within 0…1") }
         guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be 0…100") }
+        if batch != nil {
+            guard imageArg == nil else { throw ValidationError("--batch takes its images from the file: no IMAGE PROMPT") }
+            guard common.output == nil, depthMap == nil, saveDepth == nil else {
+                throw ValidationError("--batch: give each job's output and depth_map in the file, not -o / --depth-map / --save-depth")
+            }
+            return
+        }
+        guard imageArg != nil, promptArg != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
         if image == "-" && depthMap == "-" { throw ValidationError("IMAGE and --depth-map cannot both be stdin") }
         if saveDepth == "-" && (common.output == nil ? image == "-" : common.output == "-") {
             throw ValidationError("--save-depth and the output cannot both be stdout")
@@ -53,6 +66,7 @@ struct Depth2Img: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
+            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
             let inputs = [image] + (depthMap.map { [$0] } ?? [])
             try common.checkOutputs(input: image, suffix: "depth2img", inputs: inputs)
             if let s = saveDepth { try common.refuseOverwrite(s, inputs: inputs) }
@@ -60,42 +74,93 @@ struct Depth2Img: ParsableCommand {
             let original = try common.readImage(image).rgb8()
             let userMap = try depthMap.map { DepthMap.tensor(from: try common.readImage($0)) }
             // 2. Model; DPT only when no depth map was given.
-            let folder = try resolveDepthModel(model)
-            progress.message("sdedit: loading \(folder)")
-            let t0 = Stopwatch.now()
-            let sd = try StableDiffusionModel(folder: folder, precision: precision)
-            try Depth2ImgPipeline.checkIsDepthModel(sd)
-            let pipe = try Depth2ImgPipeline(model: sd, estimator: userMap == nil ? DepthEstimator(folder: folder, precision: precision) : nil)
-            progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
+            let m = try load(precision: precision, estimator: userMap == nil, progress: progress)
             // 3. Depth, once for every seed.
-            let depth = try userMap ?? pipe.estimateDepth(original)
+            let depth = try userMap ?? m.pipe.estimateDepth(original)
             if let s = saveDepth {
-                let f = sd.vae.config.scaleFactor
+                let f = m.pipe.model.vae.config.scaleFactor
                 let full = DepthMap.image(depth, width: (original.width + f - 1) / f * f, height: (original.height + f - 1) / f * f)
                 try ImageIO.write(Compositing.crop(full, width: original.width, height: original.height), to: s)
                 if s != "-" { progress.message("sdedit: wrote depth \(s)") }
             }
-            let scheduler = try common.scheduler ?? sd.defaultSchedulerKind()
             let base = common.baseSeed()
             for i in 0..<common.count {
-                var r = Depth2ImgRequest(prompt: prompt)
-                r.negativePrompt = common.negativePrompt
-                r.steps = steps
-                r.guidance = guidance
-                r.strength = strength
-                r.seed = base &+ UInt64(i)
-                r.scheduler = scheduler
-                progress.message("sdedit: seed \(r.seed)")
-                progress.begin(common.count > 1 ? "depth2img \(i + 1)/\(common.count)" : "depth2img")
-                let out = try pipe(image: original, depth: depth, r, progress: progress.update)
-                let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
-                    ("Steps", "\(steps)"), ("Sampler", samplerName(scheduler)), ("CFG scale", "\(guidance)"),
-                    ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(folder)),
-                    ("Denoising strength", "\(strength)"), ("Depth", depthMap == nil ? "DPT-hybrid" : "depth map"),
-                    ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
-                ])
+                let r = request(prompt: prompt, seed: base &+ UInt64(i), scheduler: m.scheduler)
+                let (out, params) = try edit(m, image: original, depth: depth, r, userMap: depthMap != nil, precision: precision,
+                                             label: common.count > 1 ? "depth2img \(i + 1)/\(common.count)" : "depth2img", progress: progress)
                 try common.write(out, input: image, suffix: "depth2img", index: i, parameters: params, progress: progress)
             }
+        }
+    }
+
+    struct Loaded { let pipe: Depth2ImgPipeline, folder: String, scheduler: SchedulerKind }
+
+    func load(precision: Precision, estimator: Bool, progress: ProgressReporter) throws -> Loaded {
+        let folder = try resolveDepthModel(model)
+        progress.message("sdedit: loading \(folder)")
+        let t0 = Stopwatch.now()
+        let sd = try StableDiffusionModel(folder: folder, precision: precision)
+        try Depth2ImgPipeline.checkIsDepthModel(sd)
+        let pipe = try Depth2ImgPipeline(model: sd, estimator: estimator ? DepthEstimator(folder: folder, precision: precision) : nil)
+        progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
+        return Loaded(pipe: pipe, folder: folder, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
+    }
+
+    func request(prompt: String, seed: UInt64, scheduler: SchedulerKind) -> Depth2ImgRequest {
+        var r = Depth2ImgRequest(prompt: prompt)
+        r.negativePrompt = common.negativePrompt
+        r.steps = steps
+        r.guidance = guidance
+        r.strength = strength
+        r.seed = seed
+        r.scheduler = scheduler
+        return r
+    }
+
+    /// One image and its A1111 parameters text.
+    func edit(_ m: Loaded, image: Image, depth: Tensor, _ r: Depth2ImgRequest, userMap: Bool, precision: Precision,
+              label: String, progress: ProgressReporter) throws -> (Image, String) {
+        progress.message("sdedit: seed \(r.seed)")
+        progress.begin(label)
+        let out = try m.pipe(image: image, depth: depth, r, progress: progress.update)
+        let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
+            ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
+            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(m.folder)),
+            ("Denoising strength", "\(r.strength)"), ("Depth", userMap ? "depth map" : "DPT-hybrid"),
+            ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
+        ])
+        return (out, params)
+    }
+
+    struct Job: BatchLine {
+        let image: String, prompt: String
+        let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
+        let depthMap: String?
+        enum CodingKeys: String, CodingKey {
+            case image, prompt, output, seed, steps, guidance, strength
+            case negativePrompt = "negative_prompt", depthMap = "depth_map"
+        }
+        static let shape = "a JSON object with image and prompt"
+    }
+
+    /// --batch: one model load (the DPT included, for the jobs without depth_map), then each line.
+    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
+        let m = try load(precision: precision, estimator: true, progress: progress)
+        let base = common.baseSeed()
+        try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
+            var r = request(prompt: job.prompt, seed: job.seed ?? base &+ UInt64(i), scheduler: m.scheduler)
+            if let v = job.negativePrompt { r.negativePrompt = v }
+            if let v = try checkedSteps(job.steps) { r.steps = v }
+            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
+            if let v = try checkedStrength(job.strength) { r.strength = v }
+            let out = try batchOutput(job.output, image: job.image, suffix: "depth2img",
+                                      inputs: [job.image, path] + (job.depthMap.map { [$0] } ?? []))
+            let original = try common.readImage(job.image).rgb8()
+            let depth = try job.depthMap.map { DepthMap.tensor(from: try common.readImage($0)) } ?? m.pipe.estimateDepth(original)
+            let (image, params) = try edit(m, image: original, depth: depth, r, userMap: job.depthMap != nil, precision: precision,
+                                           label: "job \(i + 1)/\(count)", progress: progress)
+            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
+            progress.message("sdedit: wrote \(out)")
         }
     }
 }

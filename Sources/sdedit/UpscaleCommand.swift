@@ -16,8 +16,12 @@ struct Upscale: ParsableCommand {
         offline as for inpaint.
         """)
 
-    @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
+    @Argument(help: ArgumentHelp("Input image (PNG or JPEG; '-' for stdin).", valueName: "image")) var imageArg: String?
     @Argument(help: "What the image shows (optional; guides the upscaler).") var prompt: String = ""
+    @Option(help: "Run the jobs of a JSON Lines file with one model load (instead of IMAGE [PROMPT]): one object per line with image and optionally prompt, output, negative_prompt, seed, steps, guidance, noise_level.")
+    var batch: String?
+
+    var image: String { imageArg ?? "" }
 
     @Option(help: "Model folder or hub id.") var model: String?
     @OptionGroup var common: GenerationOptions
@@ -33,49 +37,104 @@ struct Upscale: ParsableCommand {
         guard (0...350).contains(noiseLevel) else { throw ValidationError("--noise-level must be 0…350") }
         guard tile == 0 || (tile >= 16 && tile <= 4096) else { throw ValidationError("--tile must be 0 or 16…4096") }
         guard tileOverlap >= 0 && (tile == 0 || tileOverlap < tile / 2) else { throw ValidationError("--tile-overlap must be below half the tile") }
+        if batch != nil {
+            guard imageArg == nil else { throw ValidationError("--batch takes its images from the file: no IMAGE [PROMPT]") }
+            guard common.output == nil else { throw ValidationError("--batch: give each job's output in the file, not -o") }
+        } else if imageArg == nil {
+            throw ValidationError("missing IMAGE (or --batch FILE)")
+        }
     }
 
     func run() throws {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
+            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "x4", inputs: [image])
-            // 1. Input, padded to the VAE's multiple (cropped back to exactly 4× after decoding).
+            // 1. Input; 2. model.
             let original = try common.readImage(image).rgb8()
-            // 2. Model.
-            let folder = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_UPSCALE_MODEL"]
-                                                  ?? "stabilityai/stable-diffusion-x4-upscaler")
-            progress.message("sdedit: loading \(folder)")
-            let t0 = Stopwatch.now()
-            let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder, precision: precision))
-            progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-            let f = pipe.model.vae.config.scaleFactor
-            let padded = Compositing.padToMultiple(original, f)
-            let input = padded.toTensor()
-            let schedulerKind = try common.scheduler ?? pipe.model.defaultSchedulerKind()
+            let m = try load(precision: precision, progress: progress)
             let base = common.baseSeed()
             for i in 0..<common.count {
-                var r = UpscaleRequest(prompt: prompt)
-                r.negativePrompt = common.negativePrompt
-                r.steps = steps
-                r.guidance = guidance
-                r.noiseLevel = noiseLevel
-                r.seed = base &+ UInt64(i)
-                r.scheduler = schedulerKind
-                r.tile = tile == 0 ? nil : tile
-                r.tileOverlap = tileOverlap
-                progress.message("sdedit: seed \(r.seed)")
-                progress.begin(common.count > 1 ? "upscale \(i + 1)/\(common.count)" : "upscale")
-                let decoded = try pipe(image: input, r, progress: progress.update)
-                let out = Compositing.crop(Image(tensor: decoded), width: original.width * 4, height: original.height * 4)
-                let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
-                    ("Steps", "\(steps)"), ("Sampler", samplerName(schedulerKind)), ("CFG scale", "\(guidance)"),
-                    ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(folder)),
-                    ("Noise level", "\(noiseLevel)"), ("Tile", tile == 0 ? "off" : "\(tile)"),
-                    ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
-                ])
+                let r = request(prompt: prompt, seed: base &+ UInt64(i))
+                let (out, params) = try upscale(m, original, r, precision: precision,
+                                                label: common.count > 1 ? "upscale \(i + 1)/\(common.count)" : "upscale", progress: progress)
                 try common.write(out, input: image, suffix: "x4", index: i, parameters: params, progress: progress)
             }
+        }
+    }
+
+    struct Loaded { let pipe: UpscalePipeline, folder: String, scheduler: SchedulerKind }
+
+    func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
+        let folder = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_UPSCALE_MODEL"]
+                                              ?? "stabilityai/stable-diffusion-x4-upscaler")
+        progress.message("sdedit: loading \(folder)")
+        let t0 = Stopwatch.now()
+        let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder, precision: precision))
+        progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
+        return Loaded(pipe: pipe, folder: folder, scheduler: try common.scheduler ?? pipe.model.defaultSchedulerKind())
+    }
+
+    func request(prompt: String, seed: UInt64) -> UpscaleRequest {
+        var r = UpscaleRequest(prompt: prompt)
+        r.negativePrompt = common.negativePrompt
+        r.steps = steps
+        r.guidance = guidance
+        r.noiseLevel = noiseLevel
+        r.seed = seed
+        r.tile = tile == 0 ? nil : tile
+        r.tileOverlap = tileOverlap
+        return r
+    }
+
+    /// One image, padded to the VAE's multiple and cropped back to exactly 4×, with its A1111 text.
+    func upscale(_ m: Loaded, _ original: Image, _ request: UpscaleRequest, precision: Precision, label: String,
+                 progress: ProgressReporter) throws -> (Image, String) {
+        var r = request
+        r.scheduler = m.scheduler
+        let padded = Compositing.padToMultiple(original, m.pipe.model.vae.config.scaleFactor)
+        progress.message("sdedit: seed \(r.seed)")
+        progress.begin(label)
+        let decoded = try m.pipe(image: padded.toTensor(), r, progress: progress.update)
+        let out = Compositing.crop(Image(tensor: decoded), width: original.width * 4, height: original.height * 4)
+        let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
+            ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
+            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(m.folder)),
+            ("Noise level", "\(r.noiseLevel)"), ("Tile", tile == 0 ? "off" : "\(tile)"),
+            ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
+        ])
+        return (out, params)
+    }
+
+    struct Job: BatchLine {
+        let image: String
+        let prompt: String?, output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?
+        let noiseLevel: Int?
+        enum CodingKeys: String, CodingKey {
+            case image, prompt, output, seed, steps, guidance
+            case negativePrompt = "negative_prompt", noiseLevel = "noise_level"
+        }
+        static let shape = "a JSON object with image"
+    }
+
+    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
+        let m = try load(precision: precision, progress: progress)
+        let base = common.baseSeed()
+        try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
+            var r = request(prompt: job.prompt ?? prompt, seed: job.seed ?? base &+ UInt64(i))
+            if let v = job.negativePrompt { r.negativePrompt = v }
+            if let v = try checkedSteps(job.steps) { r.steps = v }
+            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
+            if let v = job.noiseLevel {
+                guard (0...m.pipe.maxNoiseLevel).contains(v) else { throw SDError.invalidInput("noise_level must be 0…\(m.pipe.maxNoiseLevel)") }
+                r.noiseLevel = v
+            }
+            let out = try batchOutput(job.output, image: job.image, suffix: "x4", inputs: [job.image, path])
+            let (image, params) = try upscale(m, try common.readImage(job.image).rgb8(), r, precision: precision,
+                                              label: "job \(i + 1)/\(count)", progress: progress)
+            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
+            progress.message("sdedit: wrote \(out)")
         }
     }
 }

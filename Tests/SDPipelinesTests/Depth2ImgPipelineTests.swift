@@ -48,12 +48,15 @@ final class Depth2ImgPipelineTests: XCTestCase {
             r.seed = UInt64(c.seed)
             r.scheduler = SchedulerKind(rawValue: c.scheduler)!
             let latents = try pipe.latents(image: image.toTensor(), depth: depth, r)
-            assertClose(latents, try golden.tensor("\(c.name).latents"), Tolerances.pipelineLatents, "\(c.name) latents")
+            let wantLatents = try golden.tensor("\(c.name).latents")
+            assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
             let out = try pipe(image: image, depth: map, r)
             let want = try golden.tensor("\(c.name).image")
             let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }
-            print("depth2img \(c.name): max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels")
+            print("depth2img \(c.name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
+                  + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs), depth conditioning max "
+                  + "\(compare(depth, try golden.tensor("\(c.name).depth_latent"), Tolerances.exact).maxAbs)")
             assertClose(got, want, Tolerances.pipelineImage, "\(c.name) image")
         }
     }
@@ -69,5 +72,41 @@ final class Depth2ImgPipelineTests: XCTestCase {
         // A model without a 5-channel UNet is not a depth model.
         XCTAssertThrowsError(try Depth2ImgPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/tiny-sd2-inpainting")),
                                                    estimator: nil))
+    }
+
+    /// Configs the port does not run, or that disagree with the weights, fail at load with the file's
+    /// name — never a crash or a differently-computed depth.
+    func testBadDPTConfigsFailCleanly() throws {
+        let src = folder + "/depth_estimator"
+        let base = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: src + "/config.json"))) as! [String: Any]
+        let dir = NSTemporaryDirectory() + "/sdedit-dpt-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try? FileManager.default.createSymbolicLink(atPath: dir + "/model.safetensors", withDestinationPath: src + "/model.safetensors")
+        func backbone(_ edit: (inout [String: Any]) -> Void) -> [String: Any] {
+            var b = base["backbone_config"] as! [String: Any]
+            edit(&b)
+            return ["backbone_config": b]
+        }
+        let cases: [(String, [String: Any])] = [
+            ("is_hybrid", ["is_hybrid": false]),
+            ("reassemble_factors", ["reassemble_factors": [4, 2, 1, 0.5]]),
+            ("readout_type", ["readout_type": "add"]),
+            ("backbone_out_indices", ["backbone_out_indices": [0, 1, 2, 99]]),
+            ("num_attention_heads", ["num_attention_heads": 5]),
+            ("missing weight", ["num_hidden_layers": 7, "backbone_out_indices": [0, 1, 2, 6]]),
+            ("layer_type", backbone { $0["layer_type"] = "preactivation" }),
+            ("hidden_sizes", backbone { $0["hidden_sizes"] = [16, 32, 64000000, 128] }),
+            ("depths", backbone { $0["depths"] = [1, 1, 3] }),
+            ("not a weight shape", ["hidden_size": 64, "num_attention_heads": 4]),
+        ]
+        for (what, edit) in cases {
+            let cfg = base.merging(edit) { $1 }
+            try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            XCTAssertThrowsError(try Component.loadDPT(dir), what) { e in
+                XCTAssertTrue(e is SDError, "\(what): \(e)")
+                print("bad DPT config, \(what): \(e)")
+            }
+        }
     }
 }

@@ -69,4 +69,34 @@ final class DepthCLITests: CLITestCase {
         XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/o.png"))
     }
+
+    /// --batch for depth2img and upscale: one load, a bad line in the middle named by its number, the
+    /// other jobs written, exit status of the failure.
+    func testBatchForDepth2ImgAndUpscale() throws {
+        let input = Fixtures.path("depth/pndm_cfg.png")
+        let map = Fixtures.path("depth/depth_map.depth.png")
+        let jobs = dir + "/jobs.jsonl"
+        try """
+        {"image": "\(input)", "prompt": "a", "output": "\(dir!)/1.png", "steps": 3, "seed": 1}
+        not json
+        {"image": "\(input)", "prompt": "b", "output": "\(dir!)/2.png", "depth_map": "\(map)", "strength": 0.5}
+        {"image": "\(dir!)/missing.png", "prompt": "c", "output": "\(dir!)/3.png"}
+        """.write(toFile: jobs, atomically: true, encoding: .utf8)
+        let r = try run(["depth2img", "--batch", jobs, "--model", depthModel, "--steps", "2", "-q"])
+        XCTAssertEqual(r.status, 65, r.stderr)
+        XCTAssertTrue(r.stderr.contains("jobs.jsonl:2:"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("jobs.jsonl:4:"), r.stderr)
+        for n in [1, 2] { XCTAssertEqual(try ImageIO.read(dir + "/\(n).png").width, 64) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/3.png"))
+        let ups = dir + "/ups.jsonl"
+        let small = Fixtures.path("upscale/ddim_cfg.png")
+        try """
+        {"image": "\(small)", "output": "\(dir!)/u1.png", "noise_level": 50}
+        {"image": "\(small)", "prompt": "sharp", "output": "\(dir!)/u2.png", "noise_level": 400}
+        """.write(toFile: ups, atomically: true, encoding: .utf8)
+        let u = try run(["upscale", "--batch", ups, "--model", Fixtures.path("models/tiny-sd2-x4-upscaler"), "--steps", "2", "-q"])
+        XCTAssertEqual(u.status, 64, u.stderr)
+        XCTAssertTrue(u.stderr.contains("ups.jsonl:2: noise_level"), u.stderr)
+        XCTAssertEqual(try ImageIO.read(dir + "/u1.png").width, 64)
+    }
 }
