@@ -274,3 +274,36 @@ def pipeline_goldens(folder, out_dir, threads=1):
         t[f"{name}.latents"] = lat
         t[f"{name}.image"] = torch.from_numpy((out * 255).round().astype(np.uint8).astype(np.float32))
     return t
+
+
+CROP_CASES = [
+    # name, image w, h, mask box (x0, y0, x1, y1), padding, work size, steps, seed
+    ("crop_center", 160, 120, (70, 50, 94, 74), 8, 64, 6, 21),
+    ("crop_wide_mask", 200, 150, (60, 60, 120, 80), 12, 64, 6, 22),
+]
+
+
+def crop_pipeline_goldens(folder, out_dir):
+    """StableDiffusionInpaintPipeline with padding_mask_crop (diffusers crops around the mask, resizes
+    the crop to height×width, inpaints, and pastes it back with apply_overlay) on images larger than the
+    working size. Masks are placed so the box never meets the image edge (where sdedit keeps the box's
+    aspect instead of diffusers' fill bands) and the box is square like the 64×64 working size."""
+    from diffusers import StableDiffusionInpaintPipeline
+    pipe = StableDiffusionInpaintPipeline.from_pretrained(folder, variant="fp16", torch_dtype=torch.float32,
+                                                          safety_checker=None, requires_safety_checker=False)
+    keys = ["name", "width", "height", "box", "padding", "work", "steps", "seed"]
+    json.dump([dict(zip(keys, c)) for c in CROP_CASES], open(os.path.join(out_dir, "crop_cases.json"), "w"), indent=1)
+    t = {}
+    for name, w, h, (x0, y0, x1, y1), pad, work, steps, seed in CROP_CASES:
+        img, _ = test_images(w, h)
+        mask = np.zeros((h, w), np.uint8)
+        mask[y0:y1, x0:x1] = 255
+        img.save(os.path.join(out_dir, f"{name}.image.png"))
+        Image.fromarray(mask, "L").save(os.path.join(out_dir, f"{name}.mask.png"))
+        crop = pipe.mask_processor.get_crop_region(Image.fromarray(mask, "L"), work, work, pad=pad)
+        out = pipe(prompt="a red brick wall", image=img, mask_image=Image.fromarray(mask, "L"), height=work, width=work,
+                   padding_mask_crop=pad, num_inference_steps=steps, generator=torch.Generator().manual_seed(seed),
+                   output_type="pil").images[0]
+        t[f"{name}.image"] = torch.from_numpy(np.asarray(out).astype(np.float32))
+        t[f"{name}.box"] = torch.tensor([float(v) for v in crop])
+    return t

@@ -362,6 +362,17 @@ def upscale_fixtures():
     save(one, os.path.join(out, "goldens.safetensors"))
 
 
+def crop_pipeline_fixtures():
+    """diffusers' inpaint with padding_mask_crop on images larger than the working size (the parity of
+    sdedit inpaint --area masked): fixtures/inpaint/crop_pipeline.safetensors."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_inpaint as fi
+    out = os.path.join(ROOT, "inpaint")
+    save(fi.crop_pipeline_goldens(os.path.join(ROOT, "models", "tiny-sd2-inpainting"), out),
+         os.path.join(out, "crop_pipeline.safetensors"))
+
+
 def depth_fixtures():
     """Tiny stable-diffusion-2-depth (DPT-hybrid + 5-channel UNet) and StableDiffusionDepth2ImgPipeline
     goldens (needs the inpaint model's text parts and VAE)."""
@@ -439,7 +450,7 @@ def bf16_fixtures():
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, inpaint, upscale, depth)")
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -459,6 +470,8 @@ def main():
         bpe_fixtures()
     if "inpaint" in a.parts or "crop" in a.parts:
         crop_region_fixtures()
+    if "inpaint" in a.parts or "cropcase" in a.parts:
+        crop_pipeline_fixtures()
     if "upscale" in a.parts:
         upscale_fixtures()
     if "depth" in a.parts:

@@ -25,10 +25,17 @@ extension Tensor {
         conv2d(weight: .fp32(weight), bias: bias, stride: stride, padding: padding, groups: groups)
     }
 
+    /// "C→O kh×kw sS @HxW bN" and the conv's FLOPs, for SDEDIT_PROFILE=shapes.
+    static func convProfileShape(_ x: [Int], _ w: [Int], _ stride: Int, _ groups: Int) -> (String, Double) {
+        let oh = x[2] / stride, ow = x[3] / stride
+        return ("\(x[1])→\(w[0]) \(w[2])×\(w[3]) s\(stride) @\(x[2])x\(x[3]) b\(x[0])",
+                2 * Double(x[0] * w[0] * oh * ow) * Double(w[1] * w[2] * w[3]))
+    }
+
     /// F.conv2d with the weight in its stored precision.
     public func conv2d(weight: GemmWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
                        groups: Int = 1) -> Tensor {
-        OpProfile.measure("conv2d") {
+        OpProfile.measure("conv2d", shape: Tensor.convProfileShape(shape, weight.shape, stride, groups)) {
             switch weight {
             case .fp32(let wt):
                 return wt.withUnsafeBufferPointer {

@@ -7,7 +7,8 @@ extension Tensor {
 
     /// nn.Linear with the weight in its stored precision; bf16 rounds x to bf16 (fp32 accumulation).
     public func linear(weight: GemmWeight, bias: Tensor?) -> Tensor {
-        OpProfile.measure("linear") {
+        OpProfile.measure("linear", shape: ("\(count / Swift.max(1, dim(-1)))×\(weight.shape[1])→\(weight.shape[0])",
+                                            2 * Double(count) * Double(weight.shape[0]))) {
             switch weight {
             case .fp32(let w): return w.withUnsafeBufferPointer { linearImpl(x: storage, weight: $0.baseAddress!, shape: w.shape, bias: bias) }
             case .bf16(let w): return w.storage.withUnsafeBufferPointer { linearImpl(x: bf16Bits(), weight: $0.baseAddress!, shape: w.shape, bias: bias) }

@@ -107,4 +107,36 @@ final class MaskedAreaTests: XCTestCase {
                                    1, 1, 1, 1, 1,
                                    1, 1, 1, 0, 0])   // row 1 is the top overlap, column 2 the left one
     }
+
+    /// The whole crop path against diffusers' own padding_mask_crop run (get_crop_region, crop and
+    /// LANCZOS resize to the working size, inpaint, resize back, apply_overlay), on images larger than
+    /// the working size, with a hard paste-back (--mask-blur 0), as apply_overlay pastes.
+    func testMaskedAreaMatchesDiffusersPaddingMaskCrop() throws {
+        struct CropCase: Decodable { let name: String, width: Int, height: Int, padding: Int, work: Int, steps: Int, seed: Int }
+        let cases = try JSONDecoder().decode([CropCase].self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("inpaint/crop_cases.json"))))
+        let golden = try Fixtures.file("inpaint/crop_pipeline.safetensors")
+        let pipe = try InpaintPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/tiny-sd2-inpainting")))
+        XCTAssertEqual(cases.count, 2)
+        for c in cases {
+            let image = try ImageIO.read(Fixtures.path("inpaint/\(c.name).image.png")).rgb8()
+            let mask = try MaskPreparation.binaryMask(ImageIO.read(Fixtures.path("inpaint/\(c.name).mask.png")))
+            var r = InpaintRequest(prompt: "a red brick wall")
+            r.steps = c.steps
+            r.seed = UInt64(c.seed)
+            var o = InpaintImageOptions()
+            o.area = .masked
+            o.padding = c.padding
+            o.workSize = c.work
+            o.maskBlur = 0
+            let result = try pipe(image: image, mask: mask, r, options: o)
+            let box = try XCTUnwrap(result.box)
+            XCTAssertEqual([box.x0, box.y0, box.x1, box.y1].map(Float.init),
+                           try golden.tensor("\(c.name).box").storage, "\(c.name) crop box")
+            let want = try golden.tensor("\(c.name).image")
+            let got = Tensor(shape: want.shape, storage: result.image.samples.map(Float.init))
+            let d = zip(got.storage, want.storage).map { abs($0 - $1) }
+            print("crop \(c.name): max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels")
+            assertClose(got, want, Tolerances.pipelineImage, "\(c.name) image")
+        }
+    }
 }
