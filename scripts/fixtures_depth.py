@@ -63,10 +63,7 @@ def build_dpt(folder):
 def build_model(folder, inpaint_folder):
     from diffusers import UNet2DConditionModel
     os.makedirs(folder, exist_ok=True)
-    for shared in ["tokenizer", "text_encoder", "vae"]:
-        link = os.path.join(folder, shared)
-        if not os.path.islink(link):
-            os.symlink(os.path.join("..", os.path.basename(inpaint_folder), shared), link)
+    fi.link_shared(folder, inpaint_folder, ["tokenizer", "text_encoder", "vae"])
     unet = UNet2DConditionModel(
         sample_size=8, in_channels=5, out_channels=4, layers_per_block=2, block_out_channels=[16, 32, 32],
         down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],

@@ -85,6 +85,14 @@ def write_tokenizer(folder):
                "unk_token": tok("<|endoftext|>")}, open(os.path.join(folder, "special_tokens_map.json"), "w"), indent=2)
 
 
+def link_shared(folder, source_folder, parts):
+    """Components shared with a sibling model, as relative symlinks (as a Hugging Face cache links blobs)."""
+    for shared in parts:
+        link = os.path.join(folder, shared)
+        if not os.path.islink(link):
+            os.symlink(os.path.join("..", os.path.basename(source_folder), shared), link)
+
+
 def fp16_exact(module):
     """Round every parameter to fp16 so the fp16 files and the float32 reference hold the same values."""
     with torch.no_grad():

@@ -26,10 +26,7 @@ X4_LOW_RES = {"_class_name": "DDPMScheduler", "_diffusers_version": "0.9.0.dev0"
 
 def link_text_parts(folder, source_folder):
     """tokenizer/ and text_encoder/ as relative symlinks to a sibling model's (shared, like HF cache blobs)."""
-    for shared in ["tokenizer", "text_encoder"]:
-        link = os.path.join(folder, shared)
-        if not os.path.islink(link):
-            os.symlink(os.path.join("..", os.path.basename(source_folder), shared), link)
+    fi.link_shared(folder, source_folder, ["tokenizer", "text_encoder"])
 
 
 def write_pipeline_files(folder):

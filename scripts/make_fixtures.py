@@ -345,21 +345,29 @@ def inpaint_fixtures():
     save(one, os.path.join(out, "pipeline.safetensors"))
 
 
-def upscale_fixtures():
-    """Tiny x4-upscaler model and StableDiffusionUpscalePipeline goldens (needs the inpaint model's text parts)."""
+def pipeline_fixture_set(module_name, model, out_name):
+    """The case runner of every pipeline fixture module (fixtures_<job>.py: build_model, goldens):
+    build the tiny model beside the inpainting one (whose text parts it links), write the goldens at 1
+    torch thread, and their difference from a 2-thread run as the reference's own noise."""
+    import importlib
     import json as _json
     import sys
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import fixtures_upscale as fu
-    folder = os.path.join(ROOT, "models", "tiny-sd2-x4-upscaler")
-    out = os.path.join(ROOT, "upscale")
+    module = importlib.import_module(module_name)
+    folder = os.path.join(ROOT, "models", model)
+    out = os.path.join(ROOT, out_name)
     os.makedirs(out, exist_ok=True)
-    fu.build_model(folder, os.path.join(ROOT, "models", "tiny-sd2-inpainting"))
-    one = fu.goldens(folder, out, threads=1)
-    two = fu.goldens(folder, out, threads=2)
+    module.build_model(folder, os.path.join(ROOT, "models", "tiny-sd2-inpainting"))
+    one = module.goldens(folder, out, threads=1)
+    two = module.goldens(folder, out, threads=2)
     noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
     _json.dump(noise, open(os.path.join(out, "reference_noise.json"), "w"), indent=1, sort_keys=True)
     save(one, os.path.join(out, "goldens.safetensors"))
+
+
+def upscale_fixtures():
+    """Tiny x4-upscaler model and StableDiffusionUpscalePipeline goldens (needs the inpaint model's text parts)."""
+    pipeline_fixture_set("fixtures_upscale", "tiny-sd2-x4-upscaler", "upscale")
 
 
 def crop_pipeline_fixtures():
@@ -373,22 +381,15 @@ def crop_pipeline_fixtures():
          os.path.join(out, "crop_pipeline.safetensors"))
 
 
+def img2img_fixtures():
+    """Tiny SD 2.1-style base model and StableDiffusionImg2ImgPipeline goldens."""
+    pipeline_fixture_set("fixtures_img2img", "tiny-sd21-base", "img2img")
+
+
 def depth_fixtures():
     """Tiny stable-diffusion-2-depth (DPT-hybrid + 5-channel UNet) and StableDiffusionDepth2ImgPipeline
     goldens (needs the inpaint model's text parts and VAE)."""
-    import json as _json
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import fixtures_depth as fd
-    folder = os.path.join(ROOT, "models", "tiny-sd2-depth")
-    out = os.path.join(ROOT, "depth")
-    os.makedirs(out, exist_ok=True)
-    fd.build_model(folder, os.path.join(ROOT, "models", "tiny-sd2-inpainting"))
-    one = fd.goldens(folder, out, threads=1)
-    two = fd.goldens(folder, out, threads=2)
-    noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
-    _json.dump(noise, open(os.path.join(out, "reference_noise.json"), "w"), indent=1, sort_keys=True)
-    save(one, os.path.join(out, "goldens.safetensors"))
+    pipeline_fixture_set("fixtures_depth", "tiny-sd2-depth", "depth")
 
 
 def attention_size_fixtures():
@@ -449,8 +450,8 @@ def bf16_fixtures():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -476,6 +477,8 @@ def main():
         upscale_fixtures()
     if "depth" in a.parts:
         depth_fixtures()
+    if "img2img" in a.parts:
+        img2img_fixtures()
 
 
 if __name__ == "__main__":

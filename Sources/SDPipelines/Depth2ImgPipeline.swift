@@ -5,18 +5,6 @@
 import SDCore
 import SDModels
 
-public struct Depth2ImgRequest {
-    public var prompt: String
-    public var negativePrompt: String?
-    public var steps = 50
-    public var guidance: Float = 7.5
-    public var strength = 0.8
-    public var seed: UInt64 = 0
-    public var scheduler: SchedulerKind?
-
-    public init(prompt: String) { self.prompt = prompt }
-}
-
 public struct Depth2ImgPipeline {
     public let model: StableDiffusionModel
     /// The checkpoint's DPT; nil when every run brings its own depth map (then it is never loaded).

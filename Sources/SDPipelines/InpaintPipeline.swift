@@ -4,18 +4,6 @@
 import SDCore
 import SDModels
 
-public struct InpaintRequest {
-    public var prompt: String
-    public var negativePrompt: String?
-    public var steps = 50
-    public var guidance: Float = 7.5
-    public var strength = 1.0
-    public var seed: UInt64 = 0
-    public var scheduler: SchedulerKind?
-
-    public init(prompt: String) { self.prompt = prompt }
-}
-
 public struct InpaintPipeline {
     public let model: StableDiffusionModel
 

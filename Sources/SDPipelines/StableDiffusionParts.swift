@@ -82,6 +82,27 @@ public final class StableDiffusionModel {
     }
 }
 
+/// One run of an editing pipeline that starts from an image: prompt, sampling numbers and seed.
+/// The strength is explicit because the jobs' defaults differ (diffusers: inpaint 1.0, img2img and
+/// depth2img 0.8); steps 50 and guidance 7.5 are all three's.
+public struct GenerationRequest {
+    public var prompt: String
+    public var negativePrompt: String?
+    public var steps = 50
+    public var guidance: Float = 7.5
+    public var strength: Double
+    public var seed: UInt64 = 0
+    public var scheduler: SchedulerKind?
+
+    public init(prompt: String, strength: Double) {
+        self.prompt = prompt
+        self.strength = strength
+    }
+}
+public typealias InpaintRequest = GenerationRequest
+public typealias Img2ImgRequest = GenerationRequest
+public typealias Depth2ImgRequest = GenerationRequest
+
 /// Classifier-free guidance on a [2B, …] prediction: u + g·(c − u).
 public func applyGuidance(_ pred: Tensor, scale: Float) -> Tensor {
     let parts = pred.chunked(2, dim: 0)

@@ -107,7 +107,7 @@ struct Depth2Img: ParsableCommand {
     }
 
     func request(prompt: String, seed: UInt64, scheduler: SchedulerKind) -> Depth2ImgRequest {
-        var r = Depth2ImgRequest(prompt: prompt)
+        var r = Depth2ImgRequest(prompt: prompt, strength: 0.8)
         r.negativePrompt = common.negativePrompt
         r.steps = steps
         r.guidance = guidance

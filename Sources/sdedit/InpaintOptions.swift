@@ -83,7 +83,7 @@ struct InpaintOptions: ParsableArguments {
     }
 
     func request(prompt: String, common: GenerationOptions, seed: UInt64, scheduler: SchedulerKind) -> InpaintRequest {
-        var r = InpaintRequest(prompt: prompt)
+        var r = InpaintRequest(prompt: prompt, strength: 1)
         r.negativePrompt = common.negativePrompt
         r.steps = steps
         r.guidance = guidance

@@ -40,7 +40,7 @@ final class Depth2ImgPipelineTests: XCTestCase {
             let map = c.depthMap == true ? DepthMap.tensor(from: try ImageIO.read(Fixtures.path("depth/\(c.name).depth.png"))) : nil
             let depth = try pipe.depthConditioning(image: image, depthMap: map)
             assertClose(depth, try golden.tensor("\(c.name).depth_latent"), Tolerances.model, "\(c.name) depth conditioning")
-            var r = Depth2ImgRequest(prompt: "a marble statue")
+            var r = Depth2ImgRequest(prompt: "a marble statue", strength: 0.8)
             r.negativePrompt = c.negative
             r.steps = c.steps
             r.guidance = Float(c.guidance)

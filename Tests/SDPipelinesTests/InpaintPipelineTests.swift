@@ -17,7 +17,7 @@ struct InpaintCase {
 
     static func all() throws -> [InpaintCase] {
         try PipelineCase.load("inpaint/pipeline_cases.json").map { c in
-            var r = InpaintRequest(prompt: "a red brick wall")
+            var r = InpaintRequest(prompt: "a red brick wall", strength: 1)
             r.negativePrompt = c.negative
             r.steps = c.steps
             r.guidance = Float(c.guidance)

@@ -63,7 +63,7 @@ final class MaskedAreaTests: XCTestCase {
         let (w, h) = (150, 110)
         let original = Image(tensor: g.rand([1, 3, h, w]) * 2 - 1)
         let m = mask(w, h, [[90, 60, 110, 75]])
-        var r = InpaintRequest(prompt: "a cat")
+        var r = InpaintRequest(prompt: "a cat", strength: 1)
         r.steps = 3
         r.seed = 7
         var o = InpaintImageOptions()
@@ -120,7 +120,7 @@ final class MaskedAreaTests: XCTestCase {
         for c in cases {
             let image = try ImageIO.read(Fixtures.path("inpaint/\(c.name).image.png")).rgb8()
             let mask = try MaskPreparation.binaryMask(ImageIO.read(Fixtures.path("inpaint/\(c.name).mask.png")))
-            var r = InpaintRequest(prompt: "a red brick wall")
+            var r = InpaintRequest(prompt: "a red brick wall", strength: 1)
             r.steps = c.steps
             r.seed = UInt64(c.seed)
             var o = InpaintImageOptions()

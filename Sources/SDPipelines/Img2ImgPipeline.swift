@@ -1,0 +1,60 @@
+// Image-to-image with a 4-channel base UNet (SD 2.x base / 2.1, v-prediction or epsilon as the
+// scheduler config says): diffusers pipelines/stable_diffusion/pipeline_stable_diffusion_img2img.py
+// (StableDiffusionImg2ImgPipeline.__call__) step for step, with its RNG order (VAE posterior sample,
+// then noise), so a seed reproduces diffusers' torch.Generator("cpu").manual_seed(seed).
+import SDCore
+import SDModels
+
+public struct Img2ImgPipeline {
+    public let model: StableDiffusionModel
+
+    public init(model: StableDiffusionModel) throws {
+        guard model.unet.config.inChannels == model.vae.config.latentChannels else {
+            throw SDError.invalidInput("\(model.folder): not a base model — its UNet takes \(model.unet.config.inChannels) input "
+                                       + "channels, img2img needs \(model.vae.config.latentChannels) (the latent only)")
+        }
+        self.model = model
+    }
+
+    /// Steps 4–8 on tensors: image [1, 3, H, W] in [−1, 1] (H, W multiples of the VAE factor).
+    /// Returns the final latents (diffusers output_type="latent").
+    public func latents(image: Tensor, _ r: Img2ImgRequest, progress: Progress? = nil) throws -> Tensor {
+        let vae = model.vae, unet = model.unet
+        let f = vae.config.scaleFactor
+        // 1. Check inputs.
+        guard image.dim(2) % f == 0, image.dim(3) % f == 0 else {
+            throw SDError.invalidInput("image size \(image.dim(3))x\(image.dim(2)) is not a multiple of \(f)")
+        }
+        guard (0...1).contains(r.strength) else { throw SDError.invalidInput("strength must be within 0…1, got \(r.strength)") }
+        let cfg = r.guidance > 1
+        let g = TorchGenerator(seed: r.seed)
+        // 3. Prompt embeddings ([uncond, cond] with guidance).
+        let context = model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg)
+        // 5. Timesteps, cut by strength.
+        let scheduler = try model.scheduler(r.scheduler)
+        let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)
+        // 6. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
+        let imageLatents = vae.encode(image).sample(g) * vae.config.scalingFactor
+        var latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: timesteps[0])
+        // 8. Denoising loop: latents → UNet → guidance → step.
+        for (i, t) in timesteps.enumerated() {
+            var input = cfg ? latents.repeatedBatch(2) : latents
+            input = scheduler.scaleModelInput(input, timestep: t)                   // [B, 4, h, w]
+            var pred = unet(input, timestep: t, context: context)
+            if cfg { pred = applyGuidance(pred, scale: r.guidance) }
+            latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
+            try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
+            progress?(i + 1, timesteps.count)
+        }
+        return latents
+    }
+
+    /// The image-level recipe (what `sdedit img2img` runs): padded to the VAE multiple with edge
+    /// pixels and cropped back, so the output keeps the input's exact size (diffusers resizes down).
+    public func callAsFunction(image original: Image, _ r: Img2ImgRequest, progress: Progress? = nil) throws -> Image {
+        let padded = Compositing.padToMultiple(original.rgb8(), model.vae.config.scaleFactor)
+        let z = try latents(image: padded.toTensor(), r, progress: progress)
+        let decoded = Image(tensor: model.vae.decode(z / model.vae.config.scalingFactor))
+        return Compositing.crop(decoded, width: original.width, height: original.height)
+    }
+}

@@ -1,0 +1,42 @@
+// StableDiffusionImg2ImgPipeline parity on a tiny random SD 2.1-style base model (4-channel UNet,
+// upcast_attention, v-prediction): DDIM (the checkpoint's), Euler a, DPM++ 2M and PNDM, with and
+// without CFG and a negative prompt, strengths 0.5–0.8, non-square and odd latent sizes.
+// Fixtures: scripts/make_fixtures.py img2img → fixtures/img2img/, fixtures/models/tiny-sd21-base.
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+import SDTestSupport
+import XCTest
+
+final class Img2ImgPipelineTests: XCTestCase {
+    func testMatchesDiffusersImageForImage() throws {
+        let model = try StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base"))
+        let pipe = try Img2ImgPipeline(model: model)
+        let golden = try Fixtures.file("img2img/goldens.safetensors")
+        let cases = try PipelineCase.load("img2img/pipeline_cases.json")
+        XCTAssertEqual(cases.count, 5)
+        for c in cases {
+            let image = try ImageIO.read(Fixtures.path("img2img/\(c.name).png")).rgb8()
+            var r = Img2ImgRequest(prompt: "a watercolor painting", strength: 0.8)
+            r.negativePrompt = c.negative
+            r.steps = c.steps
+            r.guidance = Float(c.guidance)
+            r.strength = try XCTUnwrap(c.strength)
+            r.seed = UInt64(c.seed)
+            r.scheduler = try XCTUnwrap(SchedulerKind(rawValue: c.scheduler))
+            let latents = try pipe.latents(image: image.toTensor(), r)
+            let wantLatents = try golden.tensor("\(c.name).latents")
+            assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
+            let out = try pipe(image: image, r)
+            let want = try golden.tensor("\(c.name).image")
+            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let d = zip(got.storage, want.storage).map { abs($0 - $1) }
+            print("img2img \(c.name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
+                  + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs)")
+            assertClose(got, want, Tolerances.pipelineImage, "\(c.name) image")
+        }
+        // A 9-channel inpainting UNet is not a base model.
+        XCTAssertThrowsError(try Img2ImgPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/tiny-sd2-inpainting"))))
+    }
+}
