@@ -1,6 +1,7 @@
 """img2img fixtures: a tiny random SD 2.1-style base model (4-channel UNet with upcast_attention,
 v-prediction DDIM scheduler as stabilityai/stable-diffusion-2-1 ships it) in the diffusers folder
-layout, and StableDiffusionImg2ImgPipeline goldens (called from make_fixtures.py). Tokenizer, text
+layout, and StableDiffusionImg2ImgPipeline and 4-channel StableDiffusionInpaintPipeline goldens
+(called from make_fixtures.py). Tokenizer, text
 encoder and VAE are symlinks to the tiny inpainting model's. Cases also swap the scheduler to an
 epsilon model's PNDM (the SD 2 base / 512 configuration) through the prediction_type override.
 """
@@ -49,6 +50,12 @@ IMG2IMG_CASES = [
 
 
 def goldens(folder, out_dir, threads=1):
+    t = img2img_goldens(folder, out_dir, threads)
+    t.update(inpaint4_goldens(folder, out_dir, threads))
+    return t
+
+
+def img2img_goldens(folder, out_dir, threads=1):
     from diffusers import StableDiffusionImg2ImgPipeline
     import fixtures_depth as fd
     torch.set_num_threads(threads)
@@ -64,6 +71,39 @@ def goldens(folder, out_dir, threads=1):
         img.save(os.path.join(out_dir, f"{name}.png"))
         kw = dict(prompt="a watercolor painting", image=img, num_inference_steps=steps, guidance_scale=gs,
                   strength=strength, negative_prompt=neg)
+        lat = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="latent").images
+        out = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="np").images
+        t[f"{name}.latents"] = lat
+        t[f"{name}.image"] = torch.from_numpy((out * 255).round().astype(np.uint8).astype(np.float32))
+    return t
+
+
+INPAINT4_CASES = [
+    # name, scheduler, w, h, steps, guidance, strength, seed, negative
+    ("inpaint4_ddim", "ddim", 64, 64, 8, 7.5, 1.0, 11, None),
+    ("inpaint4_euler_a", "euler-a", 64, 64, 8, 7.5, 0.75, 12, "blurry"),
+    ("inpaint4_dpm2m_nocfg", "dpm++2m", 80, 48, 6, 1.0, 1.0, 13, None),
+]
+
+
+def inpaint4_goldens(folder, out_dir, threads=1):
+    """StableDiffusionInpaintPipeline on the 4-channel base model (num_channels_unet == 4: the
+    original's latents, re-noised to the next timestep, replace the latents outside the mask)."""
+    from diffusers import StableDiffusionInpaintPipeline
+    torch.set_num_threads(threads)
+    pipe = StableDiffusionInpaintPipeline.from_pretrained(folder, variant="fp16", torch_dtype=torch.float32,
+                                                          safety_checker=None, requires_safety_checker=False)
+    base = pipe.scheduler.config
+    keys = ["name", "scheduler", "width", "height", "steps", "guidance", "strength", "seed", "negative"]
+    json.dump([dict(zip(keys, c)) for c in INPAINT4_CASES], open(os.path.join(out_dir, "inpaint4_cases.json"), "w"), indent=1)
+    t = {}
+    for name, sch, w, h, steps, gs, strength, seed, neg in INPAINT4_CASES:
+        pipe.scheduler = fi.make_scheduler(sch, base)
+        img, mask = fi.test_images(w, h)
+        img.save(os.path.join(out_dir, f"{name}.image.png"))
+        mask.save(os.path.join(out_dir, f"{name}.mask.png"))
+        kw = dict(prompt="a red brick wall", image=img, mask_image=mask, height=h, width=w, num_inference_steps=steps,
+                  guidance_scale=gs, strength=strength, negative_prompt=neg)
         lat = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="latent").images
         out = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="np").images
         t[f"{name}.latents"] = lat

@@ -1,18 +1,25 @@
-// Inpainting with the 9-channel SD2 UNet: diffusers pipelines/stable_diffusion/
-// pipeline_stable_diffusion_inpaint.py (StableDiffusionInpaintPipeline.__call__), step for step, with
-// the same RNG draw order so a seed reproduces diffusers' torch.Generator("cpu").manual_seed(seed).
+// Inpainting: diffusers pipelines/stable_diffusion/pipeline_stable_diffusion_inpaint.py
+// (StableDiffusionInpaintPipeline.__call__), step for step, with the same RNG draw order so a seed
+// reproduces diffusers' torch.Generator("cpu").manual_seed(seed). Two kinds of UNet, as there:
+// the 9-channel inpainting UNet (latent | mask | masked-image latent), and any 4-channel base UNet,
+// whose latents are replaced outside the mask after every step by the original's, re-noised to the
+// next timestep (num_channels_unet == 4).
 import SDCore
 import SDModels
 
 public struct InpaintPipeline {
     public let model: StableDiffusionModel
+    /// A 4-channel base UNet (blended latents) rather than the 9-channel inpainting one.
+    public let baseModel: Bool
 
     public init(model: StableDiffusionModel) throws {
-        guard model.unet.config.inChannels == 2 * model.vae.config.latentChannels + 1 else {
-            throw SDError.invalidInput("\(model.folder): not an inpainting model — its UNet takes \(model.unet.config.inChannels) "
-                                       + "input channels, inpainting needs 9 (4 latent + 1 mask + 4 masked-image latent)")
+        let c = model.unet.config.inChannels, l = model.vae.config.latentChannels
+        guard c == 2 * l + 1 || c == l else {
+            throw SDError.invalidInput("\(model.folder): cannot inpaint with it — its UNet takes \(c) input channels; inpainting "
+                                       + "needs 9 (4 latent + 1 mask + 4 masked-image latent) or a 4-channel base model")
         }
         self.model = model
+        baseModel = c == l
     }
 
     /// image: RGB [1, 3, H, W] in [−1, 1]; mask: [1, 1, H, W], 1 = repaint (already binarised).
@@ -43,36 +50,40 @@ public struct InpaintPipeline {
         let firstT = timesteps[0]
         let strengthIsMax = r.strength == 1
 
-        // 4.–5. Initial latents: RNG draws (strength < 1) image posterior, then noise.
+        // 4.–5. Initial latents. RNG draws: the image's posterior (strength < 1, or always for a base
+        //    UNet, which needs the image latents for its blend), then the noise.
         let scaling = vae.config.scalingFactor
         let latentShape = [1, vae.config.latentChannels, h / f, w / f]
-        var latents: Tensor
-        if strengthIsMax {
-            latents = g.randn(latentShape) * scheduler.initNoiseSigma
-        } else {
-            let imageLatents = vae.encode(image).sample(g) * scaling
-            let noise = g.randn(latentShape)
-            latents = scheduler.addNoise(imageLatents, noise: noise, timestep: firstT)
-        }
+        let imageLatents = !strengthIsMax || baseModel ? vae.encode(image).sample(g) * scaling : nil
+        let noise = g.randn(latentShape)
+        var latents = strengthIsMax ? noise * scheduler.initNoiseSigma : scheduler.addNoise(imageLatents!, noise: noise, timestep: firstT)
 
-        // 6.–8. Mask at latent size (nearest) and the masked image's latents (one more RNG draw).
+        // 6.–8. Mask at latent size (nearest) and the masked image's latents (one more RNG draw). A base
+        //    UNet never reads the latter: only its draw is kept, so the generator advances as diffusers'.
         let keep = mask.map { v in Vec(repeating: 1).replacing(with: 0, where: v .>= 0.5) }   // mask < 0.5
-        let maskedImage = image * keep
-        var maskLatent = mask.interpolated(height: h / f, width: w / f, mode: .nearest)
-        var maskedLatents = vae.encode(maskedImage).sample(g) * scaling
-        if cfg {
-            maskLatent = maskLatent.repeatedBatch(2)
-            maskedLatents = maskedLatents.repeatedBatch(2)
+        let maskLatent = mask.interpolated(height: h / f, width: w / f, mode: .nearest)
+        var maskedLatents: Tensor? = nil
+        if baseModel {
+            _ = g.randn(latentShape)
+        } else {
+            maskedLatents = vae.encode(image * keep).sample(g) * scaling
         }
+        let maskIn = cfg ? maskLatent.repeatedBatch(2) : maskLatent
+        if cfg { maskedLatents = maskedLatents?.repeatedBatch(2) }
 
-        // 9.–10. Denoising loop: [latents | mask | masked-image latents] → UNet → guidance → step.
+        // 9.–10. Denoising loop: [latents | mask | masked-image latents] (or the latents alone) → UNet →
+        //    guidance → step; a base UNet's latents then take the re-noised original outside the mask.
         for (i, t) in timesteps.enumerated() {
             var input = cfg ? latents.repeatedBatch(2) : latents
             input = scheduler.scaleModelInput(input, timestep: t)
-            input = Tensor.concat([input, maskLatent, maskedLatents], dim: 1)      // [B, 4 + 1 + 4, h, w]
+            if let m = maskedLatents { input = Tensor.concat([input, maskIn, m], dim: 1) }   // [B, 4 + 1 + 4, h, w]
             var pred = unet(input, timestep: t, context: context)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
+            if baseModel, let original = imageLatents {
+                let proper = i + 1 < timesteps.count ? scheduler.addNoise(original, noise: noise, timestep: timesteps[i + 1]) : original
+                latents = (-maskLatent + 1) * proper + maskLatent * latents
+            }
             try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
             progress?(i + 1, timesteps.count)
         }

@@ -39,4 +39,36 @@ final class Img2ImgPipelineTests: XCTestCase {
         // A 9-channel inpainting UNet is not a base model.
         XCTAssertThrowsError(try Img2ImgPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/tiny-sd2-inpainting"))))
     }
+
+    /// StableDiffusionInpaintPipeline with a 4-channel base UNet: latents blended with the re-noised
+    /// original outside the mask after every step; the RNG also draws the masked image's (unused)
+    /// posterior, as diffusers does.
+    func testFourChannelInpaintMatchesDiffusers() throws {
+        let model = try StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base"))
+        let pipe = try InpaintPipeline(model: model)
+        XCTAssertTrue(pipe.baseModel)
+        let golden = try Fixtures.file("img2img/goldens.safetensors")
+        let cases = try PipelineCase.load("img2img/inpaint4_cases.json")
+        XCTAssertEqual(cases.count, 3)
+        for c in cases {
+            let image = try ImageIO.read(Fixtures.path("img2img/\(c.name).image.png")).rgb8()
+            let mask = try MaskPreparation.binaryMask(ImageIO.read(Fixtures.path("img2img/\(c.name).mask.png")))
+            var r = InpaintRequest(prompt: "a red brick wall", strength: try XCTUnwrap(c.strength))
+            r.negativePrompt = c.negative
+            r.steps = c.steps
+            r.guidance = Float(c.guidance)
+            r.seed = UInt64(c.seed)
+            r.scheduler = try XCTUnwrap(SchedulerKind(rawValue: c.scheduler))
+            let latents = try pipe.latents(image: image.toTensor(), mask: mask, r)
+            let wantLatents = try golden.tensor("\(c.name).latents")
+            assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
+            let out = Image(tensor: model.vae.decode(latents / model.vae.config.scalingFactor))
+            let want = try golden.tensor("\(c.name).image")
+            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let d = zip(got.storage, want.storage).map { abs($0 - $1) }
+            print("4-channel inpaint \(c.name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
+                  + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs)")
+            assertClose(got, want, Tolerances.pipelineImage, "\(c.name) image")
+        }
+    }
 }

@@ -42,8 +42,8 @@ class CLITestCase: XCTestCase {
         return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
     }
 
-    func inpaint(_ extra: [String], image: String? = nil, mask m: String? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
-        try run(["inpaint", image ?? photo, m ?? mask, "a red brick wall", "--model", model, "--steps", "2", "--seed", "3"] + extra)
+    func inpaint(_ extra: [String], image: String? = nil, mask m: String? = nil, model chosen: String? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
+        try run(["inpaint", image ?? photo, m ?? mask, "a red brick wall", "--model", chosen ?? model, "--steps", "2", "--seed", "3"] + extra)
     }
 
     /// `script` run by /bin/sh with $SDEDIT set to the binary; returns (exit status, stderr).

@@ -25,5 +25,11 @@ final class Img2ImgCLITests: CLITestCase {
         XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssertTrue(r.stderr.contains("leaves no denoising step"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.png"))
+        // The same base model inpaints (4-channel path) and outpaints.
+        r = try inpaint(["-o", dir + "/in4.png", "-q"], model: base)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run(["outpaint", photo, "x", "--extend", "8", "--model", base, "--steps", "2", "-o", dir + "/out4.png", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try ImageIO.read(dir + "/out4.png").width, 116)
     }
 }

@@ -126,7 +126,12 @@ public final class DPMSolverMultistepScheduler: Scheduler {
     }
 
     public func addNoise(_ original: Tensor, noise: Tensor, timestep: Float) -> Tensor {
-        let (a, s) = alphaSigma(sigmas[beginIndex ?? 0])
+        // As EulerDiscrete's: the current step once stepping has begun, else the begin index, else t's position.
+        let i = stepIndex ?? beginIndex ?? {
+            let matches = timesteps.indices.filter { timesteps[$0] == timestep }
+            return matches.count > 1 ? matches[1] : (matches.first ?? timesteps.count - 1)
+        }()
+        let (a, s) = alphaSigma(sigmas[i])
         return a * original + s * noise
     }
 }

@@ -67,8 +67,14 @@ final class SigmaTable {
         }
     }
 
-    func addNoise(_ x0: Tensor, _ noise: Tensor) -> Tensor {
-        x0 + noise * sigmas[beginIndex ?? 0]
+    /// diffusers add_noise: σ at the current step once stepping has begun (inpainting's per-step
+    /// re-noising), else at the begin index (img2img's start), else at the timestep's position.
+    func addNoise(_ x0: Tensor, _ noise: Tensor, timestep t: Float) -> Tensor {
+        let i = stepIndex ?? beginIndex ?? {
+            let matches = timesteps.indices.filter { timesteps[$0] == t }
+            return matches.count > 1 ? matches[1] : (matches.first ?? 0)
+        }()
+        return x0 + noise * sigmas[i]
     }
 }
 
@@ -84,7 +90,7 @@ extension SigmaTableScheduler {
     public func setTimesteps(_ n: Int) throws { try table.set(n) }
     public func setBeginIndex(_ index: Int) { table.beginIndex = index }
     public func scaleModelInput(_ sample: Tensor, timestep: Float) -> Tensor { table.scale(sample, timestep) }
-    public func addNoise(_ original: Tensor, noise: Tensor, timestep: Float) -> Tensor { table.addNoise(original, noise) }
+    public func addNoise(_ original: Tensor, noise: Tensor, timestep: Float) -> Tensor { table.addNoise(original, noise, timestep: timestep) }
 }
 
 public final class EulerDiscreteScheduler: SigmaTableScheduler {
