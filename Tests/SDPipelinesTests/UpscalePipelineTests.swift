@@ -28,21 +28,20 @@ final class UpscalePipelineTests: XCTestCase {
     func testMatchesDiffusersImageForImage() throws {
         let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder))
         let golden = try Fixtures.file("upscale/goldens.safetensors")
-        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("upscale/pipeline_cases.json")))
-        let cases = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+        let cases = try PipelineCase.load("upscale/pipeline_cases.json")
         XCTAssertEqual(cases.count, 7)
         for c in cases {
-            let name = c["name"] as! String
+            let name = c.name
             var image = try ImageIO.read(Fixtures.path("upscale/\(name).png")).rgb8()
             // VaeImageProcessor: sizes rounded down to a multiple of 4 by a Pillow BICUBIC resize.
             image = image.pillowResized(width: image.width / 4 * 4, height: image.height / 4 * 4, filter: .bicubic)
             var r = UpscaleRequest(prompt: "a sharp photo")
-            r.negativePrompt = c["negative"] as? String
-            r.steps = c["steps"] as! Int
-            r.guidance = Float(c["guidance"] as! Double)
-            r.noiseLevel = c["noise_level"] as! Int
-            r.seed = UInt64(c["seed"] as! Int)
-            r.scheduler = SchedulerKind(rawValue: c["scheduler"] as! String)!
+            r.negativePrompt = c.negative
+            r.steps = c.steps
+            r.guidance = Float(c.guidance)
+            r.noiseLevel = try XCTUnwrap(c.noiseLevel)
+            r.seed = UInt64(c.seed)
+            r.scheduler = try XCTUnwrap(SchedulerKind(rawValue: c.scheduler))
             r.tile = nil
             let latents = try pipe.latents(image: image.toTensor(), r)
             assertClose(latents, try golden.tensor("\(name).latents"), Tolerances.pipelineLatents, "\(name) latents")

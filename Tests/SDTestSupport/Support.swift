@@ -53,10 +53,11 @@ public struct PipelineCase: Decodable {
     public let seed: Int
     public let negative: String?
     public let depthMap: Bool?
+    public let noiseLevel: Int?
 
     enum CodingKeys: String, CodingKey {
         case name, scheduler, width, height, steps, guidance, strength, seed, negative
-        case depthMap = "depth_map"
+        case depthMap = "depth_map", noiseLevel = "noise_level"
     }
 
     public static func load(_ relative: String) throws -> [PipelineCase] {
