@@ -6,11 +6,6 @@ import SDCore
 import SDModels
 import SDPipelines
 
-/// --model for the depth commands: SDEDIT_DEPTH_MODEL, else the hub id.
-func resolveDepthModel(_ model: String?) throws -> String {
-    try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_DEPTH_MODEL"] ?? "stabilityai/stable-diffusion-2-depth")
-}
-
 struct Depth2Img: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "depth2img",
@@ -34,7 +29,7 @@ struct Depth2Img: ParsableCommand {
     var image: String { imageArg ?? "" }
     var prompt: String { promptArg ?? "" }
 
-    @Option(help: "Model folder or hub id.") var model: String?
+    @OptionGroup var model: ModelOption
     @OptionGroup var common: GenerationOptions
     @Option(help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
     @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
@@ -96,7 +91,7 @@ struct Depth2Img: ParsableCommand {
     struct Loaded { let pipe: Depth2ImgPipeline, folder: String, scheduler: SchedulerKind }
 
     func load(precision: Precision, estimator: Bool, progress: ProgressReporter) throws -> Loaded {
-        let folder = try resolveDepthModel(model)
+        let folder = try model.folder(for: .depth)
         progress.message("sdedit: loading \(folder)")
         let t0 = Stopwatch.now()
         let sd = try StableDiffusionModel(folder: folder, precision: precision)
@@ -177,8 +172,7 @@ struct Depth: ParsableCommand {
         """)
 
     @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
-    @Option(help: "Model folder or hub id (a depth model, or any folder with depth_estimator/ and feature_extractor/).")
-    var model: String?
+    @OptionGroup var model: ModelOption
     @Option(name: .shortAndLong, help: "Output PNG; '-' for stdout. Default: <input>-depth.png beside the input.")
     var output: String?
     @Option(help: "Threads for all numeric work (default: all cores).")
@@ -200,7 +194,7 @@ struct Depth: ParsableCommand {
             let out = output ?? (image == "-" ? "-" : (image as NSString).deletingPathExtension + "-depth.png")
             try refuseOverwritingInput(out, inputs: [image])
             let original = try ImageIO.read(image, maxPixels: maxPixels).rgb8()
-            let folder = try resolveDepthModel(model)
+            let folder = try model.folder(for: .depth)
             progress.message("sdedit: loading \(folder)/depth_estimator")
             let estimator = try DepthEstimator(folder: folder, precision: precision.resolved)
             let t0 = Stopwatch.now()

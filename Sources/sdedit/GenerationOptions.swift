@@ -8,6 +8,30 @@ extension SchedulerKind: ExpressibleByArgument {}
 extension MaskChannel: ExpressibleByArgument {}
 extension InpaintArea: ExpressibleByArgument {}
 
+/// The job a model is for: where --model's default comes from (environment, then the hub id).
+enum ModelJob: String {
+    case inpaint, depth, img2img, upscale
+    var environmentKey: String { "SDEDIT_\(rawValue.uppercased())_MODEL" }
+    var hubID: String {
+        switch self {
+        case .inpaint: return "stabilityai/stable-diffusion-2-inpainting"
+        case .depth: return "stabilityai/stable-diffusion-2-depth"
+        case .img2img: return "stabilityai/stable-diffusion-2-1"
+        case .upscale: return "stabilityai/stable-diffusion-x4-upscaler"
+        }
+    }
+}
+
+/// --model, shared by every job: a diffusers folder or a hub id resolved offline.
+struct ModelOption: ParsableArguments {
+    @Option(help: "Model folder or hub id (default: $SDEDIT_<JOB>_MODEL, else the job's Stability AI checkpoint).")
+    var model: String?
+
+    func folder(for job: ModelJob) throws -> String {
+        try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment[job.environmentKey] ?? job.hubID)
+    }
+}
+
 /// --precision: auto (bf16 where the CPU has native bf16, else fp32), fp32 or bf16.
 enum PrecisionChoice: String, CaseIterable, ExpressibleByArgument {
     case auto, fp32, bf16

@@ -21,7 +21,7 @@ struct Img2Img: ParsableCommand {
 
     @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
     @Argument(help: "What the result should show.") var prompt: String
-    @Option(help: "Model folder or hub id.") var model: String?
+    @OptionGroup var model: ModelOption
     @OptionGroup var common: GenerationOptions
     @Option(help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
     @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
@@ -39,8 +39,7 @@ struct Img2Img: ParsableCommand {
             let precision = try common.startBackend(progress)
             try common.checkOutputs(input: image, suffix: "img2img", inputs: [image])
             let original = try common.readImage(image).rgb8()
-            let folder = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_IMG2IMG_MODEL"]
-                                                  ?? "stabilityai/stable-diffusion-2-1")
+            let folder = try model.folder(for: .img2img)
             progress.message("sdedit: loading \(folder)")
             let t0 = Stopwatch.now()
             let sd = try StableDiffusionModel(folder: folder, precision: precision)

@@ -7,8 +7,7 @@ import SDModels
 import SDPipelines
 
 struct InpaintOptions: ParsableArguments {
-    @Option(help: "Model folder or hub id.")
-    var model: String?
+    @OptionGroup var model: ModelOption
     @Option(help: "Denoising steps.") var steps: Int = 50
     @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
     @Option(help: "How much of the masked area to re-noise (0…1; 1 = start from pure noise).") var strength: Double = 1.0
@@ -51,8 +50,7 @@ struct InpaintOptions: ParsableArguments {
     }
 
     func load(common: GenerationOptions, precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let folder = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_INPAINT_MODEL"]
-                                              ?? "stabilityai/stable-diffusion-2-inpainting")
+        let folder = try model.folder(for: .inpaint)
         progress.message("sdedit: loading \(folder)")
         let t0 = Stopwatch.now()
         let sd = try StableDiffusionModel(folder: folder, precision: precision)

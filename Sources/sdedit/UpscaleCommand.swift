@@ -23,7 +23,7 @@ struct Upscale: ParsableCommand {
 
     var image: String { imageArg ?? "" }
 
-    @Option(help: "Model folder or hub id.") var model: String?
+    @OptionGroup var model: ModelOption
     @OptionGroup var common: GenerationOptions
     @Option(help: "Denoising steps.") var steps: Int = 75
     @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 9.0
@@ -67,8 +67,7 @@ struct Upscale: ParsableCommand {
     struct Loaded { let pipe: UpscalePipeline, folder: String, scheduler: SchedulerKind }
 
     func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let folder = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment["SDEDIT_UPSCALE_MODEL"]
-                                              ?? "stabilityai/stable-diffusion-x4-upscaler")
+        let folder = try model.folder(for: .upscale)
         progress.message("sdedit: loading \(folder)")
         let t0 = Stopwatch.now()
         let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder, precision: precision))
