@@ -71,10 +71,7 @@ def img2img_goldens(folder, out_dir, threads=1):
         img.save(os.path.join(out_dir, f"{name}.png"))
         kw = dict(prompt="a watercolor painting", image=img, num_inference_steps=steps, guidance_scale=gs,
                   strength=strength, negative_prompt=neg)
-        lat = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="latent").images
-        out = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="np").images
-        t[f"{name}.latents"] = lat
-        t[f"{name}.image"] = torch.from_numpy((out * 255).round().astype(np.uint8).astype(np.float32))
+        t.update(fi.run_case(pipe, kw, seed, name))
     return t
 
 
@@ -104,8 +101,5 @@ def inpaint4_goldens(folder, out_dir, threads=1):
         mask.save(os.path.join(out_dir, f"{name}.mask.png"))
         kw = dict(prompt="a red brick wall", image=img, mask_image=mask, height=h, width=w, num_inference_steps=steps,
                   guidance_scale=gs, strength=strength, negative_prompt=neg)
-        lat = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="latent").images
-        out = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="np").images
-        t[f"{name}.latents"] = lat
-        t[f"{name}.image"] = torch.from_numpy((out * 255).round().astype(np.uint8).astype(np.float32))
+        t.update(fi.run_case(pipe, kw, seed, name))
     return t

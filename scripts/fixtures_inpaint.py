@@ -149,6 +149,14 @@ def build_model(folder):
 SCHEDULERS = ["pndm", "ddim", "dpm++2m", "dpm++2m-karras", "euler", "euler-a"]
 
 
+def run_case(pipe, kw, seed, name):
+    """One golden case: the pipeline's final latents and its 8-bit image, each from a fresh generator."""
+    lat = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="latent").images
+    out = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="np").images
+    return {f"{name}.latents": lat,
+            f"{name}.image": torch.from_numpy((out * 255).round().astype(np.uint8).astype(np.float32))}
+
+
 def make_scheduler(name, config):
     """The scheduler a user gets by swapping classes in diffusers (XScheduler.from_config)."""
     import diffusers as d
@@ -277,10 +285,7 @@ def pipeline_goldens(folder, out_dir, threads=1):
         mask.save(os.path.join(out_dir, f"{name}.mask.png"))
         kw = dict(prompt="a red brick wall", image=img, mask_image=mask, height=h, width=w,
                   num_inference_steps=steps, guidance_scale=gs, strength=strength, negative_prompt=neg)
-        lat = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="latent").images
-        out = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="np").images
-        t[f"{name}.latents"] = lat
-        t[f"{name}.image"] = torch.from_numpy((out * 255).round().astype(np.uint8).astype(np.float32))
+        t.update(run_case(pipe, kw, seed, name))
     return t
 
 

@@ -104,8 +104,5 @@ def goldens(folder, out_dir, threads=1):
         img.save(os.path.join(out_dir, f"{name}.png"))
         kw = dict(prompt="a sharp photo", image=img, num_inference_steps=steps, guidance_scale=gs, noise_level=nl,
                   negative_prompt=neg)
-        lat = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="latent").images
-        out = pipe(**kw, generator=torch.Generator().manual_seed(seed), output_type="np").images
-        t[f"{name}.latents"] = lat
-        t[f"{name}.image"] = torch.from_numpy((out * 255).round().astype(np.uint8).astype(np.float32))
+        t.update(fi.run_case(pipe, kw, seed, name))
     return t

@@ -28,9 +28,7 @@ public struct Depth2ImgPipeline {
     /// the estimator or from `depthMap` ([1, h, w], any size; diffusers' depth_map= argument).
     public func depthConditioning(image: Image, depthMap: Tensor?) throws -> Tensor {
         let f = model.vae.config.scaleFactor
-        guard let depth = try depthMap ?? estimator.map({ try $0(image) }) else {
-            throw SDError.invalidInput("\(model.folder): no depth_estimator loaded and no depth map given")
-        }
+        let depth = try depthMap ?? estimate(padded: image)
         return try DepthMap.conditioning(depth, height: image.height / f, width: image.width / f)
     }
 
@@ -77,8 +75,12 @@ public struct Depth2ImgPipeline {
     /// The estimated depth ([1, h, w], the estimator's output size) the image-level call conditions
     /// on: DPT on the image padded to the VAE multiple. Estimate once, run many seeds.
     public func estimateDepth(_ original: Image) throws -> Tensor {
+        try estimate(padded: Compositing.padToMultiple(original.rgb8(), model.vae.config.scaleFactor))
+    }
+
+    func estimate(padded: Image) throws -> Tensor {
         guard let e = estimator else { throw SDError.invalidInput("\(model.folder): no depth_estimator loaded") }
-        return try e(Compositing.padToMultiple(original.rgb8(), model.vae.config.scaleFactor))
+        return try e(padded)
     }
 
     /// The image-level recipe (what `sdedit depth2img` runs): the edited image at the input's exact
@@ -91,7 +93,7 @@ public struct Depth2ImgPipeline {
         let f = model.vae.config.scaleFactor
         let padded = Compositing.padToMultiple(original.rgb8(), f)
         // 2. Depth conditioning; 3.–9. the latents; 10. decode, crop the padding off.
-        let depth = try depthConditioning(image: padded, depthMap: given ?? estimateDepth(original))
+        let depth = try depthConditioning(image: padded, depthMap: given ?? estimate(padded: padded))
         let z = try latents(image: padded.toTensor(), depth: depth, r, progress: progress)
         let decoded = Image(tensor: model.vae.decode(z / model.vae.config.scalingFactor))
         return Compositing.crop(decoded, width: original.width, height: original.height)

@@ -103,9 +103,9 @@ public enum DepthMap {
     /// Rec. 601 luma of an RGB one, at the file's own bit depth, as [1, h, w] in 0…1.
     public static func tensor(from image: Image) -> Tensor {
         let c = image.channels, n = image.width * image.height, scale = 1 / Float(image.maxValue)
+        let s = image.samples
         return Tensor(shape: [1, image.height, image.width]) { o in
             for i in 0..<n {
-                let s = image.samples
                 o[i] = c >= 3 ? (0.299 * Float(s[i * c]) + 0.587 * Float(s[i * c + 1]) + 0.114 * Float(s[i * c + 2])) * scale
                               : Float(s[i * c]) * scale
             }

@@ -102,14 +102,7 @@ struct Depth2Img: ParsableCommand {
     }
 
     func request(prompt: String, seed: UInt64, scheduler: SchedulerKind) -> Depth2ImgRequest {
-        var r = Depth2ImgRequest(prompt: prompt, strength: 0.8)
-        r.negativePrompt = common.negativePrompt
-        r.steps = steps
-        r.guidance = guidance
-        r.strength = strength
-        r.seed = seed
-        r.scheduler = scheduler
-        return r
+        common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: seed, scheduler: scheduler)
     }
 
     /// One image and its A1111 parameters text.

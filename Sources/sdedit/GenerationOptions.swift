@@ -116,6 +116,18 @@ struct GenerationOptions: ParsableArguments {
     /// An input image, refused from its header when it has more than --max-pixels pixels.
     func readImage(_ path: String) throws -> Image { try ImageIO.read(path, maxPixels: maxPixels) }
 
+    /// A run of `prompt` with this command's sampling numbers and --negative-prompt.
+    func request(_ prompt: String, steps: Int, guidance: Float, strength: Double, seed: UInt64,
+                 scheduler: SchedulerKind) -> GenerationRequest {
+        var r = GenerationRequest(prompt: prompt, strength: strength)
+        r.negativePrompt = negativePrompt
+        r.steps = steps
+        r.guidance = guidance
+        r.seed = seed
+        r.scheduler = scheduler
+        return r
+    }
+
     /// The effective seed: --seed or a random 32-bit one.
     func baseSeed() -> UInt64 { seed ?? UInt64(UInt32.random(in: 0...UInt32.max)) }
 }

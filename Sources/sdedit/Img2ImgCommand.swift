@@ -48,13 +48,8 @@ struct Img2Img: ParsableCommand {
             let scheduler = try common.scheduler ?? sd.defaultSchedulerKind()
             let base = common.baseSeed()
             for i in 0..<common.count {
-                var r = Img2ImgRequest(prompt: prompt, strength: 0.8)
-                r.negativePrompt = common.negativePrompt
-                r.steps = steps
-                r.guidance = guidance
-                r.strength = strength
-                r.seed = base &+ UInt64(i)
-                r.scheduler = scheduler
+                let r = common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: base &+ UInt64(i),
+                                       scheduler: scheduler)
                 progress.message("sdedit: seed \(r.seed)")
                 progress.begin(common.count > 1 ? "img2img \(i + 1)/\(common.count)" : "img2img")
                 let out = try pipe(image: original, r, progress: progress.update)

@@ -81,14 +81,7 @@ struct InpaintOptions: ParsableArguments {
     }
 
     func request(prompt: String, common: GenerationOptions, seed: UInt64, scheduler: SchedulerKind) -> InpaintRequest {
-        var r = InpaintRequest(prompt: prompt, strength: 1)
-        r.negativePrompt = common.negativePrompt
-        r.steps = steps
-        r.guidance = guidance
-        r.strength = strength
-        r.seed = seed
-        r.scheduler = scheduler
-        return r
+        common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: seed, scheduler: scheduler)
     }
 
     /// Load the model, then for each of --count seeds inpaint `mask` in `image` and write it.
