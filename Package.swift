@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // sdedit — Stable Diffusion 2 image editing on the CPU.
 // Dependency direction (one way only):
-//   CKernels, CSystem, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels  <-  SDPipelines  <-  sdedit
+//   CKernels, CSystem, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels (+ CVocab)  <-  SDPipelines  <-  sdedit
 import PackageDescription
 
 let optimise: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"], .when(configuration: .release))]
@@ -31,7 +31,9 @@ let package = Package(
         // Async-signal-safe removal of a temporary output file on a terminating signal.
         .target(name: "CSystem"),
         .target(name: "SDCore", dependencies: ["CKernels", "CImageCodecs", "CSystem"], swiftSettings: optimise),
-        .target(name: "SDModels", dependencies: ["SDCore"], swiftSettings: optimise),
+        // The CLIP BPE merges as one C string (scripts/embed_vocab.py), for single-file checkpoints.
+        .target(name: "CVocab", cSettings: [.unsafeFlags(["-O0"])]),
+        .target(name: "SDModels", dependencies: ["SDCore", "CVocab"], swiftSettings: optimise),
         .target(name: "SDPipelines", dependencies: ["SDModels", "SDCore"], swiftSettings: optimise),
         .executableTarget(name: "sdedit",
                           dependencies: ["SDPipelines", "SDModels", "SDCore", "CMalloc",

@@ -55,7 +55,8 @@ def goldens(folder, out_dir, threads=1):
     return t
 
 
-def img2img_goldens(folder, out_dir, threads=1):
+def img2img_goldens(folder, out_dir, threads=1, cases=IMG2IMG_CASES, prompt="a watercolor painting"):
+    """StableDiffusionImg2ImgPipeline cases (also the SD 1.x ones of fixtures_singlefile.py)."""
     from diffusers import StableDiffusionImg2ImgPipeline
     import fixtures_depth as fd
     torch.set_num_threads(threads)
@@ -63,13 +64,13 @@ def img2img_goldens(folder, out_dir, threads=1):
                                                           safety_checker=None, requires_safety_checker=False)
     base = pipe.scheduler.config
     keys = ["name", "scheduler", "width", "height", "steps", "guidance", "strength", "seed", "negative"]
-    json.dump([dict(zip(keys, c)) for c in IMG2IMG_CASES], open(os.path.join(out_dir, "pipeline_cases.json"), "w"), indent=1)
+    json.dump([dict(zip(keys, c)) for c in cases], open(os.path.join(out_dir, "pipeline_cases.json"), "w"), indent=1)
     t = {}
-    for name, sch, w, h, steps, gs, strength, seed, neg in IMG2IMG_CASES:
+    for name, sch, w, h, steps, gs, strength, seed, neg in cases:
         pipe.scheduler = fi.make_scheduler(sch, base)
         img = fd.test_image(w, h, seed)
         img.save(os.path.join(out_dir, f"{name}.png"))
-        kw = dict(prompt="a watercolor painting", image=img, num_inference_steps=steps, guidance_scale=gs,
+        kw = dict(prompt=prompt, image=img, num_inference_steps=steps, guidance_scale=gs,
                   strength=strength, negative_prompt=neg)
         t.update(fi.run_case(pipe, kw, seed, name))
     return t

@@ -386,6 +386,12 @@ def img2img_fixtures():
     pipeline_fixture_set("fixtures_img2img", "tiny-sd21-base", "img2img")
 
 
+def single_fixtures():
+    """Tiny SD 1.x model with StableDiffusionImg2ImgPipeline goldens, and every tiny model as an LDM
+    single file (fixtures/models/single/), checked through diffusers' own converters."""
+    pipeline_fixture_set("fixtures_singlefile", "tiny-sd1", "sd1")
+
+
 def depth_fixtures():
     """Tiny stable-diffusion-2-depth (DPT-hybrid + 5-channel UNet) and StableDiffusionDepth2ImgPipeline
     goldens (needs the inpaint model's text parts and VAE)."""
@@ -450,8 +456,8 @@ def bf16_fixtures():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -479,6 +485,8 @@ def main():
         depth_fixtures()
     if "img2img" in a.parts:
         img2img_fixtures()
+    if "single" in a.parts:
+        single_fixtures()
 
 
 if __name__ == "__main__":

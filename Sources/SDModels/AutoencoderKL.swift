@@ -154,7 +154,6 @@ public struct AutoencoderKL {
         decoder = try VAEDecoder(w.scoped("decoder"), config)
         quantConv = config.useQuantConv ? try Conv2d(w.scoped("quant_conv"), 2 * l, 2 * l, kernel: 1) : nil
         postQuantConv = config.usePostQuantConv ? try Conv2d(w.scoped("post_quant_conv"), l, l, kernel: 1) : nil
-        try store.checkAllUsed()
     }
 
     /// Posterior for images [B, 3, H, W] in [−1, 1].

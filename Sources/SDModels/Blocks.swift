@@ -72,12 +72,11 @@ struct SpatialAttention {
 
     init(_ w: Weights, channels c: Int, groups: Int, eps: Float) throws {
         groupNorm = try GroupNorm(w.scoped("group_norm"), groups: groups, channels: c, eps: eps)
-        // Files written by diffusers ≤ 0.13 use query/key/value/proj_attn.
-        let legacy = w.has("query.weight")
-        q = try Linear(w.scoped(legacy ? "query" : "to_q"), c, c)
-        k = try Linear(w.scoped(legacy ? "key" : "to_k"), c, c)
-        v = try Linear(w.scoped(legacy ? "value" : "to_v"), c, c)
-        out = try Linear(legacy ? w.scoped("proj_attn") : w.scoped("to_out").scoped(0), c, c)
+        // (diffusers ≤ 0.13's query/key/value/proj_attn are renamed by ModelSource.)
+        q = try Linear(w.scoped("to_q"), c, c)
+        k = try Linear(w.scoped("to_k"), c, c)
+        v = try Linear(w.scoped("to_v"), c, c)
+        out = try Linear(w.scoped("to_out").scoped(0), c, c)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {

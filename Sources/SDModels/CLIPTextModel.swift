@@ -1,7 +1,7 @@
 // CLIPTextModel as SD2 uses it: transformers models/clip/modeling_clip.py (CLIPTextEmbeddings,
 // CLIPAttention, CLIPMLP, CLIPEncoderLayer, CLIPTextTransformer) — pre-LN blocks, causal mask, no
 // padding mask, exact GELU, final layer norm; the output is last_hidden_state.
-// Keys are read with or without the "text_model." prefix; the int64 position_ids buffer is ignored.
+// Keys are the real repos' (text_model.…); ModelSource maps the other spellings onto them.
 import SDCore
 
 public struct CLIPTextConfig {
@@ -72,14 +72,12 @@ public struct CLIPTextModel {
 
     public init(config: CLIPTextConfig, weights store: WeightStore) throws {
         self.config = config
-        let root = Weights(store)
-        let w = store.has("text_model.embeddings.token_embedding.weight") ? root.scoped("text_model") : root
+        let w = Weights(store).scoped("text_model")
         let emb = w.scoped("embeddings")
         tokenEmbedding = try emb.scoped("token_embedding")("weight", [config.vocabSize, config.hiddenSize])
         positionEmbedding = try emb.scoped("position_embedding")("weight", [config.maxPositions, config.hiddenSize])
         layers = try (0..<config.layers).map { try CLIPEncoderLayer(w.scoped("encoder").scoped("layers").scoped($0), config) }
         finalLayerNorm = try LayerNorm(w.scoped("final_layer_norm"), config.hiddenSize, eps: config.layerNormEps)
-        try store.checkAllUsed(ignoring: ["embeddings.position_ids", "text_projection.weight"])
     }
 
     /// last_hidden_state [B, T, D] for token ids [B][T].

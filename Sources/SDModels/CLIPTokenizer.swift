@@ -8,6 +8,7 @@
 // 3. pre-tokenise with <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+;
 // 4. byte-level map (GPT-2 bytes_to_unicode), BPE with "</w>" on the last symbol;
 // 5. [bos] + first (maxLength − 2) ids + [eos], padded with the pad id.
+import CVocab
 import Foundation
 import SDCore
 
@@ -34,13 +35,7 @@ public final class CLIPTokenizer {
         guard let text = String(data: md, encoding: .utf8) else {
             throw SDError.badFile(path: mergesPath, message: "not valid UTF-8")
         }
-        var merges: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            if line.hasPrefix("#version") { continue }
-            let parts = line.split(separator: " ")
-            guard parts.count == 2 else { throw SDError.badFile(path: mergesPath, message: "bad merge line '\(line.prefix(80))'") }
-            merges.append(String(line))
-        }
+        let merges = try CLIPTokenizer.parseMerges(text, path: mergesPath)
         var pad = "<|endoftext|>"
         var maxLength = 77
         let configPath = folder + "/tokenizer_config.json", mapPath = folder + "/special_tokens_map.json"
@@ -59,6 +54,35 @@ public final class CLIPTokenizer {
             pad = p
         }
         try self.init(vocab: vocab, merges: merges, padToken: pad, maxLength: maxLength, name: vocabPath)
+    }
+
+    /// The CLIP tokenizer built into sdedit (for single-file checkpoints): the merges of
+    /// Sources/CVocab, and the vocabulary they imply, as OpenAI's CLIP builds it (simple_tokenizer.py):
+    /// the 256 byte symbols, the same with "</w>", each merge's result in order, then
+    /// <|startoftext|> and <|endoftext|> — 49,408 entries, the repos' vocab.json exactly. SD 1.x pads
+    /// with <|endoftext|>, SD 2.x with "!" (their special_tokens_map.json).
+    public static func builtin(padToken: String) throws -> CLIPTokenizer {
+        let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(sd_clip_merges()), count: Int(sd_clip_merges_size()))
+        let merges = try parseMerges(String(decoding: bytes, as: UTF8.self), path: "built-in merges")
+        // Byte symbols in bytes_to_unicode's order: the printable bytes, then the rest.
+        let table = bytesToUnicode(), printable = Array(33...126) + Array(161...172) + Array(174...255)
+        let chars = (printable + (0..<256).filter { !printable.contains($0) }).map { String(table[$0]) }
+        let tokens = chars + chars.map { $0 + "</w>" } + merges.map { $0.replacingOccurrences(of: " ", with: "") }
+            + ["<|startoftext|>", "<|endoftext|>"]
+        var vocab: [String: Int] = [:]
+        for (i, t) in tokens.enumerated() where vocab[t] == nil { vocab[t] = i }
+        return try CLIPTokenizer(vocab: vocab, merges: merges, padToken: padToken, name: "built-in CLIP vocabulary")
+    }
+
+    static func parseMerges(_ text: String, path: String) throws -> [String] {
+        var merges: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("#version") { continue }
+            let parts = line.split(separator: " ")
+            guard parts.count == 2 else { throw SDError.badFile(path: path, message: "bad merge line '\(line.prefix(80))'") }
+            merges.append(String(line))
+        }
+        return merges
     }
 
     /// A tokenizer file's bytes (bounded, regular files only), nil when absent.

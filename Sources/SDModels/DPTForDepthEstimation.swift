@@ -105,10 +105,13 @@ public struct DPTForDepthEstimation {
         let h = root.scoped("head").scoped("head")
         head = (try Conv2d(h.scoped(0), f, f / 2, kernel: 3, padding: 1), try Conv2d(h.scoped(2), f / 2, 32, kernel: 3, padding: 1),
                 try Conv2d(h.scoped(4), 32, 1, kernel: 1))
-        // The final LayerNorm feeds only DPTModel's last_hidden_state, which depth estimation never reads;
-        // the encoder layers past the neck's last input likewise.
-        let unusedLayers = (layers.count..<c.layers).map { "dpt.encoder.layer.\($0)." }
-        try store.checkAllUsed(ignoring: ["dpt.layernorm.weight", "dpt.layernorm.bias"], ignoringPrefixes: unusedLayers)
+    }
+
+    /// Checkpoint keys this model never reads (the loader's strictness skips them): the final
+    /// LayerNorm feeds only DPTModel's last_hidden_state, which depth estimation never reads; the
+    /// encoder layers past the neck's last input likewise.
+    public static func unreadKeys(_ c: DPTConfig) -> (keys: [String], prefixes: [String]) {
+        (["dpt.layernorm.weight", "dpt.layernorm.bias"], ((c.outLayers.max()! + 1)..<c.layers).map { "dpt.encoder.layer.\($0)." })
     }
 
     /// predicted_depth [B, H, W] (relative inverse depth, ≥ 0) for pixel values [B, 3, H, W],

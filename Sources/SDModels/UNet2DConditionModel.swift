@@ -157,7 +157,6 @@ public struct UNet2DConditionModel {
         upBlocks = ups
         normOut = try GroupNorm(w.scoped("conv_norm_out"), groups: c.groups, channels: ch[0], eps: c.normEps)
         convOut = try Conv2d(w.scoped("conv_out"), ch[0], c.outChannels, kernel: 3, padding: 1)
-        try store.checkAllUsed()
     }
 
     /// Sinusoidal timestep features [B, C0] (embeddings.py get_timestep_embedding), in float32 as torch.

@@ -3,73 +3,126 @@
 // checked against what the config implies, and keys the model never asked for are reported.
 import SDCore
 
+/// Where one model key's tensor lives: a file's key, and how its stored shape becomes the model's.
+public struct WeightSource {
+    public let file: SafetensorsFile
+    public let key: String
+    public let transform: KeyTransform
+
+    public init(_ file: SafetensorsFile, _ key: String, _ transform: KeyTransform = .none) {
+        self.file = file
+        self.key = key
+        self.transform = transform
+    }
+}
+
+/// The reshapes single-file (LDM) checkpoints need beside renaming (ModelSource's key tables).
+public enum KeyTransform: Equatable {
+    case none
+    /// A 1×1 convolution weight [O, I, 1, 1] read as a Linear weight [O, I] (LDM's VAE attention).
+    case squeeze
+    /// Row block `part` of `of` equal blocks along dim 0 (OpenCLIP's fused in_proj → q, k, v).
+    case rows(part: Int, of: Int)
+
+    func shape(_ stored: [Int]) -> [Int]? {
+        switch self {
+        case .none: return stored
+        case .squeeze: return stored.count == 4 && stored[2] == 1 && stored[3] == 1 ? Array(stored.prefix(2)) : nil
+        case let .rows(_, n):
+            guard let first = stored.first, first % n == 0 else { return nil }
+            return [first / n] + stored.dropFirst()
+        }
+    }
+}
+
 public final class WeightStore {
-    /// What the user named (a folder or file), for messages.
+    /// What the user named (a folder, or a file and the component's key prefix), for messages.
     public let name: String
     /// How GEMM weights (Linear, Conv2d) are kept in memory: fp32, or bf16 for half the size.
     public let precision: Precision
-    private var index: [String: SafetensorsFile] = [:]
+    private var index: [String: WeightSource] = [:]
     private(set) var used: Set<String> = []
 
-    public init(files: [String], name: String, precision: Precision = .fp32) throws {
+    /// Model keys → where they are stored (ModelSource builds this for a folder or a single file).
+    public init(entries: [String: WeightSource], name: String, precision: Precision = .fp32) {
         self.name = name
         self.precision = precision
+        index = entries
+    }
+
+    /// Every key of `files` under its own name.
+    public convenience init(files: [String], name: String, precision: Precision = .fp32) throws {
+        var entries: [String: WeightSource] = [:]
         for path in files {
             let f = try SafetensorsFile(path: path)
-            for k in f.keys { index[k] = f }
+            for k in f.keys { entries[k] = WeightSource(f, k) }
         }
+        self.init(entries: entries, name: name, precision: precision)
     }
 
     public var keys: [String] { index.keys.sorted() }
     public func has(_ key: String) -> Bool { index[key] != nil }
 
-    /// The file holding `key`, checked against `shape` (nil: any shape); marks the key used.
-    private func locate(_ key: String, shape: [Int]?) throws -> (SafetensorsFile, TensorInfo) {
-        guard let f = index[key], let info = f.info(key) else {
+    /// Where `key` is stored, checked against `shape` (nil: any shape); marks the key used.
+    private func locate(_ key: String, shape: [Int]?) throws -> WeightSource {
+        guard let src = index[key], let info = src.file.info(src.key) else {
             throw SDError.missingModel("\(name): missing weight \(key)\(shape.map { " (expected shape \($0))" } ?? "")")
         }
-        if let s = shape, s != info.shape {
-            throw SDError.badFile(path: f.path, message: "weight \(key) has shape \(info.shape), expected \(s)")
+        guard let stored = src.transform.shape(info.shape) else {
+            throw SDError.badFile(path: src.file.path, message: "weight \(src.key) has shape \(info.shape), which cannot be read as \(key)")
+        }
+        if let s = shape, s != stored {
+            let spelled = src.key == key ? key : "\(src.key) (read as \(key))"
+            throw SDError.badFile(path: src.file.path, message: "weight \(spelled) has shape \(stored), expected \(s)")
         }
         used.insert(key)
-        return (f, info)
+        return src
     }
 
     /// A NaN or Inf weight would run to a black image with exit 0; refuse it at load, once, by name.
-    private func checkFinite(_ bad: Int, _ key: String, _ f: SafetensorsFile, _ what: String = "") throws {
+    private func checkFinite(_ bad: Int, _ src: WeightSource, _ what: String = "") throws {
         if bad > 0 {
-            throw SDError.badFile(path: f.path, message: "weight \(key) has \(bad) non-finite value(s) (NaN or Inf)\(what)")
+            throw SDError.badFile(path: src.file.path, message: "weight \(src.key) has \(bad) non-finite value(s) (NaN or Inf)\(what)")
         }
     }
 
     /// The tensor named `key` in Float32, checked against `shape` (nil: any shape).
     public func load(_ key: String, shape: [Int]?) throws -> Tensor {
-        let (f, _) = try locate(key, shape: shape)
-        let t = try f.tensor(key)
-        try checkFinite(t.nonFiniteCount, key, f)
+        let src = try locate(key, shape: shape)
+        var t = try src.file.tensor(src.key)
+        switch src.transform {
+        case .none: break
+        case .squeeze: t = t.reshaped(src.transform.shape(t.shape)!)
+        case let .rows(part, n):
+            let rows = t.count / n
+            t = Tensor(shape: src.transform.shape(t.shape)!, storage: Array(t.storage[(part * rows)..<((part + 1) * rows)]))
+        }
+        try checkFinite(t.nonFiniteCount, src)
         return t
     }
 
     /// A GEMM weight (Linear, Conv2d) in this store's precision; bf16 is converted straight from the
-    /// file, never through a whole Float32 copy.
+    /// file, never through a whole Float32 copy (reshaped keys go through Float32: they are small).
     public func loadGemm(_ key: String, shape: [Int]) throws -> GemmWeight {
         guard precision == .bf16 else { return .fp32(try load(key, shape: shape)) }
-        let (f, info) = try locate(key, shape: shape)
-        let w = BF16Tensor(shape: info.shape, storage: try f.bf16Storage(key))
-        try checkFinite(w.nonFiniteCount, key, f, " in bf16")
+        guard let src = index[key], src.transform == .none else { return GemmWeight(try load(key, shape: shape), precision: .bf16) }
+        let info = try locate(key, shape: shape).file.info(src.key)!
+        let w = BF16Tensor(shape: info.shape, storage: try src.file.bf16Storage(src.key))
+        try checkFinite(w.nonFiniteCount, src, " in bf16")
         return GemmWeight(bf16: w)
     }
 
     /// Fail if any stored key was never used, except those matching `ignoring` (suffixes) or
-    /// `ignoringPrefixes`.
+    /// `ignoringPrefixes`; keys are named as the file spells them.
     public func checkAllUsed(ignoring: [String] = [], ignoringPrefixes: [String] = []) throws {
         let unused = index.keys.filter { k in
             !used.contains(k) && !ignoring.contains { k.hasSuffix($0) } && !ignoringPrefixes.contains { k.hasPrefix($0) }
-        }.sorted()
-        if !unused.isEmpty {
-            let shown = unused.prefix(5).joined(separator: ", ")
-            throw SDError.badFile(path: name, message: "\(unused.count) weight(s) not used by the model built from its config "
-                                  + "(config and weights disagree?): \(shown)\(unused.count > 5 ? ", …" : "")")
+        }.map { index[$0]!.key }
+        let names = Array(Set(unused)).sorted()
+        if !names.isEmpty {
+            let shown = names.prefix(5).joined(separator: ", ")
+            throw SDError.badFile(path: name, message: "\(names.count) weight(s) not used by the model built from its config "
+                                  + "(config and weights disagree?): \(shown)\(names.count > 5 ? ", …" : "")")
         }
     }
 }
@@ -96,11 +149,5 @@ public struct Weights {
     /// A GEMM weight (Linear, Conv2d) in the store's precision.
     public func gemm(_ key: String, _ shape: [Int]) throws -> GemmWeight {
         try store.loadGemm(prefix + key, shape: shape)
-    }
-
-    /// The first of several spellings present in the file (legacy and current names).
-    public func scopedFirst(of names: [String], probe: String) -> Weights {
-        for n in names where has(n + "." + probe) { return scoped(n) }
-        return scoped(names[0])
     }
 }

@@ -19,7 +19,7 @@ public struct Depth2ImgPipeline {
     /// The UNet must take the latent plus one depth channel (5 for SD2-depth).
     public static func checkIsDepthModel(_ model: StableDiffusionModel) throws {
         guard model.unet.config.inChannels == model.vae.config.latentChannels + 1 else {
-            throw SDError.invalidInput("\(model.folder): not a depth model — its UNet takes \(model.unet.config.inChannels) input "
+            throw SDError.invalidInput("\(model.source.path): not a depth model — its UNet takes \(model.unet.config.inChannels) input "
                                        + "channels, depth2img needs \(model.vae.config.latentChannels + 1) (latent + depth)")
         }
     }
@@ -66,7 +66,7 @@ public struct Depth2ImgPipeline {
             var pred = unet(input, timestep: t, context: context)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
-            try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
+            try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
             progress?(i + 1, timesteps.count)
         }
         return latents
@@ -79,7 +79,7 @@ public struct Depth2ImgPipeline {
     }
 
     func estimate(padded: Image) throws -> Tensor {
-        guard let e = estimator else { throw SDError.invalidInput("\(model.folder): no depth_estimator loaded") }
+        guard let e = estimator else { throw SDError.invalidInput("\(model.source.path): no depth_estimator loaded") }
         return try e(padded)
     }
 

@@ -68,18 +68,25 @@ public struct DepthEstimator {
     public let model: DPTForDepthEstimation
 
     public init(folder: String, precision: Precision = .fp32) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder + "/depth_estimator", isDirectory: &isDir), isDir.boolValue else {
-            throw SDError.missingModel("\(folder): no depth_estimator/ (the MiDaS DPT of stable-diffusion-2-depth); "
-                                       + "give a depth model, or a depth map with --depth-map")
+        try self.init(source: ModelSource(folder: folder), precision: precision)
+    }
+
+    public init(source: ModelSource, precision: Precision = .fp32) throws {
+        guard source.has("depth_estimator") else {
+            throw SDError.missingModel(source.singleFile != nil
+                ? "\(source.path): the depth estimator of a single file is read from a diffusers folder; pass --config DIR "
+                  + "(stable-diffusion-2-depth's folder or hub id, which has depth_estimator/), or a depth map with --depth-map"
+                : "\(source.path): no depth_estimator/ (the MiDaS DPT of stable-diffusion-2-depth); give a depth model, "
+                  + "or a depth map with --depth-map")
         }
-        processor = try DPTImageProcessor(Component.config(in: folder + "/feature_extractor", name: "preprocessor_config.json"))
-        let cfg = try DPTConfig(Component.config(in: folder + "/depth_estimator"))
+        let pre = try source.config("feature_extractor", file: "preprocessor_config.json")
+        processor = try DPTImageProcessor(pre)
+        let cfg = try DPTConfig(source.config("depth_estimator"))
         guard processor.width == cfg.imageSize, processor.height == cfg.imageSize else {
-            throw SDError.badFile(path: folder + "/feature_extractor/preprocessor_config.json", message: "size \(processor.width)x"
+            throw SDError.badFile(path: pre.path, message: "size \(processor.width)x"
                                   + "\(processor.height) does not match the depth estimator's image_size \(cfg.imageSize)")
         }
-        model = try Component.loadDPT(folder + "/depth_estimator", config: cfg, precision: precision)
+        model = try source.loadDPT(cfg, precision: precision)
     }
 
     /// predicted_depth [1, H, W] for an RGB image of any size (squashed to the model's square input).

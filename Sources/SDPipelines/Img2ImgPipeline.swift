@@ -10,7 +10,7 @@ public struct Img2ImgPipeline {
 
     public init(model: StableDiffusionModel) throws {
         guard model.unet.config.inChannels == model.vae.config.latentChannels else {
-            throw SDError.invalidInput("\(model.folder): not a base model — its UNet takes \(model.unet.config.inChannels) input "
+            throw SDError.invalidInput("\(model.source.path): not a base model — its UNet takes \(model.unet.config.inChannels) input "
                                        + "channels, img2img needs \(model.vae.config.latentChannels) (the latent only)")
         }
         self.model = model
@@ -43,7 +43,7 @@ public struct Img2ImgPipeline {
             var pred = unet(input, timestep: t, context: context)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
-            try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
+            try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
             progress?(i + 1, timesteps.count)
         }
         return latents

@@ -15,7 +15,7 @@ public struct InpaintPipeline {
     public init(model: StableDiffusionModel) throws {
         let c = model.unet.config.inChannels, l = model.vae.config.latentChannels
         guard c == 2 * l + 1 || c == l else {
-            throw SDError.invalidInput("\(model.folder): cannot inpaint with it — its UNet takes \(c) input channels; inpainting "
+            throw SDError.invalidInput("\(model.source.path): cannot inpaint with it — its UNet takes \(c) input channels; inpainting "
                                        + "needs 9 (4 latent + 1 mask + 4 masked-image latent) or a 4-channel base model")
         }
         self.model = model
@@ -84,7 +84,7 @@ public struct InpaintPipeline {
                 let proper = i + 1 < timesteps.count ? scheduler.addNoise(original, noise: noise, timestep: timesteps[i + 1]) : original
                 latents = (-maskLatent + 1) * proper + maskLatent * latents
             }
-            try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
+            try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
             progress?(i + 1, timesteps.count)
         }
         return latents

@@ -1,12 +1,12 @@
-// The parts every SD2 editing pipeline shares: the loaded components of a diffusers folder,
-// prompt encoding with classifier-free guidance, and guidance itself.
+// The parts every editing pipeline shares: the loaded components of a model source (diffusers
+// folder or single file), prompt encoding with classifier-free guidance, and guidance itself.
 import Foundation
 import SDCore
 import SDModels
 
-/// Components of a diffusers Stable Diffusion folder (tokenizer, text encoder, VAE, UNet, scheduler config).
+/// Components of a Stable Diffusion checkpoint (tokenizer, text encoder, VAE, UNet, scheduler config).
 public final class StableDiffusionModel {
-    public let folder: String
+    public let source: ModelSource
     public let tokenizer: CLIPTokenizer
     public let textEncoder: CLIPTextModel
     public let vae: AutoencoderKL
@@ -14,20 +14,27 @@ public final class StableDiffusionModel {
     public let schedulerConfig: ConfigReader
     public let precision: Precision
 
-    public init(folder: String, precision: Precision = .fp32) throws {
-        self.folder = folder
+    public convenience init(folder: String, precision: Precision = .fp32) throws {
+        try self.init(source: ModelSource(folder: folder), precision: precision)
+    }
+
+    public init(source: ModelSource, precision: Precision = .fp32) throws {
+        self.source = source
         self.precision = precision
         // Every config first, checked against the others, then the weights.
-        tokenizer = try CLIPTokenizer(folder: folder + "/tokenizer")
-        let te = try CLIPTextConfig(Component.config(in: folder + "/text_encoder"))
-        let v = try VAEConfig(Component.config(in: folder + "/vae"))
-        let u = try UNetConfig(Component.config(in: folder + "/unet"))
-        schedulerConfig = try Component.config(in: folder + "/scheduler", name: "scheduler_config.json")
-        try StableDiffusionModel.checkAgreement(folder, tokenizer, te, v, u)
-        textEncoder = try Component.loadTextEncoder(folder + "/text_encoder", config: te, precision: precision)
-        vae = try Component.loadVAE(folder + "/vae", config: v, precision: precision)
-        unet = try Component.loadUNet(folder + "/unet", config: u, precision: precision)
+        tokenizer = try source.tokenizer()
+        let te = try CLIPTextConfig(source.config("text_encoder"))
+        let v = try VAEConfig(source.config("vae"))
+        let u = try UNetConfig(source.config("unet"))
+        schedulerConfig = try source.config("scheduler", file: "scheduler_config.json")
+        try StableDiffusionModel.checkAgreement(source.configFolder ?? source.path, tokenizer, te, v, u)
+        textEncoder = try source.loadTextEncoder(te, precision: precision)
+        vae = try source.loadVAE(v, precision: precision)
+        unet = try source.loadUNet(u, precision: precision)
     }
+
+    /// The model's name for messages and metadata.
+    public var name: String { source.displayName }
 
     /// Values in one component's files that another relies on, checked before any weight loads or
     /// kernel runs (each would otherwise index past a table or mis-shape a tensor deep inside a step).

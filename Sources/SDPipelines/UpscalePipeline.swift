@@ -31,18 +31,17 @@ public struct UpscalePipeline {
     public init(model: StableDiffusionModel) throws {
         let unet = model.unet.config
         guard unet.inChannels == model.vae.config.latentChannels + 3, unet.numClassEmbeds != nil else {
-            throw SDError.invalidInput("\(model.folder): not an x4 upscaler — its UNet takes \(unet.inChannels) input channels "
+            throw SDError.invalidInput("\(model.source.path): not an x4 upscaler — its UNet takes \(unet.inChannels) input channels "
                                        + "\(unet.numClassEmbeds == nil ? "and has no class embedding" : ""); upscaling needs 7 and a noise-level class embedding")
         }
         self.model = model
-        lowRes = try NoiseSchedule(Component.config(in: model.folder + "/low_res_scheduler", name: "scheduler_config.json"),
-                                   defaultSpacing: .leading)
-        let index = try? ConfigReader(path: model.folder + "/model_index.json")
+        lowRes = try NoiseSchedule(model.source.config("low_res_scheduler", file: "scheduler_config.json"), defaultSpacing: .leading)
+        let index = try model.source.modelIndex()
         maxNoiseLevel = try index?.int("max_noise_level", default: 350, range: 0...10_000) ?? 350
         // The noise level indexes the low-res schedule's ᾱ and the UNet's class embedding table.
         let limit = min(lowRes.alphasCumprod.count, unet.numClassEmbeds!)
         guard maxNoiseLevel < limit else {
-            throw SDError.badFile(path: model.folder + "/model_index.json", message: "max_noise_level \(maxNoiseLevel) needs "
+            throw SDError.badFile(path: index?.path ?? model.source.path, message: "max_noise_level \(maxNoiseLevel) needs "
                                   + "low_res_scheduler num_train_timesteps (\(lowRes.alphasCumprod.count)) and unet num_class_embeds "
                                   + "(\(unet.numClassEmbeds!)) above it")
         }
@@ -89,7 +88,7 @@ public struct UpscalePipeline {
             var pred = r.tile.map { Tiling.blend(input, size: $0, overlap: r.tileOverlap, predict) } ?? predict(input)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
-            try checkFinite(latents, step: i, of: timesteps.count, model: model.folder)
+            try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
             progress?(i + 1, timesteps.count)
         }
         return latents

@@ -40,7 +40,7 @@ struct BenchDepth: ParsableCommand {
                 dpt[p] = Stopwatch.median(warmup: 1, repeats: repeats) { _ = est.model(px) }
                 FileHandleStderr.write(String(format: "  %@ DPT-hybrid %d²: %.2f s\n", p.rawValue, est.processor.width, dpt[p]!))
                 printProfile()
-                let unet = try Component.loadUNet(folder + "/unet", precision: p)
+                let unet = try ModelSource(folder: folder).loadUNet(precision: p)
                 let x = g.randn([2, unet.config.inChannels, 64, 64])
                 let ctx = g.randn([2, 77, unet.config.crossAttentionDim])
                 step[p] = Stopwatch.median(warmup: 1, repeats: repeats) { _ = unet(x, timestep: 801, context: ctx) }

@@ -27,13 +27,13 @@ struct BenchUpscale: ParsableCommand {
             FileHandleStderr.write("sdedit bench upscale: \(folder), \(threads) threads\n")
             var step: [Precision: Double] = [:], dec: [Precision: Double] = [:]
             for p in try parsePrecisions(precisions) {
-                let unet = try Component.loadUNet(folder + "/unet", precision: p)
+                let unet = try ModelSource(folder: folder).loadUNet(precision: p)
                 let g = TorchGenerator(seed: 0)
                 let x = g.randn([2, unet.config.inChannels, 128, 128])
                 let ctx = g.randn([2, 77, unet.config.crossAttentionDim])
                 step[p] = Stopwatch.median(warmup: 1, repeats: repeats) { _ = unet(x, timestep: 963, context: ctx, classLabel: 20) }
                 FileHandleStderr.write(String(format: "  %@ x4 unet step: %.2f s\n", p.rawValue, step[p]!))
-                let vae = try Component.loadVAE(folder + "/vae", precision: p)
+                let vae = try ModelSource(folder: folder).loadVAE(precision: p)
                 let z = g.randn([1, 4, 128, 128])
                 dec[p] = Stopwatch.median(warmup: 1, repeats: repeats) { _ = vae.decode(z) }
                 FileHandleStderr.write(String(format: "  %@ x4 vae decode: %.2f s\n", p.rawValue, dec[p]!))

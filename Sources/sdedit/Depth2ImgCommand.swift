@@ -17,8 +17,9 @@ struct Depth2Img: ParsableCommand {
         exact size: the image is padded with its edge pixels to a multiple of 8 and the padding is cropped \
         off afterwards (diffusers instead resizes down to the multiple; on sizes that are multiples of 8 \
         both are the same). The depth is estimated once per run, on the padded image.
-        --model takes a diffusers folder or a hub id resolved offline as for inpaint; its default comes \
-        from SDEDIT_DEPTH_MODEL, else stabilityai/stable-diffusion-2-depth.
+        --model takes a diffusers folder, a single-file .safetensors or a hub id as for inpaint; its default \
+        comes from SDEDIT_DEPTH_MODEL, else stabilityai/stable-diffusion-2-depth. A single file's depth \
+        estimator comes from --config (stable-diffusion-2-depth's folder or hub id) unless --depth-map is given.
         """)
 
     @Argument(help: ArgumentHelp("Input image (PNG or JPEG; '-' for stdin).", valueName: "image")) var imageArg: String?
@@ -88,17 +89,17 @@ struct Depth2Img: ParsableCommand {
         }
     }
 
-    struct Loaded { let pipe: Depth2ImgPipeline, folder: String, scheduler: SchedulerKind }
+    struct Loaded { let pipe: Depth2ImgPipeline, name: String, scheduler: SchedulerKind }
 
     func load(precision: Precision, estimator: Bool, progress: ProgressReporter) throws -> Loaded {
-        let folder = try model.folder(for: .depth)
-        progress.message("sdedit: loading \(folder)")
+        let source = try model.source(for: .depth)
+        progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
-        let sd = try StableDiffusionModel(folder: folder, precision: precision)
+        let sd = try StableDiffusionModel(source: source, precision: precision)
         try Depth2ImgPipeline.checkIsDepthModel(sd)
-        let pipe = try Depth2ImgPipeline(model: sd, estimator: estimator ? DepthEstimator(folder: folder, precision: precision) : nil)
+        let pipe = try Depth2ImgPipeline(model: sd, estimator: estimator ? DepthEstimator(source: source, precision: precision) : nil)
         progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-        return Loaded(pipe: pipe, folder: folder, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
+        return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
     }
 
     func request(prompt: String, seed: UInt64, scheduler: SchedulerKind) -> Depth2ImgRequest {
@@ -113,7 +114,7 @@ struct Depth2Img: ParsableCommand {
         let out = try m.pipe(image: image, depth: depth, r, progress: progress.update)
         let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
             ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
-            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(m.folder)),
+            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
             ("Denoising strength", "\(r.strength)"), ("Depth", userMap ? "depth map" : "DPT-hybrid"),
             ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
         ])
@@ -187,9 +188,9 @@ struct Depth: ParsableCommand {
             let out = output ?? (image == "-" ? "-" : (image as NSString).deletingPathExtension + "-depth.png")
             try refuseOverwritingInput(out, inputs: [image])
             let original = try ImageIO.read(image, maxPixels: maxPixels).rgb8()
-            let folder = try model.folder(for: .depth)
-            progress.message("sdedit: loading \(folder)/depth_estimator")
-            let estimator = try DepthEstimator(folder: folder, precision: precision.resolved)
+            let source = try model.source(for: .depth)
+            progress.message("sdedit: loading \(source.path) (depth estimator)")
+            let estimator = try DepthEstimator(source: source, precision: precision.resolved)
             let t0 = Stopwatch.now()
             let depth = try estimator(original)
             progress.message(String(format: "sdedit: depth estimated in %.2fs", Stopwatch.now() - t0))

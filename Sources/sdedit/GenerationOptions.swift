@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import SDCore
+import SDModels
 import SDPipelines
 
 extension SchedulerKind: ExpressibleByArgument {}
@@ -22,13 +23,21 @@ enum ModelJob: String {
     }
 }
 
-/// --model, shared by every job: a diffusers folder or a hub id resolved offline.
+/// --model, shared by every job: a diffusers folder, a single-file .safetensors checkpoint or a hub
+/// id resolved offline; --config and --prediction-type for single files.
 struct ModelOption: ParsableArguments {
-    @Option(help: "Model folder or hub id (default: $SDEDIT_<JOB>_MODEL, else the job's Stability AI checkpoint).")
+    @Option(help: "Model: a diffusers folder, a single-file .safetensors checkpoint (A1111/ComfyUI), or a hub id (default: $SDEDIT_<JOB>_MODEL, else the job's Stability AI checkpoint).")
     var model: String?
 
-    func folder(for job: ModelJob) throws -> String {
-        try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment[job.environmentKey] ?? job.hubID)
+    @Option(name: .customLong("config"), help: ArgumentHelp("For a single-file --model: a diffusers folder or hub id whose configs, tokenizer and schedulers (and depth estimator) are used with the file's weights (default: built-in configs of the detected checkpoint).", valueName: "dir|hub-id"))
+    var configFolder: String?
+
+    @Option(help: ArgumentHelp("Override the scheduler's prediction type: epsilon or v_prediction (for example epsilon for a 512 SD 2 base single file; the 768 v-prediction 2.1 is assumed).", valueName: "type"))
+    var predictionType: String?
+
+    func source(for job: ModelJob) throws -> ModelSource {
+        let path = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment[job.environmentKey] ?? job.hubID)
+        return try ModelSource.open(path, config: configFolder.map { try ModelLocator.resolve($0) }, predictionType: predictionType)
     }
 }
 

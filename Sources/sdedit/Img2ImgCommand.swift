@@ -8,14 +8,14 @@ import SDPipelines
 struct Img2Img: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "img2img",
-        abstract: "Re-imagine an image with a base model (stabilityai/stable-diffusion-2-1 and the SD 2 base models).",
+        abstract: "Re-imagine an image with a base model (SD 2.1, SD 2 base, SD 1.x).",
         discussion: """
         --strength says how much of the image is re-noised (0 keeps it, 1 only keeps its colours' \
         statistics); int(steps × strength) steps run, as in diffusers. v-prediction or epsilon comes from the \
-        checkpoint's scheduler_config.json. The output keeps the input's exact size (edge-padded to a multiple \
-        of 8 and cropped back; diffusers resizes down). Diffusers folders only for now: single-file \
-        checkpoints and SD 1.x are not supported yet.
-        --model takes a diffusers folder or a hub id resolved offline as for inpaint; its default comes \
+        checkpoint's scheduler_config.json (single files: v-prediction for SD 2.x, epsilon for SD 1.x; \
+        --prediction-type overrides). The output keeps the input's exact size (edge-padded to a multiple \
+        of 8 and cropped back; diffusers resizes down).
+        --model takes a diffusers folder, a single-file .safetensors or a hub id as for inpaint; its default comes \
         from SDEDIT_IMG2IMG_MODEL, else stabilityai/stable-diffusion-2-1.
         """)
 
@@ -39,10 +39,10 @@ struct Img2Img: ParsableCommand {
             let precision = try common.startBackend(progress)
             try common.checkOutputs(input: image, suffix: "img2img", inputs: [image])
             let original = try common.readImage(image).rgb8()
-            let folder = try model.folder(for: .img2img)
-            progress.message("sdedit: loading \(folder)")
+            let source = try model.source(for: .img2img)
+            progress.message("sdedit: loading \(source.path)")
             let t0 = Stopwatch.now()
-            let sd = try StableDiffusionModel(folder: folder, precision: precision)
+            let sd = try StableDiffusionModel(source: source, precision: precision)
             let pipe = try Img2ImgPipeline(model: sd)
             progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
             let scheduler = try common.scheduler ?? sd.defaultSchedulerKind()
@@ -55,7 +55,7 @@ struct Img2Img: ParsableCommand {
                 let out = try pipe(image: original, r, progress: progress.update)
                 let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
                     ("Steps", "\(steps)"), ("Sampler", samplerName(scheduler)), ("CFG scale", "\(guidance)"),
-                    ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(folder)),
+                    ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", source.displayName),
                     ("Denoising strength", "\(strength)"), ("Precision", precision.rawValue),
                     ("Version", "sdedit \(SDEdit.configuration.version)"),
                 ])

@@ -19,9 +19,11 @@ struct Inpaint: ParsableCommand {
         original; finally the result is blended in through the mask feathered by --mask-blur (pixels \
         outside the grown mask keep their original values exactly). Several separate mask regions get \
         one crop around all of them.
-        --model takes a diffusers folder or a hub id resolved offline in the Hugging Face cache \
-        (HF_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub); \
-        its default comes from SDEDIT_INPAINT_MODEL, else stabilityai/stable-diffusion-2-inpainting.
+        --model takes a diffusers folder, a single-file .safetensors checkpoint (its kind, configs and \
+        tokenizer are built in; --config DIR uses a diffusers folder's instead), or a hub id resolved \
+        offline in the Hugging Face cache (HF_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub, \
+        ~/.cache/huggingface/hub); its default comes from SDEDIT_INPAINT_MODEL, else \
+        stabilityai/stable-diffusion-2-inpainting.
         """)
 
     @Argument(help: ArgumentHelp("Input image (PNG or JPEG; '-' for stdin).", valueName: "image")) var imageArg: String?

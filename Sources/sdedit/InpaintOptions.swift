@@ -45,18 +45,18 @@ struct InpaintOptions: ParsableArguments {
     /// The loaded model and what every job of a run shares.
     struct Loaded {
         let pipe: InpaintPipeline
-        let folder: String
+        let name: String
         let scheduler: SchedulerKind
     }
 
     func load(common: GenerationOptions, precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let folder = try model.folder(for: .inpaint)
-        progress.message("sdedit: loading \(folder)")
+        let source = try model.source(for: .inpaint)
+        progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
-        let sd = try StableDiffusionModel(folder: folder, precision: precision)
+        let sd = try StableDiffusionModel(source: source, precision: precision)
         let pipe = try InpaintPipeline(model: sd)
         progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-        return Loaded(pipe: pipe, folder: folder, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
+        return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
     }
 
     /// One image: the request (prompt, seed and the per-job numbers) run on `image` and `mask`, with
@@ -72,7 +72,7 @@ struct InpaintOptions: ParsableArguments {
         let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
             ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
             ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"),
-            ("Model", ModelLocator.displayName(m.folder)), ("Denoising strength", "\(r.strength)"),
+            ("Model", m.name), ("Denoising strength", "\(r.strength)"),
             ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
             ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
             ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),

@@ -1,4 +1,4 @@
-// sdedit — Stable Diffusion 2 image editing on the CPU. Parsing, IO, progress and exit codes only;
+// sdedit — Stable Diffusion image editing on the CPU. Parsing, IO, progress and exit codes only;
 // all numeric work lives in SDCore / SDModels / SDPipelines.
 import ArgumentParser
 import Foundation
@@ -9,7 +9,7 @@ import SDCore
 struct SDEdit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sdedit",
-        abstract: "Stable Diffusion 2 image editing (inpaint, depth2img, x4 upscale) on the CPU.",
+        abstract: "Stable Diffusion image editing (inpaint, depth2img, img2img, x4 upscale) on the CPU, from diffusers folders or single files.",
         discussion: """
         Exit codes: 0 success, 64 usage error, 65 bad input data (corrupt image, malformed model file), \
         66 an input cannot be read (missing, a directory, no permission), 69 model not found, 70 internal error, \

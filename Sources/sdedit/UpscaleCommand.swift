@@ -64,15 +64,15 @@ struct Upscale: ParsableCommand {
         }
     }
 
-    struct Loaded { let pipe: UpscalePipeline, folder: String, scheduler: SchedulerKind }
+    struct Loaded { let pipe: UpscalePipeline, name: String, scheduler: SchedulerKind }
 
     func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let folder = try model.folder(for: .upscale)
-        progress.message("sdedit: loading \(folder)")
+        let source = try model.source(for: .upscale)
+        progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
-        let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder, precision: precision))
+        let pipe = try UpscalePipeline(model: StableDiffusionModel(source: source, precision: precision))
         progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-        return Loaded(pipe: pipe, folder: folder, scheduler: try common.scheduler ?? pipe.model.defaultSchedulerKind())
+        return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? pipe.model.defaultSchedulerKind())
     }
 
     func request(prompt: String, seed: UInt64) -> UpscaleRequest {
@@ -99,7 +99,7 @@ struct Upscale: ParsableCommand {
         let out = Compositing.crop(Image(tensor: decoded), width: original.width * 4, height: original.height * 4)
         let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
             ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
-            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", ModelLocator.displayName(m.folder)),
+            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
             ("Noise level", "\(r.noiseLevel)"), ("Tile", tile == 0 ? "off" : "\(tile)"),
             ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
         ])

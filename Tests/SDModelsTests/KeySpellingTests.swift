@@ -22,7 +22,7 @@ final class KeySpellingTests: XCTestCase {
         let src = "\(model)/\(component)", dst = "\(dir!)/\(component)"
         try FileManager.default.createDirectory(atPath: dst, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: src + "/config.json", toPath: dst + "/config.json")
-        let f = try SafetensorsFile(path: try Component.weightFiles(in: src, baseNames: [file])[0])
+        let f = try SafetensorsFile(path: try ModelSource.weightFiles(in: src, baseNames: [file])[0])
         var out = extra
         for k in f.keys { if let n = rename(k) { out[n] = try f.tensor(k) } }
         try writeSafetensors(out, to: "\(dst)/\(file).safetensors")
@@ -38,7 +38,7 @@ final class KeySpellingTests: XCTestCase {
             }
             return n
         }
-        let a = try Component.loadVAE(model + "/vae"), b = try Component.loadVAE(folder)
+        let a = try ModelSource(folder: model).loadVAE(), b = try ModelSource(folder: dir).loadVAE()
         let z = TorchGenerator(seed: 1).randn([1, 4, 4, 4])
         XCTAssertEqual(a.decode(z), b.decode(z))
     }
@@ -48,19 +48,19 @@ final class KeySpellingTests: XCTestCase {
         let folder = try rewrite("text_encoder", file: "model", { k in
             k.hasPrefix("text_model.") ? String(k.dropFirst("text_model.".count)) : k
         }, extra: ["embeddings.position_ids": ids])
-        let a = try Component.loadTextEncoder(model + "/text_encoder"), b = try Component.loadTextEncoder(folder)
+        let a = try ModelSource(folder: model).loadTextEncoder(), b = try ModelSource(folder: dir).loadTextEncoder()
         let tokens = [[49406, 320, 1125, 49407] + Array(repeating: 0, count: 73)]
         XCTAssertEqual(a(tokens), b(tokens))
     }
 
     func testUnusedAndMissingKeysAreReportedWithTheFile() throws {
         let extra = try rewrite("vae", file: "diffusion_pytorch_model", { $0 }, extra: ["decoder.surprise.weight": Tensor(zeros: [2])])
-        XCTAssertThrowsError(try Component.loadVAE(extra)) { e in
+        XCTAssertThrowsError(try ModelSource(folder: dir).loadVAE()) { e in
             XCTAssertTrue("\(e)".contains("decoder.surprise.weight") && "\(e)".contains(extra), "\(e)")
         }
         try FileManager.default.removeItem(atPath: extra)
         let missing = try rewrite("vae", file: "diffusion_pytorch_model") { $0 == "decoder.conv_out.bias" ? nil : $0 }
-        XCTAssertThrowsError(try Component.loadVAE(missing)) { e in
+        XCTAssertThrowsError(try ModelSource(folder: dir).loadVAE()) { e in
             XCTAssertTrue("\(e)".contains("decoder.conv_out.bias") && "\(e)".contains(missing), "\(e)")
         }
     }

@@ -39,12 +39,12 @@ final class ModelTests: XCTestCase {
     }
 
     func testTextEncoder() throws {
-        let te = try Component.loadTextEncoder(model + "/text_encoder")
+        let te = try ModelSource(folder: model).loadTextEncoder()
         assertClose(te(ids(try f.tensor("text.ids"))), try f.tensor("text.hidden"), Tolerances.model, "text encoder")
     }
 
     func testVAE() throws {
-        let vae = try Component.loadVAE(model + "/vae")
+        let vae = try ModelSource(folder: model).loadVAE()
         let post = vae.encode(try f.tensor("vae.x"))
         assertClose(post.mean, try f.tensor("vae.mean"), Tolerances.model, "posterior mean")
         assertClose(post.std, try f.tensor("vae.std"), Tolerances.model, "posterior std")
@@ -53,7 +53,7 @@ final class ModelTests: XCTestCase {
     }
 
     func testUNet() throws {
-        let unet = try Component.loadUNet(model + "/unet")
+        let unet = try ModelSource(folder: model).loadUNet()
         let s = try f.tensor("unet.sample"), c = try f.tensor("unet.context")
         assertClose(unet(s, timestep: 981, context: c), try f.tensor("unet.out_t981"), Tolerances.model, "unet t=981")
         assertClose(unet(s, timestep: 978.6122436523438, context: c), try f.tensor("unet.out_t978f"), Tolerances.model, "unet t=978.61")

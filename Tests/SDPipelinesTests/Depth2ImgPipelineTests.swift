@@ -79,9 +79,9 @@ final class Depth2ImgPipelineTests: XCTestCase {
     func testBadDPTConfigsFailCleanly() throws {
         let src = folder + "/depth_estimator"
         let base = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: src + "/config.json"))) as! [String: Any]
-        let dir = NSTemporaryDirectory() + "/sdedit-dpt-\(getpid())"
+        let root = NSTemporaryDirectory() + "/sdedit-dpt-\(getpid())", dir = root + "/depth_estimator"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { try? FileManager.default.removeItem(atPath: root) }
         try? FileManager.default.createSymbolicLink(atPath: dir + "/model.safetensors", withDestinationPath: src + "/model.safetensors")
         func backbone(_ edit: (inout [String: Any]) -> Void) -> [String: Any] {
             var b = base["backbone_config"] as! [String: Any]
@@ -103,7 +103,8 @@ final class Depth2ImgPipelineTests: XCTestCase {
         for (what, edit) in cases {
             let cfg = base.merging(edit) { $1 }
             try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/config.json"))
-            XCTAssertThrowsError(try Component.loadDPT(dir), what) { e in
+            let source = ModelSource(folder: root)
+            XCTAssertThrowsError(try source.loadDPT(DPTConfig(source.config("depth_estimator"))), what) { e in
                 XCTAssertTrue(e is SDError, "\(what): \(e)")
                 print("bad DPT config, \(what): \(e)")
             }

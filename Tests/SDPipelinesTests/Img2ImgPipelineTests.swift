@@ -1,7 +1,10 @@
 // StableDiffusionImg2ImgPipeline parity on a tiny random SD 2.1-style base model (4-channel UNet,
 // upcast_attention, v-prediction): DDIM (the checkpoint's), Euler a, DPM++ 2M and PNDM, with and
-// without CFG and a negative prompt, strengths 0.5–0.8, non-square and odd latent sizes.
-// Fixtures: scripts/make_fixtures.py img2img → fixtures/img2img/, fixtures/models/tiny-sd21-base.
+// without CFG and a negative prompt, strengths 0.5–0.8, non-square and odd latent sizes; and on a
+// tiny SD 1.x (CLIP ViT-L-style quick-GELU text encoder, eos padding, 8 heads, 1×1-conv proj_in):
+// PNDM (its own), DDIM, Euler a. Both also from their LDM single files.
+// Fixtures: scripts/make_fixtures.py img2img / single → fixtures/img2img/, fixtures/sd1/,
+// fixtures/models/tiny-sd21-base, tiny-sd1, single/.
 import Foundation
 import SDCore
 import SDModels
@@ -11,14 +14,30 @@ import XCTest
 
 final class Img2ImgPipelineTests: XCTestCase {
     func testMatchesDiffusersImageForImage() throws {
-        let model = try StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base"))
+        try check(StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base")), "img2img", "a watercolor painting", cases: 5)
+    }
+
+    func testSD1MatchesDiffusers() throws {
+        try check(StableDiffusionModel(folder: Fixtures.path("models/tiny-sd1")), "sd1", "a watercolor painting!", cases: 3)
+    }
+
+    /// The single files, with their folders as --config (the tiny configs; their tokenizer files equal the built-in one).
+    func testSingleFilesMatchDiffusers() throws {
+        for (name, dir, prompt, n) in [("tiny-sd1", "sd1", "a watercolor painting!", 3), ("tiny-sd21-base", "img2img", "a watercolor painting", 5)] {
+            let source = try ModelSource(singleFile: Fixtures.path("models/single/\(name).safetensors"),
+                                         configFolder: Fixtures.path("models/\(name)"))
+            try check(StableDiffusionModel(source: source), dir, prompt, cases: n)
+        }
+    }
+
+    func check(_ model: StableDiffusionModel, _ dir: String, _ prompt: String, cases n: Int) throws {
         let pipe = try Img2ImgPipeline(model: model)
-        let golden = try Fixtures.file("img2img/goldens.safetensors")
-        let cases = try PipelineCase.load("img2img/pipeline_cases.json")
-        XCTAssertEqual(cases.count, 5)
+        let golden = try Fixtures.file("\(dir)/goldens.safetensors")
+        let cases = try PipelineCase.load("\(dir)/pipeline_cases.json")
+        XCTAssertEqual(cases.count, n)
         for c in cases {
-            let image = try ImageIO.read(Fixtures.path("img2img/\(c.name).png")).rgb8()
-            var r = Img2ImgRequest(prompt: "a watercolor painting", strength: 0.8)
+            let image = try ImageIO.read(Fixtures.path("\(dir)/\(c.name).png")).rgb8()
+            var r = Img2ImgRequest(prompt: prompt, strength: 0.8)
             r.negativePrompt = c.negative
             r.steps = c.steps
             r.guidance = Float(c.guidance)
@@ -36,7 +55,9 @@ final class Img2ImgPipelineTests: XCTestCase {
                   + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs)")
             assertClose(got, want, Tolerances.pipelineImage, "\(c.name) image")
         }
-        // A 9-channel inpainting UNet is not a base model.
+    }
+
+    func testInpaintingModelIsNotABaseModel() throws {
         XCTAssertThrowsError(try Img2ImgPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/tiny-sd2-inpainting"))))
     }
 

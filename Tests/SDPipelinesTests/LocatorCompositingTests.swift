@@ -56,7 +56,7 @@ final class LocatorTests: XCTestCase {
         let folder = tmp + "/unet"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data("x".utf8).write(to: URL(fileURLWithPath: folder + "/diffusion_pytorch_model.bin"))
-        XCTAssertThrowsError(try Component.weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"])) { e in
+        XCTAssertThrowsError(try ModelSource.weightFiles(in: folder, baseNames: ["diffusion_pytorch_model"])) { e in
             XCTAssertTrue("\(e)".contains("pickle"))
         }
     }

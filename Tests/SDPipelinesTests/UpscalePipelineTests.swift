@@ -15,12 +15,12 @@ final class UpscalePipelineTests: XCTestCase {
 
     func testComponents() throws {
         let f = try Fixtures.file("upscale/goldens.safetensors")
-        let unet = try Component.loadUNet(folder + "/unet")
+        let unet = try ModelSource(folder: folder).loadUNet()
         XCTAssertEqual(unet.config.onlyCrossAttention, [true, true, false])
         let s = try f.tensor("unet.sample"), c = try f.tensor("unet.context")
         assertClose(unet(s, timestep: 963, context: c, classLabel: 20), try f.tensor("unet.out"), Tolerances.model, "x4 unet")
         assertClose(unet(s, timestep: 500, context: c, classLabel: 250), try f.tensor("unet.out_label250"), Tolerances.model, "x4 unet label 250")
-        let vae = try Component.loadVAE(folder + "/vae")
+        let vae = try ModelSource(folder: folder).loadVAE()
         XCTAssertEqual(vae.config.scaleFactor, 4)
         assertClose(vae.decode(try f.tensor("vae.z")), try f.tensor("vae.decoded"), Tolerances.model, "f=4 decode")
     }

@@ -8,7 +8,7 @@ import SDModels
 import SDPipelines
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -18,19 +18,21 @@ public enum FuzzTargets {
         case "png", "jpeg": _ = try? Image.decode(data, name: "fuzz", maxPixels: 1 << 18)
         case "config": config(data)
         case "tokenizer": tokenize(data)
+        case "checkpoint": checkpoint(data)
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
 
     /// The safetensors reader through a real file (it maps files): header, offsets, every tensor.
     static func safetensors(_ data: [UInt8]) {
-        let path = scratch + "/input.safetensors"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { return }
-        _ = writeAll(fd, data)
-        close(fd)
-        guard let f = try? SafetensorsFile(path: path) else { return }
+        guard let path = scratchFile(data), let f = try? SafetensorsFile(path: path) else { return }
         for k in f.keys { _ = try? f.tensor(k) }
+    }
+
+    /// A single-file checkpoint: kind detection, then every key through the LDM key tables.
+    static func checkpoint(_ data: [UInt8]) {
+        guard let path = scratchFile(data), let f = try? SingleFileCheckpoint(path: path) else { return }
+        _ = try? f.checkKeys(layersPerBlock: 2, vaeLevels: 4, textLayers: 2)
     }
 
     /// A config.json as every component and scheduler reads it, then a schedule of its own steps.
@@ -58,6 +60,16 @@ public enum FuzzTargets {
         guard let t = try? CLIPTokenizer(folder: dir) else { fatalError("tokenizer target: no tokenizer in \(dir) (set SDEDIT_FUZZ_TOKENIZER)") }
         return t
     }()
+
+    /// The input as a real file (the safetensors reader maps files).
+    static func scratchFile(_ data: [UInt8]) -> String? {
+        let path = scratch + "/input.safetensors"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return nil }
+        _ = writeAll(fd, data)
+        close(fd)
+        return path
+    }
 
     static let scratch: String = {
         let dir = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()) + "/sdedit-fuzz-\(getpid())"

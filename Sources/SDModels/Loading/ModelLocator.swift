@@ -1,7 +1,7 @@
-// Where a model comes from: a diffusers folder, or a hub id ("org/name") resolved offline in the
-// local Hugging Face cache (huggingface_hub's layout: models--org--name/snapshots/<refs/main>).
-// Nothing is ever downloaded. Pickle checkpoints are refused; single-file .safetensors are not
-// supported yet (they need the LDM → diffusers key mapping).
+// Where a model comes from: a diffusers folder, a single-file .safetensors checkpoint, or a hub id
+// ("org/name") resolved offline in the local Hugging Face cache (huggingface_hub's layout:
+// models--org--name/snapshots/<refs/main>). Nothing is ever downloaded. Pickle checkpoints are
+// refused. ModelSource reads what this finds.
 import Foundation
 import SDCore
 
@@ -18,7 +18,7 @@ public enum ModelLocator {
         return roots.filter { seen.insert($0).inserted }
     }
 
-    /// The diffusers folder for `spec` (a path or an org/name hub id).
+    /// The diffusers folder or single file for `spec` (a path or an org/name hub id).
     public static func resolve(_ spec: String, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -32,13 +32,12 @@ public enum ModelLocator {
             }
             if lower.hasSuffix(".ckpt") || lower.hasSuffix(".bin") || lower.hasSuffix(".pt") || lower.hasSuffix(".pth") {
                 throw SDError.missingModel("\(spec): pickle checkpoints are refused (loading one can run arbitrary code); "
-                    + "use the repository's .safetensors files in the diffusers folder layout")
+                    + "use the .safetensors version of the same checkpoint (Stability AI publishes both), or convert once with "
+                    + "`python -c \"import torch, safetensors.torch as s; s.save_file(torch.load('F', weights_only=True)"
+                    + "['state_dict'], 'F.safetensors')\"` on a machine where you trust the file")
             }
-            if lower.hasSuffix(".safetensors") {
-                throw SDError.missingModel("\(spec): single-file checkpoints are not supported yet; pass the diffusers folder "
-                    + "(e.g. the hub id stabilityai/stable-diffusion-2-inpainting from the local Hugging Face cache)")
-            }
-            throw SDError.missingModel("\(spec): not a model folder")
+            if lower.hasSuffix(".safetensors") { return spec }
+            throw SDError.missingModel("\(spec): not a model folder or a .safetensors checkpoint")
         }
         let parts = spec.split(separator: "/", omittingEmptySubsequences: false)
         var tried: [String] = [spec + " (as a folder)"]

@@ -1,0 +1,100 @@
+// The configs of the checkpoints Stability AI (and RunwayML, for SD 1.5) publish, for single files,
+// which carry none: each equals the diffusers repo's <component>/config.json (spec §1.1–§1.3 for the
+// editing models; the SD 2.1 and 1.5 repos for the base models), and goes through the same
+// ConfigReader as a folder's. `--config DIR` replaces them all with a folder's.
+import Foundation
+import SDCore
+
+/// What a single file is, from its keys (SingleFileCheckpoint.detect) — one per built-in config set.
+public enum CheckpointFamily: String, CaseIterable, Sendable {
+    case sd2Inpainting = "stable-diffusion-2-inpainting"
+    case sd2Depth = "stable-diffusion-2-depth"
+    case x4Upscaler = "stable-diffusion-x4-upscaler"
+    /// SD 2.x base models: the 768 v-prediction stable-diffusion-2-1 (as diffusers' from_single_file
+    /// assumes); `--prediction-type epsilon` for the 512 base models.
+    case sd21 = "stable-diffusion-2-1"
+    case sd15 = "stable-diffusion-v1-5"
+    case sd15Inpainting = "stable-diffusion-inpainting"
+
+    /// The SD 2 family uses OpenCLIP ViT-H/14; SD 1.x uses CLIP ViT-L/14.
+    public var openCLIP: Bool { self != .sd15 && self != .sd15Inpainting }
+    /// SD 2.x tokenizers pad with "!" (their special_tokens_map.json), SD 1.x with <|endoftext|>.
+    public var padToken: String { openCLIP ? "!" : "<|endoftext|>" }
+
+    /// The built-in config of `component` (unet, vae, text_encoder, scheduler, low_res_scheduler,
+    /// model_index), nil where the family has none.
+    public func config(_ component: String) -> ConfigReader? {
+        guard let text = json(component),
+              let dict = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return nil }
+        return ConfigReader(dict: dict, path: "built-in \(rawValue) \(component) config")
+    }
+
+    private func json(_ component: String) -> String? {
+        switch component {
+        case "unet": return unet
+        case "vae":
+            return self == .x4Upscaler ? BuiltinJSON.vae(levels: 3, sampleSize: 256, extra: #", "scaling_factor": 0.08333"#)
+                : BuiltinJSON.vae(levels: 4, sampleSize: self == .sd21 ? 768 : 512)
+        case "text_encoder": return openCLIP ? BuiltinJSON.openCLIPText : BuiltinJSON.clipLText
+        case "scheduler":
+            switch self {
+            case .sd2Inpainting: return BuiltinJSON.pndm(version: "0.8.0", extra: "")
+            case .sd2Depth: return BuiltinJSON.pndm(version: "0.10.0.dev0", extra: #", "prediction_type": "epsilon""#)
+            case .x4Upscaler: return BuiltinJSON.ddim(version: "0.9.0.dev0", betaStart: 0.0001, betaEnd: 0.02)
+            case .sd21: return BuiltinJSON.ddim(version: "0.8.0", betaStart: 0.00085, betaEnd: 0.012)
+            case .sd15, .sd15Inpainting: return BuiltinJSON.pndm(version: "0.6.0", extra: "")
+            }
+        case "low_res_scheduler" where self == .x4Upscaler: return BuiltinJSON.x4LowRes
+        case "model_index" where self == .x4Upscaler: return #"{"max_noise_level": 350}"#
+        default: return nil
+        }
+    }
+
+    private var unet: String {
+        switch self {
+        case .sd2Inpainting: return BuiltinJSON.sd2UNet(inChannels: 9, sampleSize: 64, extra: "")
+        case .sd2Depth: return BuiltinJSON.sd2UNet(inChannels: 5, sampleSize: 32, extra: "")
+        case .sd21: return BuiltinJSON.sd2UNet(inChannels: 4, sampleSize: 96, extra: #", "upcast_attention": true"#)
+        case .sd15: return BuiltinJSON.sd15UNet(inChannels: 4)
+        case .sd15Inpainting: return BuiltinJSON.sd15UNet(inChannels: 9)
+        case .x4Upscaler: return BuiltinJSON.x4UNet
+        }
+    }
+}
+
+/// The JSON texts, with the repos' keys and values.
+enum BuiltinJSON {
+    static let crossDown = #""down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]"#
+    static let crossUp = #""up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]"#
+    static let common = #""act_fn": "silu", "center_input_sample": false, "downsample_padding": 1, "dual_cross_attention": false, "flip_sin_to_cos": true, "freq_shift": 0, "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 32, "out_channels": 4"#
+
+    static func sd2UNet(inChannels: Int, sampleSize: Int, extra: String) -> String {
+        #"{"_class_name": "UNet2DConditionModel", \#(common), "attention_head_dim": [5, 10, 20, 20], "block_out_channels": [320, 640, 1280, 1280], "cross_attention_dim": 1024, \#(crossDown), "in_channels": \#(inChannels), "sample_size": \#(sampleSize), \#(crossUp), "use_linear_projection": true\#(extra)}"#
+    }
+
+    static func sd15UNet(inChannels: Int) -> String {
+        #"{"_class_name": "UNet2DConditionModel", \#(common), "attention_head_dim": 8, "block_out_channels": [320, 640, 1280, 1280], "cross_attention_dim": 768, \#(crossDown), "in_channels": \#(inChannels), "sample_size": 64, \#(crossUp)}"#
+    }
+
+    static let x4UNet = #"{"_class_name": "UNet2DConditionModel", \#(common), "attention_head_dim": 8, "block_out_channels": [256, 512, 512, 1024], "cross_attention_dim": 1024, "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"], "in_channels": 7, "num_class_embeds": 1000, "only_cross_attention": [true, true, true, false], "sample_size": 128, "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "use_linear_projection": true}"#
+
+    static func vae(levels: Int, sampleSize: Int, extra: String = "") -> String {
+        let channels = [128, 256, 512, 512].prefix(levels).map(String.init).joined(separator: ", ")
+        let down = Array(repeating: #""DownEncoderBlock2D""#, count: levels).joined(separator: ", ")
+        let up = Array(repeating: #""UpDecoderBlock2D""#, count: levels).joined(separator: ", ")
+        return #"{"_class_name": "AutoencoderKL", "act_fn": "silu", "block_out_channels": [\#(channels)], "down_block_types": [\#(down)], "in_channels": 3, "latent_channels": 4, "layers_per_block": 2, "norm_num_groups": 32, "out_channels": 3, "sample_size": \#(sampleSize), "up_block_types": [\#(up)]\#(extra)}"#
+    }
+
+    static let openCLIPText = #"{"architectures": ["CLIPTextModel"], "hidden_act": "gelu", "hidden_size": 1024, "intermediate_size": 4096, "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "model_type": "clip_text_model", "num_attention_heads": 16, "num_hidden_layers": 23, "projection_dim": 512, "vocab_size": 49408}"#
+    static let clipLText = #"{"architectures": ["CLIPTextModel"], "hidden_act": "quick_gelu", "hidden_size": 768, "intermediate_size": 3072, "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "model_type": "clip_text_model", "num_attention_heads": 12, "num_hidden_layers": 12, "projection_dim": 768, "vocab_size": 49408}"#
+
+    static func pndm(version: String, extra: String) -> String {
+        #"{"_class_name": "PNDMScheduler", "_diffusers_version": "\#(version)", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": false, "num_train_timesteps": 1000, "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null\#(extra)}"#
+    }
+
+    static func ddim(version: String, betaStart: Double, betaEnd: Double) -> String {
+        #"{"_class_name": "DDIMScheduler", "_diffusers_version": "\#(version)", "beta_end": \#(betaEnd), "beta_schedule": "scaled_linear", "beta_start": \#(betaStart), "clip_sample": false, "num_train_timesteps": 1000, "prediction_type": "v_prediction", "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null}"#
+    }
+
+    static let x4LowRes = #"{"_class_name": "DDPMScheduler", "_diffusers_version": "0.9.0.dev0", "beta_end": 0.02, "beta_schedule": "scaled_linear", "beta_start": 0.0001, "clip_sample": true, "num_train_timesteps": 1000, "prediction_type": "epsilon", "trained_betas": null, "variance_type": "fixed_small"}"#
+}

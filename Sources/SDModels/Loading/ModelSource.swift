@@ -1,0 +1,191 @@
+// The one place where model files become configs and weights. A source is a diffusers folder
+// (<component>/config.json + <name>[.fp16].safetensors or shards, as today) or an LDM single file
+// (configs built in, or from a `--config` folder, as diffusers' from_single_file(config=...) takes
+// them). Each component's weights are renamed here (KeyTables) and checked strictly per component:
+// every key the model asks for must exist with its shape, every stored key must be read or be on the
+// component's list of keys known to be unread. Models spell only the diffusers names.
+import Foundation
+import SDCore
+
+public final class ModelSource {
+    /// The folder or file the user named (resolved), for messages and metadata.
+    public let path: String
+    /// The single file, when the source is one.
+    public let singleFile: SingleFileCheckpoint?
+    /// The diffusers folder whose configs, tokenizer, schedulers and extra components are used: the
+    /// model folder itself, or a single file's `--config` folder (nil: the built-in configs).
+    public let configFolder: String?
+    /// Overrides the scheduler config's prediction_type (diffusers from_single_file(prediction_type=)).
+    public let predictionType: String?
+
+    public init(folder: String, predictionType: String? = nil) {
+        path = folder
+        singleFile = nil
+        configFolder = folder
+        self.predictionType = predictionType
+    }
+
+    public init(singleFile: String, configFolder: String? = nil, predictionType: String? = nil) throws {
+        path = singleFile
+        self.singleFile = try SingleFileCheckpoint(path: singleFile)
+        self.configFolder = configFolder
+        self.predictionType = predictionType
+    }
+
+    /// A folder or a .safetensors single file (already resolved by ModelLocator); `config` only
+    /// applies to single files.
+    public static func open(_ path: String, config: String? = nil, predictionType: String? = nil) throws -> ModelSource {
+        if let p = predictionType, p != "epsilon", p != "v_prediction", p != "sample" {
+            throw SDError.invalidInput("--prediction-type \(p): use epsilon, v_prediction or sample")
+        }
+        if path.lowercased().hasSuffix(".safetensors") {
+            return try ModelSource(singleFile: path, configFolder: config, predictionType: predictionType)
+        }
+        if let c = config {
+            throw SDError.invalidInput("--config \(c) applies to single-file checkpoints; \(path) is a diffusers folder with its own configs")
+        }
+        return ModelSource(folder: path, predictionType: predictionType)
+    }
+
+    /// The built-in configs in use, for a single file without --config.
+    public var builtinFamily: CheckpointFamily? { configFolder == nil ? singleFile?.family : nil }
+
+    public var displayName: String {
+        if let f = singleFile { return (f.path as NSString).lastPathComponent }
+        return ModelLocator.displayName(path)
+    }
+
+    /// Whether the source has `component` (a folder's sub-folder; a single file's three parts).
+    public func has(_ component: String) -> Bool {
+        if singleFile != nil, ["unet", "vae", "text_encoder", "tokenizer", "scheduler"].contains(component) { return true }
+        if builtinFamily?.config(component) != nil { return true }
+        guard let folder = configFolder else { return false }
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: folder + "/" + component, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    /// `component`/`file` of the config folder, else the built-in config; the scheduler gets the
+    /// prediction_type override.
+    public func config(_ component: String, file: String = "config.json") throws -> ConfigReader {
+        var r: ConfigReader
+        if let folder = configFolder {
+            r = try ConfigReader(path: folder + "/" + component + "/" + file)
+        } else if let builtin = singleFile?.family.config(component) {
+            r = builtin
+        } else {
+            throw SDError.missingModel("\(path): a single file has no \(component)/ and sdedit has no built-in one for "
+                                       + "\(singleFile?.family.rawValue ?? "it"); pass --config DIR (a diffusers folder of the same model)")
+        }
+        if component == "scheduler", let p = predictionType {
+            var d = r.dict
+            d["prediction_type"] = p
+            r = ConfigReader(dict: d, path: r.path + " with prediction_type \(p)")
+        }
+        return r
+    }
+
+    /// The pipeline's model_index.json (or its built-in values), nil when absent.
+    public func modelIndex() throws -> ConfigReader? {
+        if let folder = configFolder {
+            return FileManager.default.fileExists(atPath: folder + "/model_index.json") ? try ConfigReader(path: folder + "/model_index.json") : nil
+        }
+        return singleFile?.family.config("model_index")
+    }
+
+    /// The config folder's tokenizer/, else the built-in CLIP vocabulary with the family's pad token.
+    public func tokenizer() throws -> CLIPTokenizer {
+        if let folder = configFolder { return try CLIPTokenizer(folder: folder + "/tokenizer") }
+        return try CLIPTokenizer.builtin(padToken: singleFile!.family.padToken)
+    }
+
+    // MARK: components
+
+    /// A component built from its own config (benchmarks and tests; pipelines cross-check configs first).
+    public func loadUNet(precision: Precision = .fp32) throws -> UNet2DConditionModel {
+        try loadUNet(UNetConfig(config("unet")), precision: precision)
+    }
+    public func loadVAE(precision: Precision = .fp32) throws -> AutoencoderKL { try loadVAE(VAEConfig(config("vae")), precision: precision) }
+    public func loadTextEncoder(precision: Precision = .fp32) throws -> CLIPTextModel {
+        try loadTextEncoder(CLIPTextConfig(config("text_encoder")), precision: precision)
+    }
+
+    public func loadTextEncoder(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> CLIPTextModel {
+        let store = try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder) { f in
+            f.family.openCLIP ? (SingleFileCheckpoint.openCLIPPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
+                : (SingleFileCheckpoint.clipLPrefix, KeyTables.clipL)
+        }
+        let model = try CLIPTextModel(config: c, weights: store)
+        try store.checkAllUsed()
+        return model
+    }
+
+    public func loadVAE(_ c: VAEConfig, precision: Precision = .fp32) throws -> AutoencoderKL {
+        let store = try weights("vae", precision: precision, folderTable: KeyTables.folderVAE) { _ in
+            (SingleFileCheckpoint.vaePrefix, { KeyTables.vae($0, levels: c.blockOutChannels.count) })
+        }
+        let model = try AutoencoderKL(config: c, weights: store)
+        try store.checkAllUsed()
+        return model
+    }
+
+    public func loadUNet(_ c: UNetConfig, precision: Precision = .fp32) throws -> UNet2DConditionModel {
+        let store = try weights("unet", precision: precision) { _ in
+            (SingleFileCheckpoint.unetPrefix, { KeyTables.unet($0, layersPerBlock: c.layersPerBlock) })
+        }
+        let model = try UNet2DConditionModel(config: c, weights: store)
+        try store.checkAllUsed()
+        return model
+    }
+
+    /// The depth estimator always comes from a diffusers depth_estimator/ (the model folder, or a
+    /// single file's --config folder): the MiDaS weights inside 512-depth-ema use timm/MiDaS names
+    /// whose mapping to transformers' DPT (convert_dpt_hybrid_to_pytorch.py) is not verified here.
+    public func loadDPT(_ c: DPTConfig, precision: Precision = .fp32) throws -> DPTForDepthEstimation {
+        let store = try weights("depth_estimator", precision: precision, single: nil)
+        let model = try DPTForDepthEstimation(config: c, weights: store)
+        let unread = DPTForDepthEstimation.unreadKeys(c)
+        try store.checkAllUsed(ignoring: unread.keys, ignoringPrefixes: unread.prefixes)
+        return model
+    }
+
+    /// One component's store: from the single file under the prefix `single` names (with its key
+    /// table), else from the config folder's `component`/ files (with `folderTable`).
+    func weights(_ component: String, precision: Precision, folderTable: (String) -> KeyTables.Mapped = { [($0, .none)] },
+                 single: ((SingleFileCheckpoint) -> (String, (String) -> KeyTables.Mapped?))?) throws -> WeightStore {
+        if let f = singleFile, let single = single {
+            let (prefix, table) = single(f)
+            return WeightStore(entries: try f.entries(prefix: prefix, table), name: "\(f.path) [\(prefix)*]", precision: precision)
+        }
+        guard let folder = configFolder else {
+            throw SDError.missingModel("\(path): no \(component)/; pass --config DIR (a diffusers folder that has one)")
+        }
+        let dir = folder + "/" + component
+        var entries: [String: WeightSource] = [:]
+        for p in try ModelSource.weightFiles(in: dir, baseNames: component == "text_encoder" || component == "depth_estimator"
+                                                 ? ["model"] : ["diffusion_pytorch_model"]) {
+            let file = try SafetensorsFile(path: p)
+            for k in file.keys { for m in folderTable(k) { entries[m.key] = WeightSource(file, k, m.transform) } }
+        }
+        return WeightStore(entries: entries, name: dir, precision: precision)
+    }
+
+    /// Weight files of a component folder, preferring full precision: <name>.safetensors, then the
+    /// fp16 variant (converted on load), then shards. Pickle files (.bin/.ckpt) are never opened.
+    public static func weightFiles(in folder: String, baseNames: [String]) throws -> [String] {
+        let fm = FileManager.default
+        let entries = (try? fm.contentsOfDirectory(atPath: folder)) ?? []
+        for base in baseNames {
+            for candidate in ["\(base).safetensors", "\(base).fp16.safetensors"] where entries.contains(candidate) {
+                return [folder + "/" + candidate]
+            }
+            let shards = entries.filter { $0.hasPrefix(base + "-") && $0.hasSuffix(".safetensors") && $0.contains("-of-") }.sorted()
+            if !shards.isEmpty { return shards.map { folder + "/" + $0 } }
+        }
+        if let pickle = entries.first(where: { $0.hasSuffix(".bin") || $0.hasSuffix(".ckpt") || $0.hasSuffix(".pt") }) {
+            throw SDError.missingModel("\(folder)/\(pickle): pickle checkpoints are refused (loading one can run arbitrary code); "
+                + "use the .safetensors files of the same repository, or convert once with "
+                + "`python -c \"import torch, safetensors.torch as s; s.save_file(torch.load('F', weights_only=True), 'F.safetensors')\"`")
+        }
+        throw SDError.missingModel("\(folder): no weights found (looked for \(baseNames.map { $0 + "[.fp16].safetensors" }.joined(separator: ", ")))")
+    }
+}
