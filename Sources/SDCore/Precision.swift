@@ -8,11 +8,19 @@ import CKernels
 public enum Precision: String, CaseIterable, Sendable {
     case fp32, bf16
 
-    /// "auto" → bf16 where the CPU multiplies bf16 natively (AMX or AVX512-BF16, through oneDNN), fp32
-    /// elsewhere: on other CPUs bf16 still halves weight memory but runs slower than fp32.
+    /// "auto" → bf16 where the CPU multiplies bf16 natively (through oneDNN) *and* faster than fp32
+    /// (CPU.bf16OutrunsFP32), fp32 elsewhere; bf16 always halves weight memory, so `--precision bf16`
+    /// stays the choice for memory on any CPU.
     public static func resolve(_ choice: String) -> Precision? {
-        if choice == "auto" { return BF16GEMM.isNative ? .bf16 : .fp32 }
+        if choice == "auto" { return BF16GEMM.isNative && CPU.bf16OutrunsFP32 ? .bf16 : .fp32 }
         return Precision(rawValue: choice)
+    }
+
+    /// Why "auto" resolves as it does on this CPU, for `sdedit info`.
+    public static var autoReason: String {
+        if !BF16GEMM.isNative { return "no native bf16 here" }
+        if CPU.bf16OutrunsFP32 { return CPU.hasAMX ? "AMX tiles" : "AVX512-BF16 outruns fp32 FMA on this core" }
+        return "AVX512-BF16 without AMX is slower than fp32 FMA on Intel cores; --precision bf16 for half the memory"
     }
 }
 

@@ -66,7 +66,7 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "Threads for all numeric work (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Numeric precision: auto (bf16 on CPUs with AMX or AVX512-BF16, else fp32), fp32 (diffusers parity) or bf16 (half the weight memory).")
+    @Option(help: "Numeric precision: auto (bf16 where it is faster than fp32: AMX, or AVX512-BF16 on AMD Zen 4+; else fp32), fp32 (diffusers parity) or bf16 (half the weight memory).")
     var precision: PrecisionChoice = .auto
 
     @Option(help: "Refuse input images with more pixels than this, from the header, before decoding (default: Pillow's bomb threshold).")

@@ -1,7 +1,9 @@
-// `sdedit info`: the CPU, the kernels chosen for it at run time, the BLAS and the thread budget.
+// `sdedit info`: the CPU, the kernels chosen for it at run time, the BLAS and the thread budget;
+// with --model, what sdedit takes that model for.
 import ArgumentParser
 import Foundation
 import SDCore
+import SDModels
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,12 +12,16 @@ struct Info: ParsableCommand {
     @Option(help: "Threads to report the budget for (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Also say what this model is taken for: a diffusers folder, a single-file .safetensors (its detected kind) or a hub id.")
+    var model: String?
+
     func run() throws {
         try runReportingErrors {
             let warnings = try Backend.start(threads: threads)
             print("sdedit \(SDEdit.configuration.version)")
             for line in Backend.summary { print(line) }
             for w in warnings { print("warning: \(w)") }
+            if let m = model { print("model: " + (try ModelSource.open(ModelLocator.resolve(m)).summary)) }
         }
     }
 }

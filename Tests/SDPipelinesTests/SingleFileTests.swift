@@ -27,12 +27,18 @@ final class SingleFileTests: XCTestCase {
         for (name, family) in Self.kinds {
             XCTAssertEqual(try SingleFileCheckpoint(path: single(name)).family, family, name)
         }
+        // SD 1.5 inpainting (sd-v1-5-inpainting): a 9-channel UNet with CLIP ViT-L.
+        let sd15Inpaint = try rewritten("tiny-sd1") { $0["model.diffusion_model.input_blocks.0.0.weight"] = Tensor(zeros: [16, 9, 3, 3]) }
+        XCTAssertEqual(try SingleFileCheckpoint(path: sd15Inpaint).family, .sd15Inpainting)
+        let u = try UNetConfig(XCTUnwrap(CheckpointFamily.sd15Inpainting.config("unet")))
+        XCTAssertEqual(u.inChannels, 9)
+        XCTAssertEqual(u.crossAttentionDim, 768)
     }
 
     /// Text encoder, VAE and UNet from the single file equal the folder's bit for bit (same fp16 values).
-    func assertSameModel(_ file: String, _ folder: String, _ what: String) throws {
-        let a = try StableDiffusionModel(folder: folder)
-        let b = try StableDiffusionModel(source: ModelSource(singleFile: file, configFolder: folder))
+    func assertSameModel(_ file: String, _ folder: String, _ what: String, precision: Precision = .fp32) throws {
+        let a = try StableDiffusionModel(folder: folder, precision: precision)
+        let b = try StableDiffusionModel(source: ModelSource(singleFile: file, configFolder: folder), precision: precision)
         let ids = [a.tokenizer.encode("a red brick wall")]
         XCTAssertEqual(b.tokenizer.encode("a red brick wall"), ids[0], what)
         let ctx = a.textEncoder(ids)
@@ -50,6 +56,11 @@ final class SingleFileTests: XCTestCase {
 
     func testSingleFilesLoadTheFoldersWeights() throws {
         for (name, _) in Self.kinds { try assertSameModel(single(name), Fixtures.path("models/\(name)"), name) }
+    }
+
+    /// In bf16 the reshaped keys (OpenCLIP's split in_proj, the VAE's 1×1 convs) round as the rest do.
+    func testBF16SingleFile() throws {
+        try assertSameModel(single("tiny-sd2-inpainting"), Fixtures.path("models/tiny-sd2-inpainting"), "bf16", precision: .bf16)
     }
 
     /// The same file with every tensor in fp32 (as pruned fp32 downloads are) loads the same values.

@@ -35,6 +35,19 @@ final class SingleFileCLITests: CLITestCase {
         try assertSameOutput("tiny-sd2-x4-upscaler", ["upscale", small, "a sharp photo"] + steps)
     }
 
+    /// `sdedit info --model` says what a file is taken for.
+    func testInfoDescribesTheModel() throws {
+        for (name, want) in [("tiny-sd1", "stable-diffusion-v1-5 (4-channel UNet, CLIP ViT-L/14 text encoder, epsilon)"),
+                             ("tiny-sd21-base", "stable-diffusion-2-1 (4-channel UNet, OpenCLIP ViT-H/14 text encoder, v_prediction)"),
+                             ("tiny-sd2-x4-upscaler", "stable-diffusion-x4-upscaler (7-channel UNet")] {
+            let r = try run(["info", "--model", single(name)])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(String(decoding: r.stdout, as: UTF8.self).contains(want), String(decoding: r.stdout, as: UTF8.self))
+        }
+        let r = try run(["info", "--model", folder("tiny-sd1")])
+        XCTAssertTrue(String(decoding: r.stdout, as: UTF8.self).contains("diffusers folder"))
+    }
+
     func testSingleFileMisuseFailsCleanly() throws {
         // Built-in configs are the real checkpoints': the tiny file's first weight is the wrong size.
         var r = try run(["inpaint", photo, mask, "x", "--model", single("tiny-sd2-inpainting"), "-o", dir + "/a.png"])

@@ -50,6 +50,17 @@ public final class ModelSource {
     /// The built-in configs in use, for a single file without --config.
     public var builtinFamily: CheckpointFamily? { configFolder == nil ? singleFile?.family : nil }
 
+    /// One line on what this source is taken for (sdedit info --model).
+    public var summary: String {
+        guard let f = singleFile else { return "\(path): diffusers folder" }
+        let family = f.family
+        let text = family.openCLIP ? "OpenCLIP ViT-H/14" : "CLIP ViT-L/14"
+        let configs = configFolder.map { "configs from \($0)" } ?? "built-in \(family.rawValue) configs and CLIP vocabulary"
+        let prediction = predictionType ?? ((try? config("scheduler").string("prediction_type", default: "epsilon")) ?? "?")
+        return "\(path): single file, \(family.rawValue) (\(f.unetInChannels)-channel UNet, \(text) text encoder, "
+            + "\(prediction)); \(configs)"
+    }
+
     public var displayName: String {
         if let f = singleFile { return (f.path as NSString).lastPathComponent }
         return ModelLocator.displayName(path)

@@ -10,6 +10,8 @@ public final class SingleFileCheckpoint {
     public let path: String
     let file: SafetensorsFile
     public let family: CheckpointFamily
+    /// The UNet's input channels (9 inpainting, 5 depth, 7 x4, 4 base).
+    public var unetInChannels: Int { file.info(Self.unetPrefix + "input_blocks.0.0.weight")!.shape[1] }
 
     static let unetPrefix = "model.diffusion_model.", vaePrefix = "first_stage_model."
     static let openCLIPPrefix = "cond_stage_model.model.", clipLPrefix = "cond_stage_model.transformer."
