@@ -1,4 +1,5 @@
-// The one place that calls a BLAS. Row-major sgemm: C[M,N] = alpha·op(A)·op(B) + beta·C.
+// The one place that calls a BLAS. Row-major sgemm: C[M,N] = alpha·op(A)·op(B) + beta·C, each tile
+// on OpenBLAS or, on Intel AVX-512 cores, oneDNN (FP32GEMM).
 // OpenBLAS is loaded at run time by CKernels/blas.c, which picks its kernels from the CPU's
 // feature flags (OPENBLAS_CORETYPE) instead of OpenBLAS's table of model numbers.
 import CKernels
@@ -28,6 +29,8 @@ public enum BLAS {
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
         if case .failure(let e) = loaded { fatalError("\(e)") }
+        if FP32GEMM.tile(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                         beta: beta, c: c, ldc: ldc) { return }
         sd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
                  a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

@@ -1,0 +1,69 @@
+// fp32 GEMM on oneDNN instead of OpenBLAS where it is measured faster: Intel cores with AVX-512.
+// There oneDNN's brgemm kernels beat OpenBLAS's Cooperlake/SkylakeX sgemm on the UNet's and VAE's
+// shapes (one core, Xeon family 6 model 207, 2026-12-02: 4096×2560×320 108 vs 100 GFLOP/s,
+// 4096×320×320 115 vs 91, 1024×640×640 128 vs 100, the VAE conv's 128×1152×cols 142 vs 110; FMA peak
+// 168). Elsewhere (AMD, AVX2 CPUs) OpenBLAS stays: no measurement says otherwise. A fixed rule from
+// cpuid, and tiles fixed by the shape as for OpenBLAS, so the image does not depend on the run.
+// SDEDIT_FP32_GEMM=openblas|onednn overrides the rule (benchmarks, tests).
+import CKernels
+import Foundation
+
+public enum FP32GEMM {
+    public enum Backend: String, Sendable { case openblas, onednn }
+
+    /// oneDNN's fp32 matmul implementation for this CPU, or why it is not used.
+    static let onednn: Result<String, SDError> = {
+        var err = [CChar](repeating: 0, count: 512)
+        if sd_dnnl_load(&err, err.count) != 0 {
+            return .failure(.invalidInput(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
+        }
+        guard let impl = sd_dnnl_matmul_impl(0) else { return .failure(.invalidInput("oneDNN has no fp32 matmul here")) }
+        return .success("oneDNN \(String(cString: sd_dnnl_version())) \(String(cString: impl))")
+    }()
+
+    /// The backend every fp32 GEMM tile runs on in this process.
+    public static let backend: Backend = {
+        let forced = ProcessInfo.processInfo.environment["SDEDIT_FP32_GEMM"].flatMap(Backend.init(rawValue:))
+        let wanted = forced ?? (CPU.vendor == "GenuineIntel" && CPU.isa >= .avx512 ? .onednn : .openblas)
+        guard wanted == .onednn, case .success = onednn else { return .openblas }
+        return .onednn
+    }()
+
+    /// One line for `sdedit info`.
+    public static var summary: String {
+        switch (backend, onednn) {
+        case (.onednn, .success(let s)): return "\(s) (Intel AVX-512: faster than OpenBLAS here); small GEMMs on OpenBLAS"
+        default: return "OpenBLAS \(BLAS.coreName)"
+        }
+    }
+
+    /// GEMMs below this many multiply-adds stay on OpenBLAS: oneDNN's per-call setup (a primitive
+    /// descriptor, cached kernels) costs more than it saves there.
+    static let minimumWork = 1 << 21
+
+    /// Whether oneDNN's fp32 matmul can run here (whatever the rule picks).
+    public static var oneDNNAvailable: Bool { if case .success = onednn { return true } else { return false } }
+
+    /// One tile on the named backend, whatever this process's rule (tests compare the two);
+    /// false when oneDNN cannot run it.
+    public static func tile(on b: Backend, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            a: UnsafePointer<Float>, lda: Int, b bm: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+                            c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+        if b == .openblas {
+            sd_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), bm, Int32(ldb), beta, c, Int32(ldc))
+            return true
+        }
+        return oneDNNAvailable && sd_dnnl_gemm(0, transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda),
+                                               bm, Int32(ldb), beta, c, Int32(ldc)) == 0
+    }
+
+    /// One tile on oneDNN when this process uses it and the call suits it (alpha 1, beta 0 or 1,
+    /// enough work); false means the caller runs OpenBLAS.
+    @inline(__always)
+    static func tile(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                     b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+        guard backend == .onednn, alpha == 1, beta == 0 || beta == 1, m * n * k >= minimumWork else { return false }
+        return sd_dnnl_gemm(0, transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda),
+                            b, Int32(ldb), beta, c, Int32(ldc)) == 0
+    }
+}
