@@ -63,7 +63,7 @@ public enum FP32GEMM {
     static func tile(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
         guard backend == .onednn, alpha == 1, beta == 0 || beta == 1, m * n * k >= minimumWork else { return false }
-        return sd_dnnl_gemm(0, transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda),
-                            b, Int32(ldb), beta, c, Int32(ldc)) == 0
+        return tile(on: .onednn, transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                    beta: beta, c: c, ldc: ldc)
     }
 }
