@@ -107,34 +107,6 @@ public final class PackedBF16Weight: @unchecked Sendable {
     }
 }
 
-/// The weight of a GEMM-backed layer (Linear, Conv2d) in the run's precision.
-public enum GemmWeight {
-    case fp32(Tensor)
-    case bf16(BF16Tensor)
-    case bf16Packed(PackedBF16Weight)
-
-    public init(_ t: Tensor, precision: Precision) {
-        self = precision == .bf16 ? GemmWeight(bf16: BF16Tensor(t)) : .fp32(t)
-    }
-
-    /// A bf16 weight as the kernels want it: packed where bf16 GEMMs are native.
-    public init(bf16 w: BF16Tensor) {
-        if let p = PackedBF16Weight(w) { self = .bf16Packed(p) } else { self = .bf16(w) }
-    }
-
-    public var shape: [Int] {
-        switch self { case .fp32(let t): return t.shape; case .bf16(let t): return t.shape; case .bf16Packed(let p): return p.shape }
-    }
-    public var precision: Precision {
-        if case .fp32 = self { return .fp32 }
-        return .bf16
-    }
-    /// The weight as fp32 values (for bf16, the rounded values).
-    public var float: Tensor {
-        switch self { case .fp32(let t): return t; case .bf16(let t): return t.float; case .bf16Packed(let p): return p.plain.float }
-    }
-}
-
 /// An element a GEMM can take: Float (sgemm) or UInt16 holding bfloat16 bits (BF16GEMM). Lets one
 /// conv2d/linear body serve both precisions.
 protocol GemmOperand {

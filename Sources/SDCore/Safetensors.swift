@@ -160,6 +160,17 @@ public final class SafetensorsFile {
         return t
     }
 
+    /// The Float32 values of `key` where they lie in the mapping, with no copy: only for F32 data at a
+    /// 4-byte-aligned address (writers pad the header to 8 bytes, so this is the normal case); nil
+    /// otherwise, and the caller converts. Valid while this file object lives; the pages stay shared
+    /// with the page cache instead of becoming a private copy.
+    public func mappedFloats(_ key: String) -> MappedFloats? {
+        guard let (info, src) = try? source(key), info.dtype == .f32, Int(bitPattern: src) % 4 == 0 else { return nil }
+        let n = Tensor.count(info.shape)
+        return MappedFloats(file: self, shape: info.shape,
+                            values: UnsafeBufferPointer(start: src.assumingMemoryBound(to: Float.self), count: n))
+    }
+
     /// The tensor named `key` as bfloat16 bits, converted straight from the file through a small
     /// fp32 scratch, so loading a bf16 model never holds a whole tensor in Float32 (freed Float32
     /// copies interleaved with the smaller bf16 arrays fragment the heap until it is as big as the
@@ -256,4 +267,24 @@ public func writeSafetensors(_ tensors: [String: Tensor], to path: String) throw
     do { try out.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
         throw SDError.ioWrite(path: path, message: error.localizedDescription)
     }
+}
+
+/// Float32 values that live in a mapped safetensors file (SafetensorsFile.mappedFloats): the file
+/// object is held so the mapping outlives every weight that points into it.
+public final class MappedFloats {
+    public let file: SafetensorsFile
+    public let shape: [Int]
+    public let values: UnsafeBufferPointer<Float>
+
+    init(file: SafetensorsFile, shape: [Int], values: UnsafeBufferPointer<Float>) {
+        self.file = file
+        self.shape = shape
+        self.values = values
+    }
+
+    /// How many values are NaN or ±Inf (one vectorised pass over the mapped pages).
+    public var nonFiniteCount: Int { values.isEmpty ? 0 : Int(sd_count_nonfinite(values.baseAddress!, values.count)) }
+
+    /// An owned copy (for a weight that must change: a merged LoRA, a reshape).
+    public var tensor: Tensor { Tensor(shape: shape, storage: Array(values)) }
 }

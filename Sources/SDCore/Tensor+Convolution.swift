@@ -22,7 +22,7 @@ extension Tensor {
     /// F.conv2d. x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
                        groups: Int = 1) -> Tensor {
-        conv2d(weight: .fp32(weight), bias: bias, stride: stride, padding: padding, groups: groups)
+        conv2d(weight: LayerWeight(weight), bias: bias, stride: stride, padding: padding, groups: groups)
     }
 
     /// "C→O kh×kw sS @HxW bN" and the conv's FLOPs, for SDEDIT_PROFILE=shapes.
@@ -33,14 +33,14 @@ extension Tensor {
     }
 
     /// F.conv2d with the weight in its stored precision.
-    public func conv2d(weight: GemmWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
+    public func conv2d(weight: LayerWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
                        groups: Int = 1) -> Tensor {
         OpProfile.measure("conv2d", shape: Tensor.convProfileShape(shape, weight.shape, stride, groups)) {
-            switch weight {
-            case .fp32(let wt):
-                return wt.withUnsafeBufferPointer {
-                    conv2dImpl(x: storage, weight: $0.baseAddress!, wShape: wt.shape, bias: bias, stride: stride, padding: padding, groups: groups)
-                }
+            switch weight.storage {
+            case .fp32, .mapped:
+                return weight.withFloats {
+                    conv2dImpl(x: storage, weight: $0.baseAddress!, wShape: weight.shape, bias: bias, stride: stride, padding: padding, groups: groups)
+                }!
             case .bf16(let wt):
                 return wt.storage.withUnsafeBufferPointer {
                     conv2dImpl(x: bf16Bits(), weight: $0.baseAddress!, wShape: wt.shape, bias: bias, stride: stride, padding: padding, groups: groups)

@@ -1,16 +1,17 @@
 // Matrix op family on sgemm (BLAS.parallelSgemm: shape-fixed tiles on our threads): matmul (batched,
-// with broadcasting of a 2-D right side) and linear (fp32 or bf16 weights: GemmWeight).
+// with broadcasting of a 2-D right side) and linear (fp32 or bf16 weights: LayerWeight).
 
 extension Tensor {
     /// nn.Linear: x [..., in] · Wᵀ [in, out] + bias [out]; weight is [out, in] as in PyTorch.
-    public func linear(weight: Tensor, bias: Tensor?) -> Tensor { linear(weight: .fp32(weight), bias: bias) }
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor { linear(weight: LayerWeight(weight), bias: bias) }
 
     /// nn.Linear with the weight in its stored precision; bf16 rounds x to bf16 (fp32 accumulation).
-    public func linear(weight: GemmWeight, bias: Tensor?) -> Tensor {
+    public func linear(weight: LayerWeight, bias: Tensor?) -> Tensor {
         OpProfile.measure("linear", shape: ("\(count / Swift.max(1, dim(-1)))×\(weight.shape[1])→\(weight.shape[0])",
                                             2 * Double(count) * Double(weight.shape[0]))) {
-            switch weight {
-            case .fp32(let w): return w.withUnsafeBufferPointer { linearImpl(x: storage, weight: $0.baseAddress!, shape: w.shape, bias: bias) }
+            switch weight.storage {
+            case .fp32, .mapped:
+                return weight.withFloats { linearImpl(x: storage, weight: $0.baseAddress!, shape: weight.shape, bias: bias) }!
             case .bf16(let w): return w.storage.withUnsafeBufferPointer { linearImpl(x: bf16Bits(), weight: $0.baseAddress!, shape: w.shape, bias: bias) }
             case .bf16Packed(let w): return linearPacked(x: bf16Bits(), weight: w, bias: bias)
             }

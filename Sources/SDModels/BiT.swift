@@ -9,7 +9,7 @@ import SDCore
 /// reference runs on every call (statistics in double, as ATen's CPU batch_norm; the affine step in
 /// float). TF "SAME" padding: static (k−1)/2 for stride 1, else DynamicPad2d's split at run time.
 struct StandardizedConv {
-    let weight: GemmWeight
+    let weight: LayerWeight
     let kernel: Int, stride: Int
 
     init(_ w: Weights, _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, eps: Double = 1e-8) throws {
@@ -26,7 +26,7 @@ struct StandardizedConv {
                 }
             }
         }
-        weight = GemmWeight(standardized, precision: w.store.precision)
+        weight = LayerWeight(standardized, precision: w.store.precision)
         self.kernel = kernel
         self.stride = stride
     }

@@ -2,7 +2,7 @@
 import SDCore
 
 public struct Linear {
-    public let weight: GemmWeight  // [out, in], in the store's precision
+    public let weight: LayerWeight  // [out, in], in the store's precision
     public let bias: Tensor?
 
     public init(_ w: Weights, _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) throws {
@@ -14,7 +14,7 @@ public struct Linear {
 }
 
 public struct Conv2d {
-    public let weight: GemmWeight  // [out, in, k, k], in the store's precision
+    public let weight: LayerWeight  // [out, in, k, k], in the store's precision
     public let bias: Tensor?
     public let stride: Int
     public let padding: Padding2D

@@ -101,15 +101,20 @@ public final class WeightStore {
         return t
     }
 
-    /// A GEMM weight (Linear, Conv2d) in this store's precision; bf16 is converted straight from the
-    /// file, never through a whole Float32 copy (reshaped keys go through Float32: they are small).
-    public func loadGemm(_ key: String, shape: [Int]) throws -> GemmWeight {
-        guard precision == .bf16 else { return .fp32(try load(key, shape: shape)) }
-        guard let src = index[key], src.transform == .none else { return GemmWeight(try load(key, shape: shape), precision: .bf16) }
+    /// A GEMM weight (Linear, Conv2d) in this store's precision. fp32 values stored as F32 are used
+    /// where the file maps them, with no copy; bf16 is converted straight from the file, never
+    /// through a whole Float32 copy (reshaped keys go through Float32: they are small).
+    public func loadGemm(_ key: String, shape: [Int]) throws -> LayerWeight {
+        guard let src = index[key], src.transform == .none else { return LayerWeight(try load(key, shape: shape), precision: precision) }
         let info = try locate(key, shape: shape).file.info(src.key)!
+        if precision == .fp32 {
+            guard let mapped = src.file.mappedFloats(src.key) else { return LayerWeight(try load(key, shape: shape)) }
+            try checkFinite(mapped.nonFiniteCount, src)
+            return LayerWeight(storage: .mapped(mapped))
+        }
         let w = BF16Tensor(shape: info.shape, storage: try src.file.bf16Storage(src.key))
         try checkFinite(w.nonFiniteCount, src, " in bf16")
-        return GemmWeight(bf16: w)
+        return LayerWeight(bf16: w)
     }
 
     /// Fail if any stored key was never used, except those matching `ignoring` (suffixes) or
@@ -147,7 +152,7 @@ public struct Weights {
     }
 
     /// A GEMM weight (Linear, Conv2d) in the store's precision.
-    public func gemm(_ key: String, _ shape: [Int]) throws -> GemmWeight {
+    public func gemm(_ key: String, _ shape: [Int]) throws -> LayerWeight {
         try store.loadGemm(prefix + key, shape: shape)
     }
 }

@@ -76,8 +76,8 @@ func coreCases(precision: Precision) -> [BenchCase] {
     let lx = g.randn([8192, 320]), lw32 = g.randn([2560, 320]), lb = g.randn([2560])
     // Attention on [B, T, H·D] = [2, 4096, 5·64].
     let q = g.randn([2, 4096, 320]), k = g.randn([2, 4096, 320]), v = g.randn([2, 4096, 320])
-    let (w, w2, lw) = (GemmWeight(w32, precision: precision), GemmWeight(w2_32, precision: precision),
-                       GemmWeight(lw32, precision: precision))
+    let (w, w2, lw) = (LayerWeight(w32, precision: precision), LayerWeight(w2_32, precision: precision),
+                       LayerWeight(lw32, precision: precision))
     let suffix = precision == .fp32 ? "" : "_bf16"
     return [
         BenchCase(name: "conv3x3_320_64x64_b2", gflop: 2 * 2 * 320 * 4096 * 2880 / 1e9) {

@@ -42,11 +42,11 @@ final class BF16Tests: XCTestCase {
         for isa in CPU.available {
             CPU.isa = isa   // below avx512 the portable kernel runs even on a bf16 CPU
             let label = "\(isa), \(BF16GEMM.isNative ? "native" : "portable")"
-            let lw = GemmWeight(try t("linear.w"), precision: .bf16)
+            let lw = LayerWeight(try t("linear.w"), precision: .bf16)
             assertClose((try t("linear.x")).linear(weight: lw, bias: try t("linear.b")), try t("linear.y"),
                         Tolerances.gemm, "bf16 linear (\(label))")
             for (name, stride, pad) in [("c3", 1, 1), ("pw", 1, 0), ("big", 1, 1), ("down", 2, 1)] {
-                let w = GemmWeight(try t("conv.\(name).w"), precision: .bf16)
+                let w = LayerWeight(try t("conv.\(name).w"), precision: .bf16)
                 let y = (try t("conv.\(name).x")).conv2d(weight: w, bias: try t("conv.\(name).b"), stride: stride,
                                                          padding: .symmetric(pad))
                 assertClose(y, try t("conv.\(name).y"), Tolerances.gemm, "bf16 conv \(name) (\(label))")

@@ -17,7 +17,7 @@ final class ThreadInvarianceTests: XCTestCase {
         let q = g.randn([2, 150, 4 * 16]), k = g.randn([2, 150, 4 * 16]), v = g.randn([2, 150, 4 * 16])
         let q1 = g.randn([1, 300, 40]), k1 = g.randn([1, 200, 40]), v1 = g.randn([1, 200, 24])
         let tall = g.randn([1, 600, 48])   // 2 GEMM tiles along M
-        let w16 = GemmWeight(w, precision: .bf16), lw16 = GemmWeight(lw, precision: .bf16)
+        let w16 = LayerWeight(w, precision: .bf16), lw16 = LayerWeight(lw, precision: .bf16)
         return [
             "linear tiled": tall.linear(weight: lw, bias: lb),
             "bf16 linear tiled": tall.linear(weight: lw16, bias: lb),
