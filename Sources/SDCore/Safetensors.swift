@@ -282,8 +282,24 @@ public final class MappedFloats {
         self.values = values
     }
 
-    /// How many values are NaN or ±Inf (one vectorised pass over the mapped pages).
-    public var nonFiniteCount: Int { values.isEmpty ? 0 : Int(sd_count_nonfinite(values.baseAddress!, values.count)) }
+    /// How many values are NaN or ±Inf: one vectorised pass over the mapped pages, split over the
+    /// threads (it is the pass that brings the file's pages in, so it is most of a warm load).
+    public var nonFiniteCount: Int {
+        let block = 1 << 18
+        let blocks = (values.count + block - 1) / block
+        guard blocks > 1 else { return values.isEmpty ? 0 : Int(sd_count_nonfinite(values.baseAddress!, values.count)) }
+        var counts = [Int](repeating: 0, count: blocks)
+        counts.withUnsafeMutableBufferPointer { c in
+            let c = c.baseAddress!
+            parallelChunks(blocks) { range in
+                for b in range {
+                    let lo = b * block
+                    c[b] = Int(sd_count_nonfinite(values.baseAddress! + lo, Swift.min(block, values.count - lo)))
+                }
+            }
+        }
+        return counts.reduce(0, +)
+    }
 
     /// An owned copy (for a weight that must change: a merged LoRA, a reshape).
     public var tensor: Tensor { Tensor(shape: shape, storage: Array(values)) }
