@@ -31,16 +31,22 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--only", default="")
-    p.add_argument("--suite", default="core", choices=["core", "inpaint", "inpaint-full", "upscale", "depth", "depth-full"])
+    p.add_argument("--suite", default="core", choices=["core", "inpaint", "inpaint-full", "upscale", "depth", "depth-full",
+                                                    "turbo", "turbo-job"])
     p.add_argument("--model", default="bench-models/sd2-inpainting")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--no-full", action="store_true")
+    p.add_argument("--taesd", default="bench-models/taesd")
+    p.add_argument("--strength", type=float, default=0.5)
+    p.add_argument("--tiny-vae", action="store_true")
     p.add_argument("--bf16", action="store_true", help="also time torch.autocast('cpu', torch.bfloat16)")
     a = p.parse_args()
     if a.suite == "upscale":
         return upscale(a)
     if a.suite in ("depth", "depth-full"):
         return depth(a)
+    if a.suite in ("turbo", "turbo-job"):
+        return turbo(a)
     if a.suite != "core":
         return inpaint(a)
     torch.set_num_threads(a.threads)
@@ -143,6 +149,47 @@ def inpaint(a):
     if full is not None:
         out["seconds"]["full"] = full["full"]
         out["full_peak_rss_mib"] = full["peak_rss_mib"]
+    print(json.dumps(out))
+
+
+def turbo(a):
+    """Same work as `sdedit bench turbo`: one whole SD-Turbo img2img job per fresh process (load included),
+    with the model's VAE or with AutoencoderTiny (TAESD) as the pipeline's vae."""
+    import resource
+    import subprocess
+    import sys
+    if a.suite == "turbo-job":
+        t_imports = time.perf_counter()
+        from diffusers import AutoencoderTiny, StableDiffusionImg2ImgPipeline
+        from PIL import Image
+        t0 = time.perf_counter()
+        torch.set_num_threads(a.threads)
+        extra = {"vae": AutoencoderTiny.from_pretrained(a.taesd, torch_dtype=torch.float32)} if a.tiny_vae else {}
+        pipe = StableDiffusionImg2ImgPipeline.from_pretrained(a.model, torch_dtype=torch.float32, safety_checker=None,
+                                                              requires_safety_checker=False, **extra)
+        g = torch.Generator().manual_seed(1)
+        img = Image.fromarray((torch.rand((512, 512, 3), generator=g) * 255).byte().numpy(), "RGB")
+        with torch.inference_mode():
+            out = pipe(prompt="a red brick wall", image=img, num_inference_steps=a.steps, strength=a.strength,
+                       guidance_scale=0.0, generator=torch.Generator().manual_seed(0)).images[0]
+        out.save("/dev/null", format="PNG")
+        print(json.dumps({"job": time.perf_counter() - t0, "imports": t0 - t_imports,
+                          "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+    out = {"torch": torch.__version__, "threads": a.threads, "seconds": {}, "peak_rss_mib": {}}
+    for key, tiny in [("job_vae", False), ("job_taesd", True)]:
+        args = [sys.executable, __file__, "--suite", "turbo-job", "--model", a.model, "--taesd", a.taesd,
+                "--threads", str(a.threads), "--steps", str(a.steps), "--strength", str(a.strength)]
+        args += ["--tiny-vae"] if tiny else []
+        runs = []
+        for _ in range(1 + max(1, a.repeat)):  # the first run warms the page cache
+            r = subprocess.run(args, capture_output=True, text=True, check=True)
+            runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+        runs = sorted(runs[1:], key=lambda j: j["job"])
+        mid = runs[len(runs) // 2]
+        out["seconds"][key] = mid["job"]
+        out["seconds"]["python_imports"] = mid["imports"]
+        out["peak_rss_mib"][key] = mid["peak_rss_mib"]
     print(json.dumps(out))
 
 

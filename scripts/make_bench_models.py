@@ -3,7 +3,8 @@
 
     venv/bin/python scripts/make_bench_models.py [--out bench-models]
 
-Writes bench-models/sd2-inpainting, bench-models/sd2-x4-upscaler and bench-models/sd2-depth in the diffusers folder
+Writes bench-models/sd2-inpainting, bench-models/sd2-x4-upscaler, bench-models/sd2-depth, bench-models/sd-turbo
+and bench-models/taesd in the diffusers folder
 layout with the configs of stabilityai/stable-diffusion-2-inpainting, -x4-upscaler and -depth (spec §1.1–§1.3; the
 depth estimator is Intel/dpt-hybrid-midas as SD2-depth ships it, 122 M parameters) and diffusers/transformers' default random
 initialisation, fp32 safetensors (components already present are kept). Same code path as the real checkpoint; only the values are random.
@@ -86,6 +87,41 @@ def main():
     fu.write_pipeline_files(x4)
     print(x4)
     depth(a.out, folder)
+    turbo(a.out, folder)
+
+
+# stabilityai/sd-turbo's scheduler_config.json (SD 2.1-base architecture, distilled for 1–4 steps).
+TURBO_SCHEDULER = {"_class_name": "EulerDiscreteScheduler", "_diffusers_version": "0.24.0.dev0",
+                   "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False,
+                   "interpolation_type": "linear", "num_train_timesteps": 1000, "prediction_type": "epsilon",
+                   "set_alpha_to_one": False, "sample_max_value": 1.0, "skip_prk_steps": True, "steps_offset": 1,
+                   "timestep_spacing": "trailing", "trained_betas": None, "use_karras_sigmas": False}
+
+
+def turbo(out, inpaint_folder):
+    """sd-turbo: the SD 2.1-base UNet (4 input channels, 512²) with its trailing Euler schedule, and a
+    real-size TAESD (madebyollin/taesd: diffusers' AutoencoderTiny defaults) beside it."""
+    from diffusers import AutoencoderTiny, UNet2DConditionModel
+    folder = os.path.join(out, "sd-turbo")
+    os.makedirs(folder, exist_ok=True)
+    for shared in ["tokenizer", "text_encoder", "vae"]:
+        if not os.path.islink(os.path.join(folder, shared)):
+            os.symlink(os.path.join("..", os.path.basename(inpaint_folder), shared), os.path.join(folder, shared))
+    if not os.path.exists(os.path.join(folder, "unet", "config.json")):
+        UNet2DConditionModel(**dict(UNET, in_channels=4)).save_pretrained(os.path.join(folder, "unet"))
+    os.makedirs(os.path.join(folder, "scheduler"), exist_ok=True)
+    json.dump(TURBO_SCHEDULER, open(os.path.join(folder, "scheduler", "scheduler_config.json"), "w"), indent=2)
+    json.dump({"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.24.0.dev0",
+               "scheduler": ["diffusers", "EulerDiscreteScheduler"],
+               "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+               "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+               "safety_checker": [None, None], "feature_extractor": [None, None], "requires_safety_checker": False},
+              open(os.path.join(folder, "model_index.json"), "w"), indent=2)
+    print(folder)
+    taesd = os.path.join(out, "taesd")
+    if not os.path.exists(os.path.join(taesd, "config.json")):
+        AutoencoderTiny().save_pretrained(taesd)
+    print(taesd)
 
 
 def depth(out, inpaint_folder):
