@@ -84,3 +84,10 @@ long sd_count_nonfinite(const float *x, long n) {
     for (long i = 0; i < n; i++) bad += (u[i] & 0x7F800000u) == 0x7F800000u;
     return bad;
 }
+
+long sd_count_nonfinite_bf16(const unsigned short *x, long n) {
+    // The same test on bfloat16 bits (exponent 0x7F80 all ones).
+    long bad = 0;
+    for (long i = 0; i < n; i++) bad += (x[i] & 0x7F80u) == 0x7F80u;
+    return bad;
+}

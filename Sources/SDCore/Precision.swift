@@ -36,7 +36,7 @@ public struct BF16Tensor {
     }
 
     /// How many values are NaN or ±Inf (exponent all ones).
-    public var nonFiniteCount: Int { storage.reduce(0) { $0 + ($1 & 0x7F80 == 0x7F80 ? 1 : 0) } }
+    public var nonFiniteCount: Int { storage.withUnsafeBufferPointer { Int(sd_count_nonfinite_bf16($0.baseAddress, $0.count)) } }
 
     public init(_ t: Tensor) {
         shape = t.shape
@@ -80,9 +80,17 @@ public final class PackedBF16Weight: @unchecked Sendable {
     // [O, C, kh, kw] → [O, kh, kw, C]
     static func tapsMajor(_ s: [UInt16], _ shape: [Int]) -> [UInt16] {
         let (o, c, taps) = (shape[0], shape[1], shape[2] * shape[3])
-        var d = [UInt16](repeating: 0, count: s.count)
-        for oi in 0..<o { for ci in 0..<c { for t in 0..<taps { d[(oi * taps + t) * c + ci] = s[(oi * c + ci) * taps + t] } } }
-        return d
+        return [UInt16](unsafeUninitializedCapacity: s.count) { d, initialised in
+            s.withUnsafeBufferPointer { src in
+                let (src, dst) = (src.baseAddress!, d.baseAddress!)
+                parallelChunks(o) { range in
+                    for oi in range { for ci in 0..<c { for t in 0..<taps {
+                        dst[(oi * taps + t) * c + ci] = src[(oi * c + ci) * taps + t]
+                    } } }
+                }
+            }
+            initialised = s.count
+        }
     }
 
     /// The GEMM's [N, K] rows back, as packed (taps-major for a conv).

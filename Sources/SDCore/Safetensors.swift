@@ -179,15 +179,20 @@ public final class SafetensorsFile {
         let (info, src) = try source(key)
         let n = Tensor.count(info.shape)
         let chunk = 1 << 16
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
-        defer { scratch.deallocate() }
         let bits = [UInt16](unsafeUninitializedCapacity: n) { out, initialised in
-            var i = 0
-            while i < n {
-                let len = Swift.min(chunk, n - i)
-                convertToFloat(src + i * info.dtype.size, dtype: info.dtype, count: len, into: scratch)
-                sd_f32_to_bf16(scratch, out.baseAddress! + i, len)
-                i += len
+            let dst = out.baseAddress!
+            parallelChunks((n + chunk - 1) / chunk) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
+                defer { scratch.deallocate() }
+                for c in range {
+                    let (i, len) = (c * chunk, Swift.min(chunk, n - c * chunk))
+                    if info.dtype == .f32 && Int(bitPattern: src) % 4 == 0 {
+                        sd_f32_to_bf16(src.assumingMemoryBound(to: Float.self) + i, dst + i, len)
+                    } else {
+                        convertToFloat(src + i * info.dtype.size, dtype: info.dtype, count: len, into: scratch)
+                        sd_f32_to_bf16(scratch, dst + i, len)
+                    }
+                }
             }
             initialised = n
         }

@@ -113,5 +113,6 @@ int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, i
 // ---- Validation ----
 // How many of x[0..<n] are NaN or ±Inf.
 long sd_count_nonfinite(const float *x, long n);
+long sd_count_nonfinite_bf16(const unsigned short *x, long n);
 
 #endif
