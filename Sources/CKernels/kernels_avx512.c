@@ -9,4 +9,5 @@
 #include "kernels_params.h"
 #include "sd_kernels.h"
 #include "kernels_impl.h"
+#include "kernels_winograd.h"
 #pragma clang attribute pop

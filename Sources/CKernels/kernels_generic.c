@@ -8,3 +8,4 @@
 #include "kernels_params.h"
 #include "sd_kernels.h"
 #include "kernels_impl.h"
+#include "kernels_winograd.h"

@@ -38,6 +38,7 @@ public enum Backend {
             "kernels: \(CPU.isa) (best on this CPU: \(CPU.best)); attention, softmax, GroupNorm, activations",
             "blas: OpenBLAS \(BLAS.coreName) kernels, chosen by \(BLAS.coreSource) (\(BLAS.config))",
             "fp32 gemm: \(FP32GEMM.summary)",
+            "winograd: \(Winograd.summary)",
             "bf16 gemm: \(BF16GEMM.summary); --precision auto = \(Precision.resolve("auto")!.rawValue) (\(Precision.autoReason))",
             "bf16 attention: \(BF16Attention.summary)",
             "threads: \(Threads.count) of \(ProcessInfo.processInfo.activeProcessorCount) CPUs, one budget for sdedit and OpenBLAS",

@@ -5,6 +5,8 @@
 //   [O, K]×[K, B·64] GEMM instead of B skinny ones.
 // - large maps: im2col in bands of output rows, so the scratch stays bounded (VAE 512² at 128
 //   channels would need 1.2 GB for a full im2col).
+// - 3×3 stride-1 convs with padding 1 on maps where it pays: Winograd F(4×4, 3×3)
+//   (Tensor+Winograd.swift), the filter transformed once and kept with the layer.
 // Every GEMM is split into tiles fixed by the shape (BLAS.parallelSgemm, or the bands below), so the
 // result does not depend on the thread count.
 
@@ -38,6 +40,10 @@ extension Tensor {
         OpProfile.measure("conv2d", shape: Tensor.convProfileShape(shape, weight.shape, stride, groups)) {
             switch weight.storage {
             case .fp32, .mapped:
+                if Winograd.chosen(x: shape, weight: weight.shape, stride: stride, padding: padding, groups: groups),
+                   let f = Winograd.filter(for: weight, tiles: shape[0] * ((shape[2] + 3) / 4) * ((shape[3] + 3) / 4)) {
+                    return conv2dWinograd(filter: f, bias: bias)
+                }
                 return weight.withFloats {
                     conv2dImpl(x: storage, weight: $0.baseAddress!, wShape: weight.shape, bias: bias, stride: stride, padding: padding, groups: groups)
                 }!
@@ -239,7 +245,7 @@ func im2col<T: GemmOperand>(_ g: ConvGeometry, src: UnsafePointer<T>, rows: Rang
 
 extension Optional where Wrapped == [Float] {
     /// body(pointer to the values, or nil when there are none).
-    fileprivate func withUnsafeOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+    func withUnsafeOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
         switch self {
         case .some(let a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
         case .none: return body(nil)

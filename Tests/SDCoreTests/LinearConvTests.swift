@@ -45,6 +45,19 @@ final class LinearConvTests: XCTestCase {
 
     func testConv2dDefaultPaths() throws { try runConvCases("default") }
 
+    /// The 3×3 stride-1 padding-1 cases on Winograd F(4×4, 3×3) against torch.
+    func testConv2dWinograd() throws {
+        let saved = Winograd.mode
+        Winograd.mode = .on
+        defer { Winograd.mode = saved }
+        for c in cases where c.stride == 1 && c.pad == .symmetric(1) && c.groups == 1 {
+            let w = try t("conv.\(c.name).w")
+            XCTAssertTrue(Winograd.applies(weight: w.shape, stride: 1, padding: c.pad, groups: 1))
+            let y = (try t("conv.\(c.name).x")).conv2d(weight: w, bias: try t("conv.\(c.name).b"), padding: c.pad)
+            assertClose(y, try t("conv.\(c.name).y"), Tolerances.winograd, "conv \(c.name) (winograd)")
+        }
+    }
+
     /// A tiny im2col budget forces several bands per image (the VAE path at 512²).
     func testConv2dBanded() throws {
         let saved = Tuning.im2colFloats

@@ -1,8 +1,9 @@
 // The same bits for any --threads (issue 11, item 6): work is split over output rows, channels,
 // heads and query ranges, never over a reduction, so every output element is computed by the same
 // sequence of operations whatever the thread count. Checked for 1–3 threads on every path that
-// partitions differently: banded and batch-folded conv, 1×1 conv, linear, attention split by head
-// and by query range (fewer heads than threads), GroupNorm, softmax, on every ISA this CPU has;
+// partitions differently: banded and batch-folded conv, Winograd conv (by tiles and by output
+// channels), 1×1 conv, linear, attention split by head and by query range (fewer heads than
+// threads), GroupNorm, softmax, on every ISA this CPU has;
 // and the bf16 GEMM paths (native oneDNN where the CPU has it, portable elsewhere).
 import SDCore
 import SDTestSupport
@@ -17,6 +18,7 @@ final class ThreadInvarianceTests: XCTestCase {
         let q = g.randn([2, 150, 4 * 16]), k = g.randn([2, 150, 4 * 16]), v = g.randn([2, 150, 4 * 16])
         let q1 = g.randn([1, 300, 40]), k1 = g.randn([1, 200, 40]), v1 = g.randn([1, 200, 24])
         let tall = g.randn([1, 600, 48])   // 2 GEMM tiles along M
+        let wide = g.randn([64, 24, 3, 3]), big = g.randn([1, 24, 61, 58])   // Winograd: 2 channel blocks; 2 tile blocks
         let w16 = LayerWeight(w, precision: .bf16), lw16 = LayerWeight(lw, precision: .bf16)
         return [
             "linear tiled": tall.linear(weight: lw, bias: lb),
@@ -26,6 +28,9 @@ final class ThreadInvarianceTests: XCTestCase {
             "conv banded": x.conv2d(weight: w, bias: b, padding: .symmetric(1)),
             "conv stride 2": x.conv2d(weight: w, bias: b, stride: 2, padding: .symmetric(1)),
             "conv folded": small.conv2d(weight: w, bias: b, padding: .symmetric(1)),
+            "conv winograd": winograd { x.conv2d(weight: w, bias: b, padding: .symmetric(1)) },
+            "conv winograd channel blocks": winograd { x.conv2d(weight: wide, bias: nil, padding: .symmetric(1)) },
+            "conv winograd tile blocks": winograd { big.conv2d(weight: w, bias: b, padding: .symmetric(1)) },
             "conv 1x1": x.conv2d(weight: g.randn([16, 24, 1, 1]), bias: b),
             "linear": lx.linear(weight: lw, bias: lb),
             "attention by head": Tensor.attention(q: q, k: k, v: v, heads: 4),
@@ -34,6 +39,13 @@ final class ThreadInvarianceTests: XCTestCase {
             "groupNorm silu": x.groupNorm(groups: 4, weight: nil, bias: nil, eps: 1e-5, silu: true),
             "softmax": lx.softmax(),
         ]
+    }
+
+    func winograd(_ body: () -> Tensor) -> Tensor {
+        let saved = Winograd.mode
+        defer { Winograd.mode = saved }
+        Winograd.mode = .on
+        return body()
     }
 
     func testSameBitsForAnyThreadCount() {

@@ -1,0 +1,205 @@
+// Winograd F(4×4, 3×3) for fp32 3×3 stride-1 convolutions with padding 1 and one group (Lavin &
+// Gray 2016; the F(4,3) of ncnn and MNN): 36 multiplies per 4×4 output tile and input channel
+// instead of 144. Per block of tiles of one image (CKernels/kernels_winograd.h):
+//   1. the input patches Bᵀ·d·B, written straight into the GEMM's right operand V [36][C][tiles];
+//   2. 36 GEMMs U[ξ] [O×C] · V[ξ] [C×tiles] on the fp32 GEMM backend (BLAS.sgemm: OpenBLAS or oneDNN);
+//   3. the output tiles Aᵀ·m·A with the bias added, stored into the NCHW output.
+// Jobs are (image, block of tiles, block of output channels), fixed by the shape; every channel
+// sum runs inside one single-threaded GEMM, so the result does not depend on --threads.
+import CKernels
+import Foundation
+
+/// A conv weight [O, C, 3, 3] transformed for F(4×4, 3×3): U = G·g·Gᵀ as [36][O][C].
+public final class WinogradFilter: @unchecked Sendable {
+    public let outChannels: Int, inChannels: Int
+    let values: UnsafeMutableBufferPointer<Float>
+    /// Bytes counted against Winograd.cacheBudget (0 for a per-call transform).
+    fileprivate var reserved = 0
+
+    // weight: [O, C, 3, 3] → values: [36][O][C]
+    public init(weight: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int) {
+        (outChannels, inChannels) = (o, c)
+        values = .allocate(capacity: 36 * o * c)
+        let chunk = Swift.max(1, (1 << 16) / Swift.max(1, 9 * c))
+        let base = values.baseAddress!
+        parallelChunks((o + chunk - 1) / chunk) { r in
+            sd_winograd_filter(CPU.isa.rawValue, weight, o, c, r.lowerBound * chunk, Swift.min(o, r.upperBound * chunk), base)
+        }
+    }
+
+    /// weight: [O, C, 3, 3]
+    public static func transform(_ weight: Tensor) -> WinogradFilter {
+        precondition(weight.rank == 4 && weight.shape[2] == 3 && weight.shape[3] == 3, "winograd: weight \(weight.shape)")
+        return weight.withUnsafeBufferPointer {
+            WinogradFilter(weight: $0.baseAddress!, outChannels: weight.shape[0], inChannels: weight.shape[1])
+        }
+    }
+
+    public var bytes: Int { values.count * MemoryLayout<Float>.size }
+
+    deinit {
+        values.deallocate()
+        if reserved > 0 { Winograd.release(reserved) }
+    }
+}
+
+/// When convolutions take the Winograd path, and how much memory its prepared filters may hold.
+public enum Winograd {
+    public enum Mode: String, Sendable {
+        /// Where the shape rule says it is faster than im2col + GEMM.
+        case auto
+        /// Never (the im2col path: SDEDIT_WINOGRAD=0, the bench's comparison).
+        case off
+        /// At every 3×3 stride-1 padding-1 fp32 conv (tests: the error of the whole path).
+        case on
+    }
+
+    /// SDEDIT_WINOGRAD=0|off, 1|on, auto (default).
+    nonisolated(unsafe) public static var mode: Mode = {
+        switch ProcessInfo.processInfo.environment["SDEDIT_WINOGRAD"]?.lowercased() {
+        case "0", "off": return .off
+        case "1", "on": return .on
+        default: return .auto
+        }
+    }()
+
+    /// Whether F(4×4, 3×3) computes this convolution at all: 3×3, stride 1, padding 1, one group.
+    public static func applies(weight w: [Int], stride: Int, padding: Padding2D, groups: Int) -> Bool {
+        w.count == 4 && w[2] == 3 && w[3] == 3 && stride == 1 && padding == .symmetric(1) && groups == 1
+    }
+
+    /// Whether this run takes the Winograd path for x [N, C, H, W] and weight [O, C, 3, 3] by shape.
+    /// The auto rule: ≥ 64 channels on both sides, so the tile GEMMs (K = C, M = O) run at the
+    /// backend's full rate, and a map of at least 16² (16 tiles per image); 8² maps stay on im2col,
+    /// whose batch-folded GEMM is as fast there. A layer whose filter is neither kept nor cheap to
+    /// transform per call falls back to im2col (Winograd.filter).
+    public static func chosen(x: [Int], weight w: [Int], stride: Int, padding: Padding2D, groups: Int) -> Bool {
+        guard mode != .off, applies(weight: w, stride: stride, padding: padding, groups: groups) else { return false }
+        if mode == .on { return true }
+        return x[1] >= 64 && w[0] >= 64 && x[2] * x[3] >= 16 * 16
+    }
+
+    /// Cap on the bytes of transformed filters kept with their layers (each is 4× its weight).
+    /// SDEDIT_WINOGRAD_CACHE_MB overrides.
+    nonisolated(unsafe) public static var cacheBudget: Int = {
+        if let s = ProcessInfo.processInfo.environment["SDEDIT_WINOGRAD_CACHE_MB"], let mb = Int(s), mb >= 0 { return mb << 20 }
+        return 384 << 20
+    }()
+    /// Tiles per call from which a per-call filter transform costs under ~2 % of the conv
+    /// (the transform is ~324 flops per (o, c) pair, the tile GEMMs 72 per pair and tile).
+    static let perCallTiles = 256
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cachedBytes = 0
+
+    /// Bytes of transformed filters kept with layers now.
+    public static var cached: Int { lock.lock(); defer { lock.unlock() }; return cachedBytes }
+
+    static func reserve(_ bytes: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard cachedBytes + bytes <= cacheBudget else { return false }
+        cachedBytes += bytes
+        return true
+    }
+    static func release(_ bytes: Int) { lock.lock(); cachedBytes -= bytes; lock.unlock() }
+
+    /// One line for `sdedit info`.
+    public static var summary: String {
+        switch mode {
+        case .off: return "off (SDEDIT_WINOGRAD=0): 3×3 convs on im2col + GEMM"
+        case .on: return "F(4×4,3×3) at every 3×3 stride-1 padding-1 fp32 conv (SDEDIT_WINOGRAD=1)"
+        case .auto: return "F(4×4,3×3) for fp32 3×3 stride-1 convs of ≥ 64 channels at ≥ 16² (SDEDIT_WINOGRAD=0: im2col); "
+            + "filters of reused layers kept up to \(cacheBudget >> 20) MiB"
+        }
+    }
+
+    /// A layer's Winograd state: its calls so far and the filter it keeps, if any.
+    final class Slot: @unchecked Sendable {
+        let lock = NSLock()
+        var calls = 0
+        var filter: WinogradFilter?
+    }
+
+    /// The layer's transformed filter for a call over `tiles` tiles, or nil for im2col. A layer
+    /// called once (the VAE in most jobs) transforms per call and keeps nothing; from its second
+    /// call a layer keeps its filter while the budget allows. A filter not kept is transformed per
+    /// call where that is cheap (≥ perCallTiles tiles), else the call stays on im2col.
+    static func filter(for weight: LayerWeight, tiles: Int) -> WinogradFilter? {
+        let o = weight.shape[0], c = weight.shape[1], bytes = 36 * o * c * MemoryLayout<Float>.size
+        let build = { weight.withFloats { WinogradFilter(weight: $0.baseAddress!, outChannels: o, inChannels: c) } }
+        let slot = weight.prepared("winograd.f43") { Slot() }
+        slot.lock.lock()
+        defer { slot.lock.unlock() }
+        slot.calls += 1
+        if let f = slot.filter { return f }
+        if slot.calls >= 2 || mode == .on, reserve(bytes) {
+            slot.filter = build()
+            slot.filter?.reserved = bytes
+            if slot.filter == nil { release(bytes) }
+            return slot.filter
+        }
+        return tiles >= perCallTiles || mode == .on ? build() : nil
+    }
+}
+
+extension Tensor {
+    /// F.conv2d(x, weight, bias, stride=1, padding=1) with the weight transformed for F(4×4, 3×3).
+    // x: self [N, C, H, W]; filter: [36][O][C]; bias: [O] → [N, O, H, W]
+    public func conv2dWinograd(filter u: WinogradFilter, bias: Tensor?) -> Tensor {
+        precondition(rank == 4 && shape[1] == u.inChannels, "conv2d winograd: input \(shape), filter for \(u.inChannels) channels")
+        precondition(bias == nil || bias!.count == u.outChannels, "conv2d winograd: bias \(bias!.shape)")
+        let n = shape[0], c = shape[1], h = shape[2], w = shape[3], o = u.outChannels
+        let tiles = ((h + 3) / 4) * ((w + 3) / 4)
+        let plan = WinogradPlan(n: n, c: c, o: o, tiles: tiles)
+        let isa = CPU.isa.rawValue
+        let ub = UnsafePointer(u.values.baseAddress!)
+        return Tensor(shape: [n, o, h, w]) { ob in
+            withUnsafeBufferPointer { px in (bias?.storage).withUnsafeOptionalPointer { pbias in
+                parallelChunks(plan.jobs) { jobs in
+                    let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * plan.blockTiles)
+                    let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * plan.blockChannels * plan.blockTiles)
+                    defer { v.deallocate(); m.deallocate() }
+                    for job in jobs {
+                        let (b, t0, t1, o0, o1) = plan.job(job)
+                        let ldt = plan.blockTiles, oc = o1 - o0
+                        sd_winograd_input(isa, px.baseAddress! + b * c * h * w, c, h, w, t0, t1, v, ldt)
+                        for xi in 0..<36 {
+                            BLAS.sgemm(m: oc, n: t1 - t0, k: c, a: ub + (xi * o + o0) * c, lda: c, b: v + xi * c * ldt,
+                                       ldb: ldt, c: m + xi * oc * ldt, ldc: ldt)
+                        }
+                        sd_winograd_output(isa, m, oc * ldt, ldt, oc, h, w, t0, t1, pbias.map { $0 + o0 },
+                                           ob.baseAddress! + (b * o + o0) * h * w)
+                    }
+                }
+            } }
+        }
+    }
+}
+
+/// How a Winograd convolution is cut into jobs: blocks of up to 128 tiles of one image (fewer where
+/// the per-thread scratch 36·(C + O)·tiles would pass 16 MiB), and, where a batch has fewer than 4
+/// blocks, blocks of output channels as well, so two or four threads have work. Fixed by the shape.
+struct WinogradPlan {
+    let n: Int, o: Int, tiles: Int
+    let blockTiles: Int, blocks: Int, blockChannels: Int, channelBlocks: Int
+    var jobs: Int { n * blocks * channelBlocks }
+
+    init(n: Int, c: Int, o: Int, tiles: Int) {
+        (self.n, self.o, self.tiles) = (n, o, tiles)
+        let want = Swift.max(16, Swift.min(128, (4 << 20) / (36 * (c + o)) / 16 * 16))
+        let blocks = Swift.max(1, (tiles + want - 1) / want)
+        // Even blocks, rounded up to whole vectors (16 floats: the widest ISA's lanes).
+        blockTiles = ((tiles + blocks - 1) / blocks + 15) / 16 * 16
+        self.blocks = (tiles + blockTiles - 1) / blockTiles
+        var split = 1
+        while n * self.blocks * split < 4 && o / (split * 2) >= 32 { split *= 2 }
+        channelBlocks = split
+        blockChannels = (o + split - 1) / split
+    }
+
+    /// (image, tiles t0..<t1, output channels o0..<o1) of job j.
+    func job(_ j: Int) -> (Int, Int, Int, Int, Int) {
+        let cb = j % channelBlocks, blk = (j / channelBlocks) % blocks, b = j / (channelBlocks * blocks)
+        let t0 = blk * blockTiles, o0 = cb * blockChannels
+        return (b, t0, Swift.min(tiles, t0 + blockTiles), o0, Swift.min(o, o0 + blockChannels))
+    }
+}

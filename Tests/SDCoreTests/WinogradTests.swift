@@ -1,0 +1,127 @@
+// Winograd F(4×4, 3×3) against a direct convolution in double, at the input-channel counts of every
+// model's 3×3 convs (the channel sum is where the error grows; the map size only sets how many tiles
+// there are), against the im2col path's own error on the same data; and the job plan's corners.
+import SDCore
+import SDTestSupport
+import XCTest
+
+final class WinogradTests: XCTestCase {
+    /// Direct 3×3 stride-1 padding-1 convolution accumulated in double.
+    // x: [N, C, H, W], w: [O, C, 3, 3], b: [O] → [N, O, H, W]
+    func direct(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> [Double] {
+        let (n, c, h, wd, o) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0])
+        var y = [Double](repeating: 0, count: n * o * h * wd)
+        x.storage.withUnsafeBufferPointer { px in w.storage.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
+            for bi in 0..<n { for oi in 0..<o {
+                let out = py.baseAddress! + (bi * o + oi) * h * wd
+                let bias = b.map { Double($0.storage[oi]) } ?? 0
+                for i in 0..<(h * wd) { out[i] = bias }
+                for ci in 0..<c {
+                    let plane = px.baseAddress! + (bi * c + ci) * h * wd
+                    for ky in 0..<3 { for kx in 0..<3 {
+                        let k = Double(pw[((oi * c + ci) * 3 + ky) * 3 + kx])
+                        for oy in 0..<h {
+                            let iy = oy + ky - 1
+                            if iy < 0 || iy >= h { continue }
+                            let lo = max(0, 1 - kx), hi = min(wd, wd + 1 - kx)
+                            let row = plane + iy * wd + kx - 1, dst = out + oy * wd
+                            for ox in lo..<hi { dst[ox] += k * Double(row[ox]) }
+                        }
+                    } }
+                }
+            } }
+        } } }
+        return y
+    }
+
+    /// Weights with PyTorch's default conv init scale (uniform ±1/√(9C)), so outputs are O(1) as in the models.
+    func problem(n: Int, c: Int, o: Int, h: Int, w: Int, seed: UInt64) -> (Tensor, Tensor, Tensor) {
+        let g = TorchGenerator(seed: seed)
+        let x = g.randn([n, c, h, w])
+        let bound = 1 / Float(9 * c).squareRoot()
+        let wt = g.rand([o, c, 3, 3]).map { (2 * $0 - 1) * bound }
+        return (x, wt, g.rand([o]).map { (2 * $0 - 1) * bound })
+    }
+
+    func maxError(_ y: Tensor, _ ref: [Double]) -> (abs: Double, peak: Double) {
+        var e = 0.0, peak = 0.0
+        for i in 0..<ref.count { e = max(e, abs(Double(y.storage[i]) - ref[i])); peak = max(peak, abs(ref[i])) }
+        return (e, peak)
+    }
+
+    func conv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ mode: Winograd.Mode) -> Tensor {
+        let saved = Winograd.mode
+        defer { Winograd.mode = saved }
+        Winograd.mode = mode
+        return x.conv2d(weight: w, bias: b, padding: .symmetric(1))
+    }
+
+    /// Input channels of the 3×3 convs: VAE 128/256/512, UNet 320/640/1280 and the up blocks'
+    /// concatenations 960/1920/2560, DPT's neck 256, x4's 256/512. Edge tiles cut (18×22).
+    func testErrorAgainstDirectAtEveryChannelCount() {
+        var worst = 0.0
+        for c in [128, 256, 320, 512, 640, 960, 1280, 1920, 2560] {
+            let (x, w, b) = problem(n: 1, c: c, o: 8, h: 18, w: 22, seed: UInt64(c))
+            let ref = direct(x, w, b)
+            let (ew, peak) = maxError(conv(x, w, b, .on), ref)
+            let (ei, _) = maxError(conv(x, w, b, .off), ref)
+            print(String(format: "winograd C=%4d: max |Δ| %.2e (im2col %.2e) on outputs up to %.2f", c, ew, ei, peak))
+            worst = max(worst, ew)
+            XCTAssertLessThanOrEqual(Float(ew), Tolerances.winograd.atol, "C=\(c)")
+        }
+        XCTAssertGreaterThan(worst, 0, "the Winograd path was not taken")
+    }
+
+    /// Every ISA's transforms, batch 2, no bias, a single partial tile row, maps below one tile.
+    func testShapesAndISAs() {
+        let savedISA = CPU.isa
+        defer { CPU.isa = savedISA }
+        for (n, c, o, h, w) in [(2, 16, 24, 13, 9), (1, 8, 4, 3, 5), (1, 3, 70, 1, 1), (2, 32, 16, 40, 36)] {
+            let (x, wt, b) = problem(n: n, c: c, o: o, h: h, w: w, seed: UInt64(h * 100 + w))
+            let ref = direct(x, wt, nil)
+            for isa in CPU.available {
+                CPU.isa = isa
+                let (e, _) = maxError(conv(x, wt, nil, .on), ref)
+                XCTAssertLessThanOrEqual(Float(e), Tolerances.winograd.atol, "\(n)×\(c)×\(h)×\(w) → \(o) on \(isa)")
+            }
+            let (eb, _) = maxError(conv(x, wt, b, .on), direct(x, wt, b))
+            XCTAssertLessThanOrEqual(Float(eb), Tolerances.winograd.atol, "with bias")
+        }
+    }
+
+    /// The auto rule takes 3×3 stride-1 padding-1 convs of ≥ 64 channels at ≥ 16², nothing else.
+    func testChoice() {
+        let saved = Winograd.mode
+        defer { Winograd.mode = saved }
+        Winograd.mode = .auto
+        XCTAssertTrue(Winograd.chosen(x: [2, 320, 64, 64], weight: [320, 320, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
+        XCTAssertTrue(Winograd.chosen(x: [2, 1280, 16, 16], weight: [1280, 1280, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
+        XCTAssertFalse(Winograd.chosen(x: [2, 1280, 8, 8], weight: [1280, 1280, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
+        XCTAssertFalse(Winograd.chosen(x: [2, 9, 64, 64], weight: [320, 9, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
+        XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 128, 3, 3], stride: 2, padding: .symmetric(1), groups: 1))
+        XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 64, 3, 3], stride: 1, padding: .symmetric(1), groups: 2))
+        XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 128, 1, 1], stride: 1, padding: .symmetric(0), groups: 1))
+        Winograd.mode = .off
+        XCTAssertFalse(Winograd.chosen(x: [2, 320, 64, 64], weight: [320, 320, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
+    }
+
+    /// Past the budget a layer's filter is transformed per call and nothing is kept.
+    func testBudget() {
+        let (savedMode, savedBudget) = (Winograd.mode, Winograd.cacheBudget)
+        defer { Winograd.mode = savedMode; Winograd.cacheBudget = savedBudget }
+        Winograd.mode = .on
+        let (x, w, b) = problem(n: 1, c: 16, o: 8, h: 12, w: 12, seed: 3)
+        let layer = LayerWeight(w)
+        let before = Winograd.cached
+        Winograd.cacheBudget = before
+        let perCall = x.conv2d(weight: layer, bias: b, padding: .symmetric(1))
+        XCTAssertEqual(Winograd.cached, before)
+        let other = LayerWeight(w)
+        Winograd.cacheBudget = before + 36 * 16 * 8 * 4
+        let kept = x.conv2d(weight: other, bias: b, padding: .symmetric(1))
+        XCTAssertEqual(Winograd.cached, before + 36 * 16 * 8 * 4)
+        XCTAssertEqual(perCall.storage, kept.storage)
+        withExtendedLifetime(layer) {}
+        withExtendedLifetime(other) {}
+    }
+}
