@@ -10,7 +10,8 @@ must give the folder's tensors bit for bit, so the key names are diffusers', not
 carry what real ones do beside the weights: LDM's schedule buffers (betas, alphas_cumprod, ...), the
 x4's low_scale_model.* buffers, OpenCLIP's text_projection, logit_scale and unused last resblock,
 CLIP-L's int64 position_ids, EMA bookkeeping (model_ema.decay / num_updates) and, in the depth file,
-two depth_model.* tensors (see make_single_files). Called from make_fixtures.py ("single").
+the MiDaS depth estimator under depth_model.model.* (fixtures_midas.py). Called from make_fixtures.py
+("single").
 """
 import json
 import os
@@ -246,9 +247,11 @@ def to_ldm_file(folder, path, dtype, extras):
     assert all(torch.equal(got[k].float(), want[k].float()) for k in want)
 
 
-def make_single_files(models):
-    """fixtures/models/single/<model>.safetensors for every tiny model, fp16 as most downloads are (the
-    tests re-save one in fp32), each with the extra keys its real counterpart carries."""
+def make_single_files(models, only=None):
+    """fixtures/models/single/<model>.safetensors for every tiny model (or the one named `only`), fp16 as
+    most downloads are (the tests re-save one in fp32), each with the extra keys its real counterpart
+    carries."""
+    import fixtures_midas
     out = os.path.join(models, "single")
     os.makedirs(out, exist_ok=True)
     sd2 = lambda g: schedule_buffers("", 0.00085, 0.012)
@@ -260,11 +263,11 @@ def make_single_files(models):
         return {**schedule_buffers("", 0.0001, 0.02), **schedule_buffers("low_scale_model.", 0.0001, 0.02)}
 
     def depth(g):
-        # Real 512-depth-ema files carry the MiDaS weights under depth_model.model.*; sdedit's DPT is
-        # loaded from a diffusers depth_estimator/ instead (two stand-in tensors check the tolerance).
-        return {**sd2(g), "depth_model.model.scratch.output_conv.4.weight": torch.randn(1, 32, 1, 1, generator=g),
-                "depth_model.model.pretrained.model.cls_token": torch.randn(1, 1, 768, generator=g)}
+        # 512-depth-ema carries its MiDaS DPT-hybrid under depth_model.model.* (MiDaS/timm names).
+        return {**sd2(g), **fixtures_midas.midas_state_dict(os.path.join(models, "tiny-sd2-depth"), g)}
     for name, dtype, extras in [("tiny-sd2-inpainting", torch.float16, sd2), ("tiny-sd2-depth", torch.float16, depth),
                                 ("tiny-sd2-x4-upscaler", torch.float16, x4), ("tiny-sd21-base", torch.float16, sd2),
                                 ("tiny-sd1", torch.float16, ema)]:
+        if only is not None and name != only:
+            continue
         to_ldm_file(os.path.join(models, name), os.path.join(out, name + ".safetensors"), dtype, extras)

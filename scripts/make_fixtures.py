@@ -398,6 +398,15 @@ def depth_fixtures():
     pipeline_fixture_set("fixtures_depth", "tiny-sd2-depth", "depth")
 
 
+def midas_fixtures():
+    """The depth single file's MiDaS (depth_model.model.*, checked through transformers' and timm's
+    names) and the real-size key table (fixtures/depth/midas_keys.json); needs the depth model."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_midas
+    fixtures_midas.make(os.path.join(ROOT, "models"), ROOT)
+
+
 def attention_size_fixtures():
     """Attention at the head sizes the real models use (fixtures/core/attention_sizes.safetensors):
     d 64 with more keys than one 128-key block and a ragged last block, cross-attention (77 text
@@ -457,7 +466,7 @@ def bf16_fixtures():
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single)")
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, midas)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -487,6 +496,8 @@ def main():
         img2img_fixtures()
     if "single" in a.parts:
         single_fixtures()
+    if "single" in a.parts or "midas" in a.parts:
+        midas_fixtures()
 
 
 if __name__ == "__main__":

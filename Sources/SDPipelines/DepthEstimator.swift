@@ -62,7 +62,8 @@ public struct DPTImageProcessor: Sendable {
     }
 }
 
-/// A depth checkpoint's estimator: processor + DPT, loaded from depth_estimator/ and feature_extractor/.
+/// A depth checkpoint's estimator: processor + DPT, loaded from depth_estimator/ and feature_extractor/
+/// (or a depth single file's own MiDaS with the built-in configs, ModelSource.loadDPT).
 public struct DepthEstimator {
     public let processor: DPTImageProcessor
     public let model: DPTForDepthEstimation
@@ -74,8 +75,9 @@ public struct DepthEstimator {
     public init(source: ModelSource, precision: Precision = .fp32) throws {
         guard source.has("depth_estimator") else {
             throw SDError.missingModel(source.singleFile != nil
-                ? "\(source.path): the depth estimator of a single file is read from a diffusers folder; pass --config DIR "
-                  + "(stable-diffusion-2-depth's folder or hub id, which has depth_estimator/), or a depth map with --depth-map"
+                ? "\(source.path): this single file carries no MiDaS depth estimator (depth_model.*, as 512-depth-ema has); "
+                  + "pass --config DIR (stable-diffusion-2-depth's folder or hub id, which has depth_estimator/), or a depth map "
+                  + "with --depth-map"
                 : "\(source.path): no depth_estimator/ (the MiDaS DPT of stable-diffusion-2-depth); give a depth model, "
                   + "or a depth map with --depth-map")
         }

@@ -19,7 +19,9 @@ struct Depth2Img: ParsableCommand {
         both are the same). The depth is estimated once per run, on the padded image.
         --model takes a diffusers folder, a single-file .safetensors or a hub id as for inpaint; its default \
         comes from SDEDIT_DEPTH_MODEL, else stabilityai/stable-diffusion-2-depth. A single file's depth \
-        estimator comes from --config (stable-diffusion-2-depth's folder or hub id) unless --depth-map is given.
+        estimator is its own MiDaS (512-depth-ema.safetensors carries it under depth_model.*); a depth \
+        file without one takes it from --config (stable-diffusion-2-depth's folder or hub id) unless \
+        --depth-map is given.
         """)
 
     @Argument(help: ArgumentHelp("Input image (PNG or JPEG; '-' for stdin).", valueName: "image")) var imageArg: String?
@@ -162,7 +164,7 @@ struct Depth: ParsableCommand {
         white = near (what depth2img conditions on, and what --depth-map reads back). The estimate is \
         computed at the estimator's own square size (384×384 for stable-diffusion-2-depth) and resized \
         with bicubic interpolation. --model as for depth2img; only depth_estimator/ and \
-        feature_extractor/ are loaded.
+        feature_extractor/ (or a single file's depth_model.*) are loaded.
         """)
 
     @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String

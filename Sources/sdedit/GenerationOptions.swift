@@ -29,7 +29,7 @@ struct ModelOption: ParsableArguments {
     @Option(help: "Model: a diffusers folder, a single-file .safetensors checkpoint (A1111/ComfyUI), or a hub id (default: $SDEDIT_<JOB>_MODEL, else the job's Stability AI checkpoint).")
     var model: String?
 
-    @Option(name: .customLong("config"), help: ArgumentHelp("For a single-file --model: a diffusers folder or hub id whose configs, tokenizer and schedulers (and depth estimator) are used with the file's weights (default: built-in configs of the detected checkpoint).", valueName: "dir|hub-id"))
+    @Option(name: .customLong("config"), help: ArgumentHelp("For a single-file --model: a diffusers folder or hub id whose configs, tokenizer and schedulers (and depth estimator, for a depth file without its own MiDaS) are used with the file's weights (default: built-in configs of the detected checkpoint).", valueName: "dir|hub-id"))
     var configFolder: String?
 
     @Option(help: ArgumentHelp("Override the scheduler's prediction type: epsilon or v_prediction (for example epsilon for a 512 SD 2 base single file; the 768 v-prediction 2.1 is assumed).", valueName: "type"))

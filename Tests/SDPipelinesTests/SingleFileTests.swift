@@ -77,13 +77,7 @@ final class SingleFileTests: XCTestCase {
 
     /// Rewrite a single file with `edit` applied to its tensors.
     func rewritten(_ name: String, _ edit: (inout [String: Tensor]) -> Void) throws -> String {
-        let f = try SafetensorsFile(path: single(name))
-        var all: [String: Tensor] = [:]
-        for k in f.keys where f.info(k)!.dtype != .i64 && f.info(k)!.dtype != .i32 { all[k] = try f.tensor(k) }
-        edit(&all)
-        let path = dir + "/\(name)-\(UUID().uuidString).safetensors"
-        try writeSafetensors(all, to: path)
-        return path
+        try rewrittenSafetensors(single(name), in: dir, edit)
     }
 
     func assertLoadFails(_ path: String, config: String?, _ needles: [String], file: StaticString = #filePath, line: UInt = #line) {

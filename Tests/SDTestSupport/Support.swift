@@ -64,3 +64,15 @@ public struct PipelineCase: Decodable {
         try JSONDecoder().decode([PipelineCase].self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path(relative))))
     }
 }
+
+/// A copy of the safetensors file `path` in `dir` with `edit` applied to its float tensors (integer
+/// buffers are dropped), for tests of broken or partial checkpoints; returns the copy's path.
+public func rewrittenSafetensors(_ path: String, in dir: String, _ edit: (inout [String: Tensor]) -> Void) throws -> String {
+    let f = try SafetensorsFile(path: path)
+    var all: [String: Tensor] = [:]
+    for k in f.keys where f.info(k)!.dtype != .i64 && f.info(k)!.dtype != .i32 { all[k] = try f.tensor(k) }
+    edit(&all)
+    let out = dir + "/" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension + "-\(UUID().uuidString).safetensors"
+    try writeSafetensors(all, to: out)
+    return out
+}

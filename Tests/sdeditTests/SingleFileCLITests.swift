@@ -1,7 +1,8 @@
 // Every job from a single-file checkpoint, end to end: with its folder as --config the output is
 // the folder's, pixel for pixel; without one the built-in configs apply (and refuse a tiny file by
-// its first weight); a single file's depth estimator needs --config or --depth-map; pickles and
-// misplaced options fail with their documented exit codes and leave no output.
+// its first weight); a depth single file's estimator is its own MiDaS (depth_model.*), or, in a file
+// without one, --config's or none (--depth-map); pickles and misplaced options fail with their
+// documented exit codes and leave no output.
 import Foundation
 import SDCore
 import SDTestSupport
@@ -46,6 +47,34 @@ final class SingleFileCLITests: CLITestCase {
         }
         let r = try run(["info", "--model", folder("tiny-sd1")])
         XCTAssertTrue(String(decoding: r.stdout, as: UTF8.self).contains("diffusers folder"))
+        let depth = try run(["info", "--model", single("tiny-sd2-depth")])
+        XCTAssertTrue(String(decoding: depth.stdout, as: UTF8.self).contains("epsilon, MiDaS DPT-hybrid depth estimator)"),
+                      String(decoding: depth.stdout, as: UTF8.self))
+    }
+
+    /// The depth file's own MiDaS, with a --config folder that has no depth_estimator weights (only
+    /// its config.json): depth2img gives the folder's pixels and `sdedit depth` the folder's PNG bytes.
+    func testDepthFromTheFilesMiDaS() throws {
+        let fm = FileManager.default, cfg = dir + "/sd2-depth-config-only"
+        try fm.createDirectory(atPath: cfg + "/depth_estimator", withIntermediateDirectories: true)
+        for part in ["unet", "vae", "text_encoder", "tokenizer", "scheduler", "feature_extractor", "model_index.json"] {
+            try fm.createSymbolicLink(atPath: cfg + "/" + part, withDestinationPath: folder("tiny-sd2-depth") + "/" + part)
+        }
+        try fm.createSymbolicLink(atPath: cfg + "/depth_estimator/config.json",
+                                  withDestinationPath: folder("tiny-sd2-depth") + "/depth_estimator/config.json")
+        let steps = ["--steps", "3", "--seed", "7", "--precision", "fp32", "-q"]
+        let a = dir + "/folder.png", b = dir + "/single.png"
+        var r = try run(["depth2img", photo, "a marble statue", "--model", folder("tiny-sd2-depth"), "-o", a] + steps)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run(["depth2img", photo, "a marble statue", "--model", single("tiny-sd2-depth"), "--config", cfg, "-o", b] + steps)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try ImageIO.read(a).samples, try ImageIO.read(b).samples)
+        let da = dir + "/folder-depth.png", db = dir + "/single-depth.png"
+        r = try run(["depth", photo, "--model", folder("tiny-sd2-depth"), "-o", da, "--precision", "fp32", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run(["depth", photo, "--model", single("tiny-sd2-depth"), "--config", cfg, "-o", db, "--precision", "fp32", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: da)), try Data(contentsOf: URL(fileURLWithPath: db)))
     }
 
     func testSingleFileMisuseFailsCleanly() throws {
@@ -64,13 +93,23 @@ final class SingleFileCLITests: CLITestCase {
         }
         let map = dir + "/map.png"
         try ImageIO.write(Image(width: 100, height: 75, channels: 1, samples: (0..<7500).map { UInt16($0 % 200) }), to: map)
+        // The file's own MiDaS then takes the built-in (real-size) DPT config, which the tiny weights do not fit.
         r = try run(["depth2img", photo, "x", "--model", single("tiny-sd2-depth"), "--config", noDPT,
                      "--steps", "2", "-o", dir + "/d2.png"])
+        XCTAssertEqual(r.status, 65, r.stderr)
+        XCTAssertTrue(r.stderr.contains("depth_model.model.") && r.stderr.contains("expected"), r.stderr)
+        // A depth file saved without its MiDaS needs a depth_estimator/ from --config, or --depth-map.
+        let bare = try rewrittenSafetensors(single("tiny-sd2-depth"), in: dir) { t in
+            for k in t.keys where k.hasPrefix("depth_model.") { t[k] = nil }
+        }
+        r = try run(["depth2img", photo, "x", "--model", bare, "--config", noDPT, "--steps", "2", "-o", dir + "/d4.png"])
         XCTAssertEqual(r.status, 69, r.stderr)
         XCTAssertTrue(r.stderr.contains("--config") && r.stderr.contains("--depth-map"), r.stderr)
-        r = try run(["depth2img", photo, "x", "--model", single("tiny-sd2-depth"), "--config", noDPT,
-                     "--depth-map", map, "--steps", "2", "-o", dir + "/d3.png", "-q"])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        for model in [single("tiny-sd2-depth"), bare] {
+            r = try run(["depth2img", photo, "x", "--model", model, "--config", noDPT,
+                         "--depth-map", map, "--steps", "2", "-o", dir + "/d3.png", "-q"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
         // --config belongs to single files; --prediction-type takes the diffusers names only.
         r = try run(["img2img", photo, "x", "--model", folder("tiny-sd1"), "--config", folder("tiny-sd1"), "-o", dir + "/c.png"])
         XCTAssertEqual(r.status, 64, r.stderr)
@@ -91,7 +130,7 @@ final class SingleFileCLITests: CLITestCase {
         r = try run(["img2img", photo, "x", "--model", ckpt, "-o", dir + "/k.png"])
         XCTAssertEqual(r.status, 69, r.stderr)
         XCTAssertTrue(r.stderr.contains("pickle") && r.stderr.contains(".safetensors"), r.stderr)
-        for f in ["a.png", "d.png", "d2.png", "c.png", "p.png", "k.png"] {
+        for f in ["a.png", "d.png", "d2.png", "d4.png", "c.png", "p.png", "k.png"] {
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/" + f), f)
         }
     }

@@ -22,7 +22,8 @@ public enum CheckpointFamily: String, CaseIterable, Sendable {
     public var padToken: String { openCLIP ? "!" : "<|endoftext|>" }
 
     /// The built-in config of `component` (unet, vae, text_encoder, scheduler, low_res_scheduler,
-    /// model_index), nil where the family has none.
+    /// model_index; depth_estimator and feature_extractor for the depth model's MiDaS), nil where the
+    /// family has none.
     public func config(_ component: String) -> ConfigReader? {
         guard let text = json(component),
               let dict = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return nil }
@@ -46,6 +47,8 @@ public enum CheckpointFamily: String, CaseIterable, Sendable {
             }
         case "low_res_scheduler" where self == .x4Upscaler: return BuiltinJSON.x4LowRes
         case "model_index" where self == .x4Upscaler: return #"{"max_noise_level": 350}"#
+        case "depth_estimator" where self == .sd2Depth: return BuiltinJSON.dptHybridMidas
+        case "feature_extractor" where self == .sd2Depth: return BuiltinJSON.dptProcessor
         default: return nil
         }
     }
@@ -97,4 +100,13 @@ enum BuiltinJSON {
     }
 
     static let x4LowRes = #"{"_class_name": "DDPMScheduler", "_diffusers_version": "0.9.0.dev0", "beta_end": 0.02, "beta_schedule": "scaled_linear", "beta_start": 0.0001, "clip_sample": true, "num_train_timesteps": 1000, "prediction_type": "epsilon", "trained_betas": null, "variance_type": "fixed_small"}"#
+
+    /// stable-diffusion-2-depth's depth_estimator/config.json, which is Intel/dpt-hybrid-midas's (spec
+    /// §1.2): transformers' convert_dpt_hybrid_to_pytorch.py get_dpt_config for a "midas" checkpoint
+    /// over the DPTConfig defaults, with DPTConfig's default BiT backbone (configuration_dpt.py).
+    static let dptHybridMidas = #"{"architectures": ["DPTForDepthEstimation"], "backbone_config": {"depths": [3, 4, 9], "embedding_dynamic_padding": true, "embedding_size": 64, "global_padding": "SAME", "hidden_act": "relu", "hidden_sizes": [256, 512, 1024, 2048], "layer_type": "bottleneck", "model_type": "bit", "num_channels": 3, "num_groups": 32, "out_features": ["stage1", "stage2", "stage3"], "output_stride": 32, "width_factor": 1}, "backbone_featmap_shape": [1, 1024, 24, 24], "backbone_out_indices": [2, 5, 8, 11], "fusion_hidden_size": 256, "head_in_index": -1, "hidden_act": "gelu", "hidden_size": 768, "image_size": 384, "intermediate_size": 3072, "is_hybrid": true, "layer_norm_eps": 1e-12, "model_type": "dpt", "neck_hidden_sizes": [256, 512, 768, 768], "neck_ignore_stages": [0, 1], "num_attention_heads": 12, "num_channels": 3, "num_hidden_layers": 12, "patch_size": 16, "qkv_bias": true, "readout_type": "project", "reassemble_factors": [1, 1, 1, 0.5], "use_batch_norm_in_fusion_residual": false}"#
+
+    /// stable-diffusion-2-depth's feature_extractor/preprocessor_config.json (spec §1.2): squash to
+    /// 384×384 with bilinear, then (x/255 − 0.5)/0.5.
+    static let dptProcessor = #"{"do_normalize": true, "do_rescale": true, "do_resize": true, "ensure_multiple_of": 1, "image_mean": [0.5, 0.5, 0.5], "image_processor_type": "DPTImageProcessor", "image_std": [0.5, 0.5, 0.5], "keep_aspect_ratio": false, "resample": 2, "rescale_factor": 0.00392156862745098, "size": {"height": 384, "width": 384}}"#
 }

@@ -142,4 +142,82 @@ enum KeyTables {
         guard key.hasPrefix("text_model.") else { return nil }
         return key == "text_model.embeddings.position_ids" ? [] : [(key, .none)]
     }
+
+    // MARK: MiDaS (the depth single file's depth_model.model.*)
+
+    /// A decimal index as checkpoints write it (digits only: "+1" or "01" would alias another key).
+    static func index(_ s: Substring) -> Int? {
+        guard !s.isEmpty, s.count <= 4, s.allSatisfy({ $0.isASCII && $0.isNumber }), s == "0" || s.first != "0" else { return nil }
+        return Int(s)
+    }
+
+    /// depth_model.model.* of 512-depth-ema (LDM's MiDaSInference holding MiDaS's DPTDepthModel, saved
+    /// with timm: `pretrained.model` = timm's ViT-hybrid with its BiT ResNet under patch_embed.backbone,
+    /// `pretrained.act_postprocessK` = reassemble K, `scratch` = neck convs, fusion and head) →
+    /// transformers' DPTForDepthEstimation names, as transformers models/dpt/
+    /// convert_dpt_hybrid_to_pytorch.py renames them (rename_key; read_in_q_k_v splits the fused qkv
+    /// into query, key, value rows). timm's ImageNet classifier (pretrained.model.head) is not read.
+    static func midas(_ key: String) -> Mapped? {
+        let p = parts(key)
+        guard p.count >= 2 else { return nil }
+        if p[0] == "scratch" { return midasNeck(Array(p[1...])) }
+        guard p[0] == "pretrained", p.count >= 3 else { return nil }
+        if p[1] == "model" { return midasViT(Array(p[2...])) }
+        // act_postprocessK: .0.project.0 the readout Linear, .3 the 1×1 projection, .4 the resize conv.
+        guard p[1].hasPrefix("act_postprocess"), let k = index(p[1].dropFirst(15)), (1...4).contains(k) else { return nil }
+        let r = Array(p[2...]), stage = ["neck", "reassemble_stage"]
+        if r.count == 4, r[0] == "0", r[1] == "project", r[2] == "0" { return one(stage + ["readout_projects", "\(k - 1)", "0", r[3]]) }
+        if r.count == 2, r[0] == "3" || r[0] == "4" { return one(stage + ["layers", "\(k - 1)", r[0] == "3" ? "projection" : "resize", r[1]]) }
+        return nil
+    }
+
+    /// pretrained.model.* (timm VisionTransformer with a HybridEmbed) → dpt.embeddings / dpt.encoder.
+    static func midasViT(_ p: [String]) -> Mapped? {
+        switch p.count {
+        case 1 where p[0] == "cls_token": return one(["dpt", "embeddings", "cls_token"])
+        case 1 where p[0] == "pos_embed": return one(["dpt", "embeddings", "position_embeddings"])
+        case 2 where p[0] == "head": return []
+        case 2 where p[0] == "norm": return one(["dpt", "layernorm", p[1]])
+        default: break
+        }
+        if p.count == 3, p[0] == "patch_embed", p[1] == "proj" { return one(["dpt", "embeddings", "projection", p[2]]) }
+        if p.count >= 4, p[0] == "patch_embed", p[1] == "backbone" {
+            let bit = ["dpt", "embeddings", "backbone", "bit"]
+            if p.count == 5, p[2] == "stem", p[3] == "conv" || p[3] == "norm" {
+                return one(bit + ["embedder", p[3] == "conv" ? "convolution" : "norm", p[4]])
+            }
+            if p.count >= 7, p[2] == "stages", index(p[3][...]) != nil, p[4] == "blocks", index(p[5][...]) != nil {
+                return one(bit + ["encoder", "stages", p[3], "layers", p[5]] + p[6...])
+            }
+            return nil
+        }
+        guard p.count >= 4, p[0] == "blocks", let i = index(p[1][...]) else { return nil }
+        let layer = ["dpt", "encoder", "layer", "\(i)"], name = p[2...].dropLast().joined(separator: "."), last = p.last!
+        if name == "attn.qkv" {
+            return ["query", "key", "value"].enumerated().map {
+                ((layer + ["attention", "attention", $1, last]).joined(separator: "."), .rows(part: $0, of: 3))
+            }
+        }
+        let names = ["norm1": "layernorm_before", "norm2": "layernorm_after", "attn.proj": "attention.output.dense",
+                     "mlp.fc1": "intermediate.dense", "mlp.fc2": "output.dense"]
+        guard let n = names[name] else { return nil }
+        return one(layer + [n, last])
+    }
+
+    /// scratch.* (MiDaS's neck and head): layerK_rn → neck.convs.K−1, refinenetK → the fusion layer
+    /// 4−K (MiDaS fuses from refinenet4, the coarsest, down), output_conv → head.head.
+    static func midasNeck(_ p: [String]) -> Mapped? {
+        guard p.count >= 2 else { return nil }
+        if p.count == 2, p[0].hasPrefix("layer"), p[0].hasSuffix("_rn"), let k = index(p[0].dropFirst(5).dropLast(3)), (1...4).contains(k) {
+            return one(["neck", "convs", "\(k - 1)", p[1]])
+        }
+        if p.count == 3, p[0] == "output_conv", ["0", "2", "4"].contains(p[1]) { return one(["head", "head", p[1], p[2]]) }
+        guard p[0].hasPrefix("refinenet"), let k = index(p[0].dropFirst(9)), (1...4).contains(k) else { return nil }
+        let layer = ["neck", "fusion_stage", "layers", "\(4 - k)"]
+        if p.count == 3, p[1] == "out_conv" { return one(layer + ["projection", p[2]]) }
+        let units = ["resConfUnit1": "residual_layer1", "resConfUnit2": "residual_layer2"]
+        let convs = ["conv1": "convolution1", "conv2": "convolution2"]
+        guard p.count == 4, let u = units[p[1]], let c = convs[p[2]] else { return nil }
+        return one(layer + [u, c, p[3]])
+    }
 }

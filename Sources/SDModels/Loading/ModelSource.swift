@@ -57,8 +57,9 @@ public final class ModelSource {
         let text = family.openCLIP ? "OpenCLIP ViT-H/14" : "CLIP ViT-L/14"
         let configs = configFolder.map { "configs from \($0)" } ?? "built-in \(family.rawValue) configs and CLIP vocabulary"
         let prediction = predictionType ?? ((try? config("scheduler").string("prediction_type", default: "epsilon")) ?? "?")
+        let midas = f.hasDepthModel ? ", MiDaS DPT-hybrid depth estimator" : ""
         return "\(path): single file, \(family.rawValue) (\(f.unetInChannels)-channel UNet, \(text) text encoder, "
-            + "\(prediction)); \(configs)"
+            + "\(prediction)\(midas)); \(configs)"
     }
 
     public var displayName: String {
@@ -66,10 +67,27 @@ public final class ModelSource {
         return ModelLocator.displayName(path)
     }
 
-    /// Whether the source has `component` (a folder's sub-folder; a single file's three parts).
+    /// A single file's MiDaS (depth_model.*) stands for these two folders.
+    static let depthComponents: Set<String> = ["depth_estimator", "feature_extractor"]
+
+    /// Whether `component`'s config comes from the built-in ones: always for a single file without
+    /// --config; for the depth estimator (and its processor, which must agree with it) of a file that
+    /// carries one, also when the --config folder has no depth_estimator/config.json.
+    func usesBuiltin(_ component: String) -> Bool {
+        guard let f = singleFile else { return false }
+        if Self.depthComponents.contains(component) {
+            guard f.hasDepthModel else { return false }
+            return configFolder.map { !FileManager.default.fileExists(atPath: $0 + "/depth_estimator/config.json") } ?? true
+        }
+        return configFolder == nil
+    }
+
+    /// Whether the source has `component` (a folder's sub-folder; a single file's three parts, and
+    /// its MiDaS when it carries one).
     public func has(_ component: String) -> Bool {
         if singleFile != nil, ["unet", "vae", "text_encoder", "tokenizer", "scheduler"].contains(component) { return true }
-        if builtinFamily?.config(component) != nil { return true }
+        if singleFile?.hasDepthModel == true, Self.depthComponents.contains(component) { return true }
+        if usesBuiltin(component), singleFile?.family.config(component) != nil { return true }
         guard let folder = configFolder else { return false }
         var isDir: ObjCBool = false
         return FileManager.default.fileExists(atPath: folder + "/" + component, isDirectory: &isDir) && isDir.boolValue
@@ -79,7 +97,7 @@ public final class ModelSource {
     /// prediction_type override.
     public func config(_ component: String, file: String = "config.json") throws -> ConfigReader {
         var r: ConfigReader
-        if let folder = configFolder {
+        if let folder = configFolder, !usesBuiltin(component) {
             r = try ConfigReader(path: folder + "/" + component + "/" + file)
         } else if let builtin = singleFile?.family.config(component) {
             r = builtin
@@ -148,11 +166,13 @@ public final class ModelSource {
         return model
     }
 
-    /// The depth estimator always comes from a diffusers depth_estimator/ (the model folder, or a
-    /// single file's --config folder): the MiDaS weights inside 512-depth-ema use timm/MiDaS names
-    /// whose mapping to transformers' DPT (convert_dpt_hybrid_to_pytorch.py) is not verified here.
+    /// The depth estimator: a single file's own MiDaS (512-depth-ema's depth_model.model.*, timm/MiDaS
+    /// names through KeyTables.midas) when it carries one, else a diffusers depth_estimator/ (the
+    /// model folder, or a single file's --config folder).
     public func loadDPT(_ c: DPTConfig, precision: Precision = .fp32) throws -> DPTForDepthEstimation {
-        let store = try weights("depth_estimator", precision: precision, single: nil)
+        let fromFile = singleFile?.hasDepthModel == true
+        let store = try weights("depth_estimator", precision: precision,
+                                single: fromFile ? { _ in (SingleFileCheckpoint.depthPrefix, KeyTables.midas) } : nil)
         let model = try DPTForDepthEstimation(config: c, weights: store)
         let unread = DPTForDepthEstimation.unreadKeys(c)
         try store.checkAllUsed(ignoring: unread.keys, ignoringPrefixes: unread.prefixes)

@@ -15,23 +15,25 @@ public final class SingleFileCheckpoint {
 
     static let unetPrefix = "model.diffusion_model.", vaePrefix = "first_stage_model."
     static let openCLIPPrefix = "cond_stage_model.model.", clipLPrefix = "cond_stage_model.transformer."
+    /// 512-depth-ema's MiDaS DPT-hybrid (LDM ldm/modules/midas/api.py: MiDaSInference.model).
+    static let depthPrefix = "depth_model.model."
 
     /// Keys real files carry beside the three components' weights: LDM's DDPM schedule buffers
     /// (register_schedule; recomputed from the scheduler config instead), EMA bookkeeping and, in
-    /// non-"-ema" files, the EMA copy itself; the x4's low-res noise schedule; the MiDaS weights of
-    /// 512-depth-ema (sdedit's DPT comes from a diffusers depth_estimator/ folder, see ModelSource).
+    /// non-"-ema" files, the EMA copy itself; the x4's low-res noise schedule.
     static let nonWeightKeys: Set<String> = [
         "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
         "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod", "posterior_variance",
         "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2", "logvar",
     ]
-    static let nonWeightPrefixes = ["model_ema.", "low_scale_model.", "depth_model."]
+    static let nonWeightPrefixes = ["model_ema.", "low_scale_model."]
 
     public init(path: String) throws {
         self.path = path
         file = try SafetensorsFile(path: path)
         family = try SingleFileCheckpoint.detect(file)
-        let known = [Self.unetPrefix, Self.vaePrefix, textPrefix] + Self.nonWeightPrefixes
+        hasDepthModel = family == .sd2Depth && file.keys.contains { $0.hasPrefix(Self.depthPrefix) }
+        let known = [Self.unetPrefix, Self.vaePrefix, textPrefix] + (family == .sd2Depth ? [Self.depthPrefix] : []) + Self.nonWeightPrefixes
         let stray = file.keys.filter { k in !Self.nonWeightKeys.contains(k) && !known.contains { k.hasPrefix($0) } }
         if !stray.isEmpty {
             throw SDError.badFile(path: path, message: "\(stray.count) key(s) belong to no component of a \(family.rawValue) "
@@ -41,6 +43,10 @@ public final class SingleFileCheckpoint {
 
     /// The file's text-encoder prefix: OpenCLIP for the SD 2 family, CLIP ViT-L for SD 1.x.
     var textPrefix: String { family.openCLIP ? Self.openCLIPPrefix : Self.clipLPrefix }
+
+    /// Whether the file carries the MiDaS depth estimator (512-depth-ema does; a depth file saved
+    /// without it needs a depth_estimator/ from --config, or --depth-map).
+    public let hasDepthModel: Bool
 
     /// Whether `key` (with its prefix) is stored; for messages and tests.
     public func has(_ key: String) -> Bool { file.info(key) != nil }
@@ -79,6 +85,7 @@ public final class SingleFileCheckpoint {
         let text: (String) -> KeyTables.Mapped? = family.openCLIP ? { KeyTables.openCLIP($0, layers: t) } : KeyTables.clipL
         return try entries(prefix: Self.unetPrefix) { KeyTables.unet($0, layersPerBlock: l) }.count
             + entries(prefix: Self.vaePrefix) { KeyTables.vae($0, levels: n) }.count + entries(prefix: textPrefix, text).count
+            + (hasDepthModel ? entries(prefix: Self.depthPrefix, KeyTables.midas).count : 0)
     }
 
     /// Model keys → stored tensors for one component: the keys under `prefix`, renamed by `table`
