@@ -32,9 +32,9 @@ struct Depth2Img: ParsableCommand {
 
     @OptionGroup var model: ModelOption
     @OptionGroup var common: GenerationOptions
-    @Option(help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
-    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
-    @Option(help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
+    @Option(parsing: .unconditional, help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
+    @Option(parsing: .unconditional, help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
     @Option(help: "Use this grayscale depth map (8- or 16-bit, white = near, any size) instead of estimating one.")
     var depthMap: String?
     @Option(help: "Also write the depth the run used (16-bit grayscale PNG at the input's size, white = near).")
@@ -169,10 +169,10 @@ struct Depth: ParsableCommand {
     @OptionGroup var model: ModelOption
     @Option(name: .shortAndLong, help: "Output PNG; '-' for stdout. Default: <input>-depth.png beside the input.")
     var output: String?
-    @Option(help: "Threads for all numeric work (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for all numeric work (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Numeric precision: auto, fp32 or bf16 (as for depth2img).") var precision: PrecisionChoice = .auto
-    @Option(help: "Refuse input images with more pixels than this, from the header, before decoding.")
+    @Option(parsing: .unconditional, help: "Refuse input images with more pixels than this, from the header, before decoding.")
     var maxPixels: Int = Image.defaultMaxPixels
     @Flag(name: .shortAndLong, help: "No messages on stderr (errors still print).") var quiet = false
 

@@ -60,19 +60,19 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")). Default: the checkpoint's own.")
     var scheduler: SchedulerKind?
 
-    @Option(help: "Number of images; image i uses seed + i.")
+    @Option(parsing: .unconditional, help: "Number of images; image i uses seed + i.")
     var count: Int = 1
 
-    @Option(help: "Threads for all numeric work (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for all numeric work (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Numeric precision: auto (bf16 where it is faster than fp32: AMX, or AVX512-BF16 on AMD Zen 4+; else fp32), fp32 (diffusers parity) or bf16 (half the weight memory).")
     var precision: PrecisionChoice = .auto
 
-    @Option(help: "Refuse input images with more pixels than this, from the header, before decoding (default: Pillow's bomb threshold).")
+    @Option(parsing: .unconditional, help: "Refuse input images with more pixels than this, from the header, before decoding (default: Pillow's bomb threshold).")
     var maxPixels: Int = Image.defaultMaxPixels
 
-    @Option(help: "JPEG quality for .jpg outputs.")
+    @Option(parsing: .unconditional, help: "JPEG quality for .jpg outputs.")
     var jpegQuality: Int = 95
 
     @Flag(name: .shortAndLong, help: "No progress or messages on stderr (errors still print).")

@@ -23,9 +23,9 @@ struct Img2Img: ParsableCommand {
     @Argument(help: "What the result should show.") var prompt: String
     @OptionGroup var model: ModelOption
     @OptionGroup var common: GenerationOptions
-    @Option(help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
-    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
-    @Option(help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
+    @Option(parsing: .unconditional, help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
+    @Option(parsing: .unconditional, help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
 
     func validate() throws {
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }

@@ -17,8 +17,8 @@ struct Outpaint: ParsableCommand {
 
     @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
     @Argument(help: "What to paint into the new area.") var prompt: String
-    @Option(help: "Pixels to add: L,T,R,B, or one number for every side.") var extend: String
-    @Option(help: "Pixels of the original along each extended side repainted with the new area.") var overlap: Int = 16
+    @Option(parsing: .unconditional, help: "Pixels to add: L,T,R,B, or one number for every side.") var extend: String
+    @Option(parsing: .unconditional, help: "Pixels of the original along each extended side repainted with the new area.") var overlap: Int = 16
 
     @OptionGroup var inpaint: InpaintOptions
     @OptionGroup var common: GenerationOptions
