@@ -456,8 +456,8 @@ def bf16_fixtures():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "exif"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, exif)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -487,6 +487,9 @@ def main():
         img2img_fixtures()
     if "single" in a.parts:
         single_fixtures()
+    if "exif" in a.parts:
+        import fixtures_exif
+        fixtures_exif.exif_fixtures()
 
 
 if __name__ == "__main__":

@@ -41,4 +41,38 @@ final class NewUserCLITests: CLITestCase {
         XCTAssertEqual(extend.status, 64)
         XCTAssertTrue(extend.stderr.contains("--extend takes L,T,R,B or one number, each 0…8192"), extend.stderr)
     }
+
+    func testOutputThatCannotBeWrittenFailsBeforeAnyWork() throws {
+        for (out, code, text) in [(dir + "/nodir/out.png", Int32(74), "no such folder"), (dir!, 74, "is a directory"),
+                                  (dir + "/out.webp", 64, ".webp is not written"), (dir + "/noext", 64, "it has no extension")] {
+            let r = try inpaint(["-o", out])
+            XCTAssertEqual(r.status, code, r.stderr)
+            XCTAssertTrue(r.stderr.contains(text), r.stderr)
+            XCTAssertFalse(r.stderr.contains("loading"), "failed only after loading the model: \(r.stderr)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+        let jpeg = try inpaint(["-o", dir + "/OUT.JPEG", "-q"])
+        XCTAssertEqual(jpeg.status, 0, jpeg.stderr)
+    }
+
+    /// A1111's EXIF UserComment in a JPEG output: the same text as the PNG "parameters" chunk.
+    func testJPEGOutputCarriesTheParameters() throws {
+        XCTAssertEqual(try inpaint(["-o", dir + "/out.jpg", "-q"]).status, 0)
+        XCTAssertEqual(try inpaint(["-o", dir + "/out.png", "-q"]).status, 0)
+        let comment = try XCTUnwrap(userComment(try ImageIO.readBytes(dir + "/out.jpg")))
+        XCTAssertTrue(comment.hasPrefix("a red brick wall\nSteps: 2, Sampler: PLMS"), comment)
+        let png = try ImageIO.readBytes(dir + "/out.png")
+        XCTAssertNotNil(png.firstRange(of: Array(("parameters\u{0}" + comment).utf8)))
+    }
+
+    /// A portrait phone JPEG (EXIF Orientation 6) is read upright, so a mask drawn on the upright
+    /// picture fits, and the output is upright.
+    func testPhoneJPEGIsUprightAndItsMaskFits() throws {
+        let maskPath = dir + "/mask.png"
+        try ImageIO.write(Image(width: 8, height: 16, channels: 1, samples: [UInt16](repeating: 255, count: 128)), to: maskPath)
+        let r = try inpaint(["-o", dir + "/out.png", "-q"], image: Fixtures.path("exif/orient6.jpg"), mask: maskPath)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try ImageIO.read(dir + "/out.png")
+        XCTAssertEqual([out.width, out.height], [8, 16])
+    }
 }
