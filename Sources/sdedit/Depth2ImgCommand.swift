@@ -68,7 +68,7 @@ struct Depth2Img: ParsableCommand {
             if let s = saveDepth { try common.refuseOverwrite(s, inputs: inputs) }
             // 1. Inputs.
             let original = try common.readImage(image).rgb8()
-            let userMap = try depthMap.map { DepthMap.tensor(from: try common.readImage($0)) }
+            let userMap = try depthMap.map { try readDepthMap($0) }
             // 2. Model; DPT only when no depth map was given.
             let m = try load(precision: precision, estimator: userMap == nil, progress: progress)
             // 3. Depth, once for every seed.
@@ -87,6 +87,17 @@ struct Depth2Img: ParsableCommand {
                 try common.write(out, input: image, suffix: "depth2img", index: i, parameters: params, progress: progress)
             }
         }
+    }
+
+    /// A --depth-map (or a job's depth_map) as depth [1, h, w], refused when flat: every pixel the
+    /// same value leaves nothing to condition on (diffusers would divide by zero).
+    func readDepthMap(_ path: String) throws -> Tensor {
+        let depth = DepthMap.tensor(from: try common.readImage(path))
+        guard depth.maximum() > depth.minimum() else {
+            throw SDError.invalidInput("\(path == "-" ? "<stdin>" : path): the depth map is flat (every pixel the same value); "
+                                       + "depth2img needs depth variation (white = near)")
+        }
+        return depth
     }
 
     struct Loaded { let pipe: Depth2ImgPipeline, name: String, scheduler: SchedulerKind }
@@ -125,7 +136,7 @@ struct Depth2Img: ParsableCommand {
         let image: String, prompt: String
         let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
         let depthMap: String?
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case image, prompt, output, seed, steps, guidance, strength
             case negativePrompt = "negative_prompt", depthMap = "depth_map"
         }
@@ -145,7 +156,7 @@ struct Depth2Img: ParsableCommand {
             let out = try batchOutput(job.output, image: job.image, suffix: "depth2img",
                                       inputs: [job.image, path] + (job.depthMap.map { [$0] } ?? []))
             let original = try common.readImage(job.image).rgb8()
-            let depth = try job.depthMap.map { DepthMap.tensor(from: try common.readImage($0)) } ?? m.pipe.estimateDepth(original)
+            let depth = try job.depthMap.map { try readDepthMap($0) } ?? m.pipe.estimateDepth(original)
             let (image, params) = try edit(m, image: original, depth: depth, r, userMap: job.depthMap != nil, precision: precision,
                                            label: "job \(i + 1)/\(count)", progress: progress)
             try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)

@@ -110,7 +110,7 @@ struct Upscale: ParsableCommand {
         let image: String
         let prompt: String?, output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?
         let noiseLevel: Int?
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case image, prompt, output, seed, steps, guidance
             case negativePrompt = "negative_prompt", noiseLevel = "noise_level"
         }

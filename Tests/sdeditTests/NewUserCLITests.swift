@@ -75,4 +75,91 @@ final class NewUserCLITests: CLITestCase {
         let out = try ImageIO.read(dir + "/out.png")
         XCTAssertEqual([out.width, out.height], [8, 16])
     }
+
+    func testMissingModelPathIsNoSuchFile() throws {
+        for m in [dir + "/missing.safetensors", "./missing-dir", "missing.safetensors", "a/b/c"] {
+            let r = try inpaint([], model: m)
+            XCTAssertEqual(r.status, 66, m + ": " + r.stderr)
+            XCTAssertTrue(r.stderr.contains("\(m): no such file or folder"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("huggingface-cli"), r.stderr)
+        }
+        let hub = try inpaint([], model: "nobody/nothing")
+        XCTAssertEqual(hub.status, 69, hub.stderr)
+        XCTAssertTrue(hub.stderr.contains("huggingface-cli download nobody/nothing"), hub.stderr)
+    }
+
+    func gray(_ value: UInt16, channels: Int = 1, alpha: UInt16? = nil, width: Int = 100, height: Int = 76) -> Image {
+        let px = alpha.map { Array(repeating: value, count: channels - 1) + [$0] } ?? Array(repeating: value, count: channels)
+        return Image(width: width, height: height, channels: channels,
+                     samples: (0..<(width * height)).flatMap { _ in px })
+    }
+
+    func testAllBlackMaskIsRefusedBeforeTheModelLoads() throws {
+        let black = dir + "/black.png"
+        try ImageIO.write(gray(0), to: black)
+        let r = try inpaint(["-o", dir + "/out.png"], mask: black)
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("black.png: the mask is all black: nothing to repaint"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("loading"), r.stderr)
+        let white = dir + "/white.png"
+        try ImageIO.write(gray(255), to: white)
+        let inverted = try inpaint(["--invert-mask"], mask: white)
+        XCTAssertEqual(inverted.status, 64, inverted.stderr)
+        XCTAssertTrue(inverted.stderr.contains("is all white, and --invert-mask makes it all black"), inverted.stderr)
+    }
+
+    /// A transparent mask whose hidden colour is white repaints everything under luminance: say so.
+    func testRGBAMaskWithIgnoredAlphaGetsAHint() throws {
+        let rgba = dir + "/rgba.png"
+        var im = gray(255, channels: 4, alpha: 0)
+        for i in 0..<(im.width * 20) { im.samples[i * 4 + 3] = 255 }
+        try ImageIO.write(im, to: rgba)
+        let r = try inpaint(["-o", dir + "/out.png", "--steps", "1"], mask: rgba)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("rgba.png has transparent pixels; --mask-channel luminance reads their colour (100% of the image"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--mask-channel alpha repaints where the mask is opaque"), r.stderr)
+        let alpha = try inpaint(["-o", dir + "/out2.png", "--steps", "1", "--mask-channel", "alpha"], mask: rgba)
+        XCTAssertEqual(alpha.status, 0, alpha.stderr)
+        XCTAssertFalse(alpha.stderr.contains("note:"), alpha.stderr)
+    }
+
+    /// Constant grey or white depth maps are flat too (not only all-black): exit 64 before any load.
+    func testFlatDepthMapsAreRefused() throws {
+        for (name, v) in [("black", UInt16(0)), ("grey", 128), ("white", 255)] {
+            let map = dir + "/\(name).png"
+            try ImageIO.write(gray(v, width: 17, height: 9), to: map)
+            let r = try run(["depth2img", photo, "x", "--model", Fixtures.path("models/tiny-sd2-depth"), "--depth-map", map,
+                             "-o", dir + "/out.png"])
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("\(name).png: the depth map is flat"), r.stderr)
+            XCTAssertFalse(r.stderr.contains("loading"), r.stderr)
+        }
+    }
+
+    /// --batch: unknown keys named, JSON's own error with the column, paths relative to the jobs
+    /// file's folder, and img2img / outpaint take --batch too.
+    func testBatchLinesAreCheckedAndResolvedAgainstTheirFolder() throws {
+        let sub = dir + "/jobs"
+        try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: photo, toPath: sub + "/p.png")
+        try FileManager.default.copyItem(atPath: mask, toPath: sub + "/m.png")
+        let jobs = sub + "/jobs.jsonl"
+        try [#"{"image": "p.png", "mask": "m.png", "prompt": "x", "steps": 1, "ouput": "o.png"}"#,
+             #"{"image": "p.png",, "mask": "m.png"}"#,
+             #"{"image": "p.png", "mask": "m.png", "prompt": "x", "steps": 1, "output": "out.png"}"#,
+        ].joined(separator: "\n").write(toFile: jobs, atomically: true, encoding: .utf8)
+        let r = try run(["inpaint", "--batch", jobs, "--model", model])
+        XCTAssertEqual(r.status, 65, r.stderr)
+        XCTAssertTrue(r.stderr.contains("jobs.jsonl:1: unknown key \"ouput\""), r.stderr)
+        XCTAssertTrue(r.stderr.contains("jobs.jsonl:2: not valid JSON at column 19"), r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: sub + "/out.png"), r.stderr)
+        try #"{"image": "p.png", "prompt": "x", "output": "i2i.png"}"#.write(toFile: jobs, atomically: true, encoding: .utf8)
+        let i2i = try run(["img2img", "--batch", jobs, "--model", Fixtures.path("models/tiny-sd21-base"), "--steps", "2", "-q"])
+        XCTAssertEqual(i2i.status, 0, i2i.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: sub + "/i2i.png"))
+        try #"{"image": "p.png", "prompt": "x", "extend": "8,0,0,0", "output": "op.png"}"#.write(toFile: jobs, atomically: true, encoding: .utf8)
+        let op = try run(["outpaint", "--batch", jobs, "--model", model, "--steps", "1", "-q"])
+        XCTAssertEqual(op.status, 0, op.stderr)
+        XCTAssertEqual(try ImageIO.read(sub + "/op.png").width, 108)
+    }
 }
