@@ -463,10 +463,16 @@ def bf16_fixtures():
     save(t, os.path.join(ROOT, "core", "bf16.safetensors"))
 
 
+# Written by default (the others are subsets or extras of these).
+DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif"]
+ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
+             "single", "midas", "exif"]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, midas)")
+    p.add_argument("parts", nargs="*", default=DEFAULT_PARTS,
+                   help="which fixture sets to write: " + ", ".join(ALL_PARTS))
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -498,6 +504,9 @@ def main():
         single_fixtures()
     if "single" in a.parts or "midas" in a.parts:
         midas_fixtures()
+    if "exif" in a.parts:
+        import fixtures_exif
+        fixtures_exif.exif_fixtures()
 
 
 if __name__ == "__main__":

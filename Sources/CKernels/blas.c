@@ -48,9 +48,14 @@ int sd_blas_load(char *err, size_t errlen) {
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
     static const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp-r0.3.21.so"};
     void *h = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++) h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    char first[256] = "";   // the error for the usual name, not the last fallback's
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++) {
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (!h && !first[0]) snprintf(first, sizeof first, "%s", dlerror());
+    }
     if (!h) {
-        snprintf(err, errlen, "cannot load OpenBLAS (libopenblas.so.0): %s; install libopenblas0", dlerror());
+        snprintf(err, errlen, "OpenBLAS unavailable (every GEMM runs on it): %s; install libopenblas0 "
+                 "(make deps, or apt-get install libopenblas0)", first);
         return 1;
     }
     p_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");

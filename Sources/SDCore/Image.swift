@@ -160,11 +160,13 @@ public enum ImageIO {
         return overflow ? Int.max : raw + 64 << 20
     }
 
-    /// The image at `path` ("-": stdin), refused before decoding when over `maxPixels`.
+    /// The image at `path` ("-": stdin), refused before decoding when over `maxPixels`, turned upright
+    /// by its EXIF orientation.
     public static func read(_ path: String, maxPixels: Int = Image.defaultMaxPixels) throws -> Image {
         let bytes = try FileInput.read(path, limit: byteLimit(maxPixels: maxPixels),
                                        limitNote: " for an image within the pixel limit (see --max-pixels)")
-        return try Image.decode(bytes, name: path == "-" ? "<stdin>" : path, maxPixels: maxPixels)
+        let image = try Image.decode(bytes, name: path == "-" ? "<stdin>" : path, maxPixels: maxPixels)
+        return EXIF.orientation(in: bytes).map { image.transposed(orientation: $0) } ?? image
     }
 
     /// Write bytes atomically: a temporary file in the same directory, then rename.
@@ -221,7 +223,11 @@ public enum ImageIO {
     public static func write(_ image: Image, to path: String, format: ImageFormat? = nil,
                              text: [(String, String)] = [], jpegQuality: Int = 95) throws {
         let f = format ?? self.format(forPath: path)
-        let bytes = f == .png ? try image.encodePNG(text: text) : try image.encodeJPEG(quality: jpegQuality)
+        var bytes = f == .png ? try image.encodePNG(text: text) : try image.encodeJPEG(quality: jpegQuality)
+        // JPEG has no text chunks: A1111 keeps "parameters" in the EXIF UserComment.
+        if f == .jpeg, let p = text.first(where: { $0.0 == "parameters" })?.1 {
+            bytes = EXIF.inserting(EXIF.userCommentSegment(p), intoJPEG: bytes) ?? bytes
+        }
         try writeAtomically(bytes, to: path)
     }
 }

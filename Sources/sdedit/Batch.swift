@@ -14,7 +14,7 @@ import SDPipelines
 struct BatchJob: BatchLine {
     let image: String, mask: String, prompt: String
     let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case image, mask, prompt, output, seed, steps, guidance, strength
         case negativePrompt = "negative_prompt"
     }
@@ -37,7 +37,7 @@ extension Inpaint {
             guard maskImage.width == original.width && maskImage.height == original.height else {
                 throw SDError.invalidInput("\(job.mask): mask is \(maskImage.width)x\(maskImage.height) but the image is \(original.width)x\(original.height)")
             }
-            let binary = try MaskPreparation.binaryMask(maskImage, channel: maskChannel, invert: invertMask)
+            let binary = try checkedBinaryMask(maskImage, path: job.mask, channel: maskChannel, invert: invertMask, progress: progress)
             let (image, params) = try inpaint.paint(m, image: original, mask: binary, r, precision: precision,
                                                     label: "job \(i + 1)/\(count)", progress: progress)
             try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
@@ -47,9 +47,53 @@ extension Inpaint {
 }
 
 /// One line of a jobs file: which image it works on (for progress) and what a line must look like.
+/// `CodingKeys` lists every key a line may have: any other is refused by name.
 protocol BatchLine: Decodable {
+    associatedtype CodingKeys: CodingKey & CaseIterable
     var image: String { get }
     static var shape: String { get }
+}
+
+/// The keys of a job line that name files: relative ones resolve against the jobs file's folder.
+let batchPathKeys = ["image", "mask", "depth_map", "output"]
+
+/// One line of `path` as a `Job`: JSON syntax errors as JSON reports them (with the column), unknown
+/// keys by name, missing or mistyped fields by key; relative file names made relative to `path`'s
+/// folder (the working directory for a jobs file on stdin).
+func decodeJobLine<Job: BatchLine>(_ line: Substring, file path: String, number: Int, as: Job.Type) throws -> Job {
+    let here = "\(path):\(number)"
+    let object: Any
+    do { object = try JSONSerialization.jsonObject(with: Data(line.utf8)) } catch {
+        let said = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(error)"
+        // Foundation says "… around character N." (0-based, on this one line).
+        let offset = said.range(of: "character ").flatMap { Int(said[$0.upperBound...].prefix(while: \.isNumber)) }
+        let column = offset.map { " at column \($0 + 1)" } ?? ""
+        throw SDError.badFile(path: here, message: "not valid JSON\(column): \(said)")
+    }
+    guard var fields = object as? [String: Any] else {
+        throw SDError.badFile(path: here, message: "not a job object (\(Job.shape))")
+    }
+    let known = Job.CodingKeys.allCases.map(\.stringValue)
+    let unknown = fields.keys.filter { !known.contains($0) }.sorted()
+    guard unknown.isEmpty else {
+        throw SDError.badFile(path: here, message: "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")); "
+                              + "a job has \(known.map { "\"\($0)\"" }.joined(separator: ", "))")
+    }
+    let folder = (path == "-" ? "" : (path as NSString).deletingLastPathComponent)
+    for key in batchPathKeys {
+        if let v = fields[key] as? String, !folder.isEmpty, v != "-", !v.hasPrefix("/") {
+            fields[key] = (folder as NSString).appendingPathComponent(v)
+        }
+    }
+    do {
+        return try JSONDecoder().decode(Job.self, from: JSONSerialization.data(withJSONObject: fields))
+    } catch let DecodingError.keyNotFound(key, _) {
+        throw SDError.badFile(path: here, message: "missing \"\(key.stringValue)\" (\(Job.shape))")
+    } catch let DecodingError.typeMismatch(_, c), let DecodingError.valueNotFound(_, c) {
+        throw SDError.badFile(path: here, message: "\"\(c.codingPath.map(\.stringValue).joined(separator: "."))\": \(c.debugDescription)")
+    } catch {
+        throw SDError.badFile(path: here, message: "not a job object (\(Job.shape))")
+    }
 }
 
 /// The driver every --batch shares: read the file (bounded), decode each non-empty line, run
@@ -64,9 +108,7 @@ func runJobLines<Job: BatchLine>(_ path: String, progress: ProgressReporter,
     var failed = 0
     for (i, (n, line)) in jobs.enumerated() {
         do {
-            guard let job = try? JSONDecoder().decode(Job.self, from: Data(line.utf8)) else {
-                throw SDError.badFile(path: "\(path):\(n + 1)", message: "not a job object (\(Job.shape))")
-            }
+            let job = try decodeJobLine(line, file: path, number: n + 1, as: Job.self)
             progress.message("sdedit: job \(i + 1)/\(jobs.count) (line \(n + 1)): \(job.image)")
             do { try body(i, jobs.count, job) } catch { throw BatchLineError(path: path, line: n + 1, error: error) }
         } catch {

@@ -34,9 +34,9 @@ struct Depth2Img: ParsableCommand {
 
     @OptionGroup var model: ModelOption
     @OptionGroup var common: GenerationOptions
-    @Option(help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
-    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
-    @Option(help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
+    @Option(parsing: .unconditional, help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
+    @Option(parsing: .unconditional, help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
     @Option(help: "Use this grayscale depth map (8- or 16-bit, white = near, any size) instead of estimating one.")
     var depthMap: String?
     @Option(help: "Also write the depth the run used (16-bit grayscale PNG at the input's size, white = near).")
@@ -70,7 +70,7 @@ struct Depth2Img: ParsableCommand {
             if let s = saveDepth { try common.refuseOverwrite(s, inputs: inputs) }
             // 1. Inputs.
             let original = try common.readImage(image).rgb8()
-            let userMap = try depthMap.map { DepthMap.tensor(from: try common.readImage($0)) }
+            let userMap = try depthMap.map { try readDepthMap($0) }
             // 2. Model; DPT only when no depth map was given.
             let m = try load(precision: precision, estimator: userMap == nil, progress: progress)
             // 3. Depth, once for every seed.
@@ -89,6 +89,17 @@ struct Depth2Img: ParsableCommand {
                 try common.write(out, input: image, suffix: "depth2img", index: i, parameters: params, progress: progress)
             }
         }
+    }
+
+    /// A --depth-map (or a job's depth_map) as depth [1, h, w], refused when flat: every pixel the
+    /// same value leaves nothing to condition on (diffusers would divide by zero).
+    func readDepthMap(_ path: String) throws -> Tensor {
+        let depth = DepthMap.tensor(from: try common.readImage(path))
+        guard depth.maximum() > depth.minimum() else {
+            throw SDError.invalidInput("\(path == "-" ? "<stdin>" : path): the depth map is flat (every pixel the same value); "
+                                       + "depth2img needs depth variation (white = near)")
+        }
+        return depth
     }
 
     struct Loaded { let pipe: Depth2ImgPipeline, name: String, scheduler: SchedulerKind }
@@ -127,7 +138,7 @@ struct Depth2Img: ParsableCommand {
         let image: String, prompt: String
         let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
         let depthMap: String?
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case image, prompt, output, seed, steps, guidance, strength
             case negativePrompt = "negative_prompt", depthMap = "depth_map"
         }
@@ -147,7 +158,7 @@ struct Depth2Img: ParsableCommand {
             let out = try batchOutput(job.output, image: job.image, suffix: "depth2img",
                                       inputs: [job.image, path] + (job.depthMap.map { [$0] } ?? []))
             let original = try common.readImage(job.image).rgb8()
-            let depth = try job.depthMap.map { DepthMap.tensor(from: try common.readImage($0)) } ?? m.pipe.estimateDepth(original)
+            let depth = try job.depthMap.map { try readDepthMap($0) } ?? m.pipe.estimateDepth(original)
             let (image, params) = try edit(m, image: original, depth: depth, r, userMap: job.depthMap != nil, precision: precision,
                                            label: "job \(i + 1)/\(count)", progress: progress)
             try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
@@ -171,10 +182,10 @@ struct Depth: ParsableCommand {
     @OptionGroup var model: ModelOption
     @Option(name: .shortAndLong, help: "Output PNG; '-' for stdout. Default: <input>-depth.png beside the input.")
     var output: String?
-    @Option(help: "Threads for all numeric work (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for all numeric work (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Numeric precision: auto, fp32 or bf16 (as for depth2img).") var precision: PrecisionChoice = .auto
-    @Option(help: "Refuse input images with more pixels than this, from the header, before decoding.")
+    @Option(parsing: .unconditional, help: "Refuse input images with more pixels than this, from the header, before decoding.")
     var maxPixels: Int = Image.defaultMaxPixels
     @Flag(name: .shortAndLong, help: "No messages on stderr (errors still print).") var quiet = false
 

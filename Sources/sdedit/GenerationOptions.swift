@@ -60,19 +60,19 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")). Default: the checkpoint's own.")
     var scheduler: SchedulerKind?
 
-    @Option(help: "Number of images; image i uses seed + i.")
+    @Option(parsing: .unconditional, help: "Number of images; image i uses seed + i.")
     var count: Int = 1
 
-    @Option(help: "Threads for all numeric work (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for all numeric work (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Numeric precision: auto (bf16 where it is faster than fp32: AMX, or AVX512-BF16 on AMD Zen 4+; else fp32), fp32 (diffusers parity) or bf16 (half the weight memory).")
     var precision: PrecisionChoice = .auto
 
-    @Option(help: "Refuse input images with more pixels than this, from the header, before decoding (default: Pillow's bomb threshold).")
+    @Option(parsing: .unconditional, help: "Refuse input images with more pixels than this, from the header, before decoding (default: Pillow's bomb threshold).")
     var maxPixels: Int = Image.defaultMaxPixels
 
-    @Option(help: "JPEG quality for .jpg outputs.")
+    @Option(parsing: .unconditional, help: "JPEG quality for .jpg outputs.")
     var jpegQuality: Int = 95
 
     @Flag(name: .shortAndLong, help: "No progress or messages on stderr (errors still print).")
@@ -141,8 +141,10 @@ struct GenerationOptions: ParsableArguments {
     func baseSeed() -> UInt64 { seed ?? UInt64(UInt32.random(in: 0...UInt32.max)) }
 }
 
-/// Refuse an output that is the same file (device and inode) as one of `inputs`.
+/// Refuse, before any work, an output that cannot be written or is the same file (device and
+/// inode) as one of `inputs`.
 func refuseOverwritingInput(_ out: String, inputs: [String]) throws {
+    try checkOutputPath(out)
     func identity(_ p: String) -> (UInt64, UInt64)? {
         var st = stat()
         guard p != "-", stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
@@ -151,6 +153,30 @@ func refuseOverwritingInput(_ out: String, inputs: [String]) throws {
     guard let o = identity(out) else { return }
     if let p = inputs.first(where: { identity($0).map { $0 == o } ?? false }) {
         throw SDError.invalidInput("\(out): is the input \(p); refusing to overwrite an input")
+    }
+}
+
+/// An output sdedit can create: "-", an existing device or pipe (written in place, as PNG), or a
+/// file named .png/.jpg/.jpeg (the format written) in a folder that exists and is writable.
+func checkOutputPath(_ out: String) throws {
+    guard out != "-" else { return }
+    var st = stat()
+    if stat(out, &st) == 0 {
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw SDError.ioWrite(path: out, message: "is a directory") }
+        if (st.st_mode & S_IFMT) != S_IFREG { return }
+    }
+    let ext = (out as NSString).pathExtension.lowercased()
+    guard ["png", "jpg", "jpeg"].contains(ext) else {
+        throw SDError.invalidInput("\(out): name the output .png, .jpg or .jpeg (the format written); "
+                                   + (ext.isEmpty ? "it has no extension" : ".\(ext) is not written"))
+    }
+    let parent = (out as NSString).deletingLastPathComponent
+    let folder = parent.isEmpty ? "." : parent
+    guard stat(folder, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+        throw SDError.ioWrite(path: out, message: "no such folder \(folder)")
+    }
+    guard access(folder, W_OK) == 0 else {
+        throw SDError.ioWrite(path: out, message: "cannot write in \(folder): \(String(cString: strerror(errno)))")
     }
 }
 

@@ -19,15 +19,25 @@ struct Img2Img: ParsableCommand {
         from SDEDIT_IMG2IMG_MODEL, else stabilityai/stable-diffusion-2-1.
         """)
 
-    @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
-    @Argument(help: "What the result should show.") var prompt: String
+    @Argument(help: ArgumentHelp("Input image (PNG or JPEG; '-' for stdin).", valueName: "image")) var imageArg: String?
+    @Argument(help: ArgumentHelp("What the result should show.", valueName: "prompt")) var promptArg: String?
+    @Option(help: "Run the jobs of a JSON Lines file with one model load (instead of IMAGE PROMPT): one object per line with image, prompt and optionally output, negative_prompt, seed, steps, guidance, strength.")
+    var batch: String?
+    var image: String { imageArg ?? "" }
+    var prompt: String { promptArg ?? "" }
     @OptionGroup var model: ModelOption
     @OptionGroup var common: GenerationOptions
-    @Option(help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
-    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
-    @Option(help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
+    @Option(parsing: .unconditional, help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
+    @Option(parsing: .unconditional, help: "How much of the image to re-noise (0…1).") var strength: Double = 0.8
 
     func validate() throws {
+        if batch != nil {
+            guard imageArg == nil else { throw ValidationError("--batch takes its images from the file: no IMAGE PROMPT") }
+            guard common.output == nil else { throw ValidationError("--batch: give each job's output in the file, not -o") }
+        } else {
+            guard imageArg != nil, promptArg != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
+        }
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
         guard (0...1).contains(strength) else { throw ValidationError("--strength must be within 0…1") }
         guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be 0…100") }
@@ -37,30 +47,73 @@ struct Img2Img: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
+            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "img2img", inputs: [image])
             let original = try common.readImage(image).rgb8()
-            let source = try model.source(for: .img2img)
-            progress.message("sdedit: loading \(source.path)")
-            let t0 = Stopwatch.now()
-            let sd = try StableDiffusionModel(source: source, precision: precision)
-            let pipe = try Img2ImgPipeline(model: sd)
-            progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-            let scheduler = try common.scheduler ?? sd.defaultSchedulerKind()
+            let m = try load(precision: precision, progress: progress)
             let base = common.baseSeed()
             for i in 0..<common.count {
                 let r = common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: base &+ UInt64(i),
-                                       scheduler: scheduler)
-                progress.message("sdedit: seed \(r.seed)")
-                progress.begin(common.count > 1 ? "img2img \(i + 1)/\(common.count)" : "img2img")
-                let out = try pipe(image: original, r, progress: progress.update)
-                let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
-                    ("Steps", "\(steps)"), ("Sampler", samplerName(scheduler)), ("CFG scale", "\(guidance)"),
-                    ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", source.displayName),
-                    ("Denoising strength", "\(strength)"), ("Precision", precision.rawValue),
-                    ("Version", "sdedit \(SDEdit.configuration.version)"),
-                ])
+                                       scheduler: m.scheduler)
+                let (out, params) = try edit(m, original, r, precision: precision,
+                                             label: common.count > 1 ? "img2img \(i + 1)/\(common.count)" : "img2img", progress: progress)
                 try common.write(out, input: image, suffix: "img2img", index: i, parameters: params, progress: progress)
             }
+        }
+    }
+
+    struct Loaded { let pipe: Img2ImgPipeline, name: String, scheduler: SchedulerKind }
+
+    func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
+        let source = try model.source(for: .img2img)
+        progress.message("sdedit: loading \(source.path)")
+        let t0 = Stopwatch.now()
+        let sd = try StableDiffusionModel(source: source, precision: precision)
+        let pipe = try Img2ImgPipeline(model: sd)
+        progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
+        return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
+    }
+
+    /// One image and its A1111 parameters text.
+    func edit(_ m: Loaded, _ image: Image, _ r: GenerationRequest, precision: Precision, label: String,
+              progress: ProgressReporter) throws -> (Image, String) {
+        progress.message("sdedit: seed \(r.seed)")
+        progress.begin(label)
+        let out = try m.pipe(image: image, r, progress: progress.update)
+        let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
+            ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
+            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
+            ("Denoising strength", "\(r.strength)"), ("Precision", precision.rawValue),
+            ("Version", "sdedit \(SDEdit.configuration.version)"),
+        ])
+        return (out, params)
+    }
+
+    struct Job: BatchLine {
+        let image: String, prompt: String
+        let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case image, prompt, output, seed, steps, guidance, strength
+            case negativePrompt = "negative_prompt"
+        }
+        static let shape = "a JSON object with image and prompt"
+    }
+
+    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
+        let m = try load(precision: precision, progress: progress)
+        let base = common.baseSeed()
+        try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
+            var r = common.request(job.prompt, steps: steps, guidance: guidance, strength: strength,
+                                   seed: job.seed ?? base &+ UInt64(i), scheduler: m.scheduler)
+            if let v = job.negativePrompt { r.negativePrompt = v }
+            if let v = try checkedSteps(job.steps) { r.steps = v }
+            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
+            if let v = try checkedStrength(job.strength) { r.strength = v }
+            let out = try batchOutput(job.output, image: job.image, suffix: "img2img", inputs: [job.image, path])
+            let (image, params) = try edit(m, try common.readImage(job.image).rgb8(), r, precision: precision,
+                                           label: "job \(i + 1)/\(count)", progress: progress)
+            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
+            progress.message("sdedit: wrote \(out)")
         }
     }
 }

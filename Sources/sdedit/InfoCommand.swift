@@ -18,7 +18,7 @@ struct Info: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let warnings = try Backend.start(threads: threads)
-            print("sdedit \(SDEdit.configuration.version)")
+            print(SDEdit.versionLine)
             for line in Backend.summary { print(line) }
             for w in warnings { print("warning: \(w)") }
             if let m = model { print("model: " + (try ModelSource.open(ModelLocator.resolve(m)).summary)) }

@@ -68,7 +68,7 @@ struct Inpaint: ParsableCommand {
                 }
                 maskImage = maskImage.to8Bit().pillowResized(width: original.width, height: original.height, filter: .lanczos)
             }
-            let binary = try MaskPreparation.binaryMask(maskImage, channel: maskChannel, invert: invertMask)
+            let binary = try checkedBinaryMask(maskImage, path: mask, channel: maskChannel, invert: invertMask, progress: progress)
 
             // 2. Model and generation.
             try inpaint.generate(image: original, mask: binary, prompt: prompt, input: image, suffix: "inpaint",

@@ -8,17 +8,17 @@ import SDPipelines
 
 struct InpaintOptions: ParsableArguments {
     @OptionGroup var model: ModelOption
-    @Option(help: "Denoising steps.") var steps: Int = 50
-    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
-    @Option(help: "How much of the masked area to re-noise (0…1; 1 = start from pure noise).") var strength: Double = 1.0
-    @Option(help: "Feather radius (Gaussian σ, pixels) of the paste-back edge.") var maskBlur: Double = 4
+    @Option(parsing: .unconditional, help: "Denoising steps.") var steps: Int = 50
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
+    @Option(parsing: .unconditional, help: "How much of the masked area to re-noise (0…1; 1 = start from pure noise).") var strength: Double = 1.0
+    @Option(parsing: .unconditional, help: "Feather radius (Gaussian σ, pixels) of the paste-back edge.") var maskBlur: Double = 4
     @Flag(help: "Return the raw pipeline output without pasting the original back.") var noComposite = false
     @Option(help: "Where to inpaint: masked (a crop around the mask at --work-size), whole (the full image at its own size), auto (masked when the image is larger than --work-size).")
     var area: InpaintArea = .auto
-    @Option(help: "Pixels of context around the mask's box when cropping.") var padding: Int = 32
-    @Option(help: "Working size of a crop, longer side in pixels (default: the model's native size, at least 512).")
+    @Option(parsing: .unconditional, help: "Pixels of context around the mask's box when cropping.") var padding: Int = 32
+    @Option(parsing: .unconditional, help: "Working size of a crop, longer side in pixels (default: the model's native size, at least 512).")
     var workSize: Int?
-    @Option(help: "Grow (> 0) or shrink (< 0) the mask by this many pixels (square window) before inpainting.")
+    @Option(parsing: .unconditional, help: "Grow (> 0) or shrink (< 0) the mask by this many pixels (square window) before inpainting.")
     var maskGrow: Int = 0
 
     func validate() throws {

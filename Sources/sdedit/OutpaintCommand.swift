@@ -15,15 +15,22 @@ struct Outpaint: ParsableCommand {
         --work-size, --area auto).
         """)
 
-    @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
-    @Argument(help: "What to paint into the new area.") var prompt: String
-    @Option(help: "Pixels to add: L,T,R,B, or one number for every side.") var extend: String
-    @Option(help: "Pixels of the original along each extended side repainted with the new area.") var overlap: Int = 16
+    @Argument(help: ArgumentHelp("Input image (PNG or JPEG; '-' for stdin).", valueName: "image")) var imageArg: String?
+    @Argument(help: ArgumentHelp("What to paint into the new area.", valueName: "prompt")) var promptArg: String?
+    @Option(parsing: .unconditional, help: "Pixels to add: L,T,R,B, or one number for every side (with --batch: for jobs without \"extend\").")
+    var extend: String?
+    @Option(help: "Run the jobs of a JSON Lines file with one model load (instead of IMAGE PROMPT): one object per line with image, prompt and optionally extend, output, negative_prompt, seed, steps, guidance, strength.")
+    var batch: String?
+    var image: String { imageArg ?? "" }
+    var prompt: String { promptArg ?? "" }
+    @Option(parsing: .unconditional, help: "Pixels of the original along each extended side repainted with the new area.") var overlap: Int = 16
 
     @OptionGroup var inpaint: InpaintOptions
     @OptionGroup var common: GenerationOptions
 
-    func parsedExtension() throws -> Extension {
+    func parsedExtension() throws -> Extension { try Outpaint.parseExtension(extend ?? "") }
+
+    static func parseExtension(_ extend: String) throws -> Extension {
         let parts = extend.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 1 || parts.count == 4, parts.allSatisfy({ $0 != nil && (0...8192).contains($0!) }) else {
             throw ValidationError("--extend takes L,T,R,B or one number, each 0…8192 pixels")
@@ -36,7 +43,15 @@ struct Outpaint: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try parsedExtension()
+        if batch != nil {
+            guard imageArg == nil else { throw ValidationError("--batch takes its images from the file: no IMAGE PROMPT") }
+            guard common.output == nil else { throw ValidationError("--batch: give each job's output in the file, not -o") }
+            if extend != nil { _ = try parsedExtension() }
+        } else {
+            guard imageArg != nil, promptArg != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
+            guard extend != nil else { throw ValidationError("missing --extend L,T,R,B") }
+            _ = try parsedExtension()
+        }
         guard (0...1024).contains(overlap) else { throw ValidationError("--overlap must be 0…1024") }
     }
 
@@ -44,16 +59,57 @@ struct Outpaint: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
+            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "outpaint", inputs: [image])
             let e = try parsedExtension()
-            let original = try common.readImage(image).rgb8()
-            guard (original.width + e.left + e.right) * (original.height + e.top + e.bottom) <= common.maxPixels else {
-                throw SDError.invalidInput("\(image): the extended canvas would exceed --max-pixels \(common.maxPixels)")
-            }
-            let (canvas, mask) = Outpainting.canvas(original, extend: e, overlap: min(overlap, original.width / 2, original.height / 2))
+            let (canvas, mask) = try self.canvas(image, e)
             try inpaint.generate(image: canvas, mask: mask, prompt: prompt, input: image, suffix: "outpaint", common: common,
-                                 precision: precision, progress: progress,
-                                 fields: [("Outpaint extend", "\(e.left) \(e.top) \(e.right) \(e.bottom)"), ("Outpaint overlap", "\(overlap)")])
+                                 precision: precision, progress: progress, fields: fields(e))
+        }
+    }
+
+    /// The grown canvas of the image at `path` and its 0/1 mask (the new area plus --overlap).
+    func canvas(_ path: String, _ e: Extension) throws -> (Image, Tensor) {
+        let original = try common.readImage(path).rgb8()
+        guard (original.width + e.left + e.right) * (original.height + e.top + e.bottom) <= common.maxPixels else {
+            throw SDError.invalidInput("\(path): the extended canvas would exceed --max-pixels \(common.maxPixels)")
+        }
+        return Outpainting.canvas(original, extend: e, overlap: min(overlap, original.width / 2, original.height / 2))
+    }
+
+    func fields(_ e: Extension) -> [(String, String)] {
+        [("Outpaint extend", "\(e.left) \(e.top) \(e.right) \(e.bottom)"), ("Outpaint overlap", "\(overlap)")]
+    }
+
+    struct Job: BatchLine {
+        let image: String, prompt: String
+        let extend: String?, output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?
+        let strength: Double?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case image, prompt, extend, output, seed, steps, guidance, strength
+            case negativePrompt = "negative_prompt"
+        }
+        static let shape = "a JSON object with image and prompt (and extend unless --extend is given)"
+    }
+
+    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
+        let m = try inpaint.load(common: common, precision: precision, progress: progress)
+        let base = common.baseSeed()
+        try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
+            guard let spec = job.extend ?? extend else { throw SDError.invalidInput("no \"extend\" in the job and no --extend") }
+            let e: Extension
+            do { e = try Outpaint.parseExtension(spec) } catch let v as ValidationError { throw SDError.invalidInput(v.message) }
+            var r = inpaint.request(prompt: job.prompt, common: common, seed: job.seed ?? base &+ UInt64(i), scheduler: m.scheduler)
+            if let v = job.negativePrompt { r.negativePrompt = v }
+            if let v = try checkedSteps(job.steps) { r.steps = v }
+            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
+            if let v = try checkedStrength(job.strength) { r.strength = v }
+            let out = try batchOutput(job.output, image: job.image, suffix: "outpaint", inputs: [job.image, path])
+            let (canvas, mask) = try self.canvas(job.image, e)
+            let (image, params) = try inpaint.paint(m, image: canvas, mask: mask, r, precision: precision,
+                                                    label: "job \(i + 1)/\(count)", progress: progress, fields: fields(e))
+            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
+            progress.message("sdedit: wrote \(out)")
         }
     }
 }

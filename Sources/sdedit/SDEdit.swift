@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import CMalloc
+import CSystem
 import SDCore
 
 @main
@@ -12,7 +13,8 @@ struct SDEdit: ParsableCommand {
         abstract: "Stable Diffusion image editing (inpaint, depth2img, img2img, x4 upscale) on the CPU, from diffusers folders or single files.",
         discussion: """
         Exit codes: 0 success, 64 usage error, 65 bad input data (corrupt image, malformed model file), \
-        66 an input cannot be read (missing, a directory, no permission), 69 model not found, 70 internal error, \
+        66 an input cannot be read (missing, a directory, no permission), 69 unavailable (model not found, or a system \
+        library such as OpenBLAS missing: the message names it), 70 internal error, \
         74 I/O error while writing.
         Kernels are chosen at run time for the CPU (see sdedit info). Environment: SDEDIT_MAX_ISA=generic|avx2|avx512 \
         caps the SIMD kernels; OPENBLAS_CORETYPE, if set, overrides the OpenBLAS kernels sdedit chooses from cpuid; \
@@ -24,6 +26,8 @@ struct SDEdit: ParsableCommand {
 
     static func main() {
         keepFreedMemory()
+        // ArgumentParser's --version would print the version alone; this one names the commit too.
+        if CommandLine.arguments.dropFirst().first == "--version" { return print(versionLine) }
         do {
             var command = try parseAsRoot(nil)
             try command.run()
@@ -41,6 +45,12 @@ struct SDEdit: ParsableCommand {
             Foundation.exit(code.rawValue)
         }
     }
+}
+
+extension SDEdit {
+    /// "sdedit 0.1.0 (commit 1a2b3c4d5e6f)": `sdedit --version` and `sdedit info`. The commit is
+    /// written at build time by `make` (scripts/build_commit.sh); a plain `swift build` says unknown.
+    static var versionLine: String { "sdedit \(configuration.version) (commit \(String(cString: sd_build_commit())))" }
 }
 
 /// Serve every allocation from the heap and never trim it. glibc otherwise maps each large tensor

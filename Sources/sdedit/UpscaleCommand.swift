@@ -25,11 +25,11 @@ struct Upscale: ParsableCommand {
 
     @OptionGroup var model: ModelOption
     @OptionGroup var common: GenerationOptions
-    @Option(help: "Denoising steps.") var steps: Int = 75
-    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 9.0
-    @Option(help: "Noise added to the low-res input, 0…350 (also the UNet's class label).") var noiseLevel: Int = 20
-    @Option(help: "Tile size in input pixels (0 = no tiling).") var tile: Int = 128
-    @Option(help: "Overlap between tiles in input pixels.") var tileOverlap: Int = 32
+    @Option(parsing: .unconditional, help: "Denoising steps.") var steps: Int = 75
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 9.0
+    @Option(parsing: .unconditional, help: "Noise added to the low-res input, 0…350 (also the UNet's class label).") var noiseLevel: Int = 20
+    @Option(parsing: .unconditional, help: "Tile size in input pixels (0 = no tiling).") var tile: Int = 128
+    @Option(parsing: .unconditional, help: "Overlap between tiles in input pixels.") var tileOverlap: Int = 32
 
     func validate() throws {
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
@@ -110,7 +110,7 @@ struct Upscale: ParsableCommand {
         let image: String
         let prompt: String?, output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?
         let noiseLevel: Int?
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case image, prompt, output, seed, steps, guidance
             case negativePrompt = "negative_prompt", noiseLevel = "noise_level"
         }

@@ -101,7 +101,7 @@ final class MaskedAreaCLITests: CLITestCase {
         ].joined(separator: "\n").write(toFile: jobs, atomically: true, encoding: .utf8)
         let r = try run(["inpaint", "--batch", jobs, "--model", model])
         XCTAssertEqual(r.status, 65, r.stderr)
-        XCTAssertTrue(r.stderr.contains("jobs.jsonl:2: not a job object"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("jobs.jsonl:2: not valid JSON at column 2"), r.stderr)
         XCTAssertTrue(r.stderr.contains("jobs.jsonl:3: ") && r.stderr.contains("missing.png"), r.stderr)
         XCTAssertTrue(r.stderr.contains("job 4/4 (line 5)") && r.stderr.contains("2 of 4 jobs failed"), r.stderr)
         XCTAssertEqual(r.stderr.components(separatedBy: "sdedit: loading").count, 2, "one model load")

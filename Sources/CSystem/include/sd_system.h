@@ -8,5 +8,7 @@
 void sd_cleanup_install(void);
 // The temporary file to remove on such a signal; NULL when there is none.
 void sd_cleanup_set(const char *path);
+// The git commit this binary was built from (build_info.c).
+const char *sd_build_commit(void);
 
 #endif

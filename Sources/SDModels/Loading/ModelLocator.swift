@@ -39,23 +39,28 @@ public enum ModelLocator {
             if lower.hasSuffix(".safetensors") { return spec }
             throw SDError.missingModel("\(spec): not a model folder or a .safetensors checkpoint")
         }
+        // Only "org/name" can be a hub id; anything else (a file name, ./dir, /abs/path, a/b/c) is a
+        // path that does not exist.
         let parts = spec.split(separator: "/", omittingEmptySubsequences: false)
+        let fileSuffixes = [".safetensors", ".ckpt", ".bin", ".pt", ".pth"]
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !spec.hasPrefix("."), !spec.hasPrefix("~"),
+              !fileSuffixes.contains(where: { lower.hasSuffix($0) }) else {
+            throw SDError.io(path: spec, message: "no such file or folder")
+        }
         var tried: [String] = [spec + " (as a folder)"]
-        if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !spec.hasPrefix("."), !spec.hasPrefix("/") {
-            let repo = "models--\(parts[0])--\(parts[1])"
-            for root in cacheRoots(environment: env) {
-                let base = root + "/" + repo
-                tried.append(base)
-                guard fm.fileExists(atPath: base + "/snapshots") else { continue }
-                if let ref = try? String(contentsOfFile: base + "/refs/main", encoding: .utf8)
-                    .trimmingCharacters(in: .whitespacesAndNewlines), !ref.isEmpty,
-                   fm.fileExists(atPath: base + "/snapshots/" + ref) {
-                    return base + "/snapshots/" + ref
-                }
-                // No refs/main (e.g. a pinned revision only): take the most recently modified snapshot.
-                let snaps = ((try? fm.contentsOfDirectory(atPath: base + "/snapshots")) ?? []).map { base + "/snapshots/" + $0 }
-                if let newest = snaps.max(by: { modified($0) < modified($1) }) { return newest }
+        let repo = "models--\(parts[0])--\(parts[1])"
+        for root in cacheRoots(environment: env) {
+            let base = root + "/" + repo
+            tried.append(base)
+            guard fm.fileExists(atPath: base + "/snapshots") else { continue }
+            if let ref = try? String(contentsOfFile: base + "/refs/main", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines), !ref.isEmpty,
+               fm.fileExists(atPath: base + "/snapshots/" + ref) {
+                return base + "/snapshots/" + ref
             }
+            // No refs/main (e.g. a pinned revision only): take the most recently modified snapshot.
+            let snaps = ((try? fm.contentsOfDirectory(atPath: base + "/snapshots")) ?? []).map { base + "/snapshots/" + $0 }
+            if let newest = snaps.max(by: { modified($0) < modified($1) }) { return newest }
         }
         throw SDError.missingModel("model \(spec) not found; looked in: " + tried.joined(separator: ", ")
                                    + ". sdedit never downloads: fetch it once with `huggingface-cli download \(spec)`.")

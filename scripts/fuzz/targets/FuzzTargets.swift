@@ -15,7 +15,7 @@ public enum FuzzTargets {
         case "safetensors": safetensors(data)
         // A small pixel limit: the limit logic is what is fuzzed, and big legal images would only
         // make the run slow and its RSS grow (ASan keeps freed memory in quarantine).
-        case "png", "jpeg": _ = try? Image.decode(data, name: "fuzz", maxPixels: 1 << 18)
+        case "png", "jpeg": _ = try? Image.decode(data, name: "fuzz", maxPixels: 1 << 18); _ = EXIF.orientation(in: data)
         case "config": config(data)
         case "tokenizer": tokenize(data)
         case "checkpoint": checkpoint(data)
