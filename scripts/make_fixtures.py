@@ -398,6 +398,22 @@ def depth_fixtures():
     pipeline_fixture_set("fixtures_depth", "tiny-sd2-depth", "depth")
 
 
+def deepcache_fixtures():
+    """The pipelines with the DeepCache package's helper enabled, on the other sets' tiny models
+    (fixtures/deepcache/; run after inpaint, img2img, upscale and depth)."""
+    import json as _json
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_deepcache as fdc
+    out = os.path.join(ROOT, "deepcache")
+    os.makedirs(out, exist_ok=True)
+    one = fdc.goldens(ROOT, out, threads=1)
+    two = fdc.goldens(ROOT, out, threads=2)
+    noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
+    _json.dump(noise, open(os.path.join(out, "reference_noise.json"), "w"), indent=1, sort_keys=True)
+    save(one, os.path.join(out, "goldens.safetensors"))
+
+
 def attention_size_fixtures():
     """Attention at the head sizes the real models use (fixtures/core/attention_sizes.safetensors):
     d 64 with more keys than one 128-key block and a ragged last block, cross-attention (77 text
@@ -456,8 +472,8 @@ def bf16_fixtures():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "deepcache"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, deepcache)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -487,6 +503,8 @@ def main():
         img2img_fixtures()
     if "single" in a.parts:
         single_fixtures()
+    if "deepcache" in a.parts:
+        deepcache_fixtures()
 
 
 if __name__ == "__main__":
