@@ -56,8 +56,9 @@ struct Img2Img: ParsableCommand {
                 let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
                     ("Steps", "\(steps)"), ("Sampler", samplerName(scheduler)), ("CFG scale", "\(guidance)"),
                     ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", source.displayName),
-                    ("Denoising strength", "\(strength)"), ("Precision", precision.rawValue),
-                    ("Version", "sdedit \(SDEdit.configuration.version)"),
+                    ("Denoising strength", "\(strength)"),
+                ] + deepCacheFields(r.deepCache) + [
+                    ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
                 ])
                 try common.write(out, input: image, suffix: "img2img", index: i, parameters: params, progress: progress)
             }
