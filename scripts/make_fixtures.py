@@ -405,6 +405,20 @@ def midas_fixtures():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import fixtures_midas
     fixtures_midas.make(os.path.join(ROOT, "models"), ROOT)
+def deepcache_fixtures():
+    """The pipelines with the DeepCache package's helper enabled, on the other sets' tiny models
+    (fixtures/deepcache/; run after inpaint, img2img, upscale and depth)."""
+    import json as _json
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_deepcache as fdc
+    out = os.path.join(ROOT, "deepcache")
+    os.makedirs(out, exist_ok=True)
+    one = fdc.goldens(ROOT, out, threads=1)
+    two = fdc.goldens(ROOT, out, threads=2)
+    noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
+    _json.dump(noise, open(os.path.join(out, "reference_noise.json"), "w"), indent=1, sort_keys=True)
+    save(one, os.path.join(out, "goldens.safetensors"))
 
 
 def attention_size_fixtures():
@@ -464,9 +478,9 @@ def bf16_fixtures():
 
 
 # Written by default (the others are subsets or extras of these).
-DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif"]
+DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache"]
 ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
-             "single", "midas", "exif"]
+             "single", "midas", "exif", "deepcache"]
 
 
 def main():
@@ -507,6 +521,8 @@ def main():
     if "exif" in a.parts:
         import fixtures_exif
         fixtures_exif.exif_fixtures()
+    if "deepcache" in a.parts:
+        deepcache_fixtures()
 
 
 if __name__ == "__main__":

@@ -175,18 +175,23 @@ public struct UNet2DConditionModel {
         return Tensor(shape: [batch, dim], storage: Array((0..<batch).map { _ in row }.joined()))
     }
 
-    /// Noise (or v) prediction. sample [B, in, h, w], context [B, S, cross_dim], timestep as a float
-    /// (integer schedules pass whole numbers), classLabel for the class embedding (x4 noise level).
-    public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor, classLabel: Int? = nil) -> Tensor {
-        let b = sample.dim(0)
+    /// The time embedding after its SiLU [B, 4·C0], with the class embedding (x4 noise level) added.
+    func timeEmbedding(_ timestep: Float, batch b: Int, classLabel: Int?) -> Tensor {
         var emb = timeLinear2(timeLinear1(timestepFeatures(timestep, batch: b)).silu())
         if let table = classEmbedding, let label = classLabel {
             let d = table.dim(1), l = Swift.min(Swift.max(label, 0), table.dim(0) - 1)
             let row = Tensor(shape: [1, d], storage: Array(table.storage[(l * d)..<((l + 1) * d)]))
             emb = emb + row
         }
-        let embAct = emb.silu()
+        return emb.silu()
+    }
 
+    /// Noise (or v) prediction. sample [B, in, h, w], context [B, S, cross_dim], timestep as a float
+    /// (integer schedules pass whole numbers), classLabel for the class embedding (x4 noise level).
+    /// With `cache`, also stores the feature a later `shallow` call reuses (DeepCache).
+    public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor, classLabel: Int? = nil,
+                               storingIn cache: UNetDeepCache? = nil) -> Tensor {
+        let embAct = timeEmbedding(timestep, batch: sample.dim(0), classLabel: classLabel)
         var h = convIn(sample)
         var skips = [h]
         for block in downBlocks {
@@ -200,14 +205,40 @@ public struct UNet2DConditionModel {
         h = mid.0(h, tembAct: embAct)
         h = mid.1(h, context: context)
         h = mid.2(h, tembAct: embAct)
-        for block in upBlocks {
+        for (i, block) in upBlocks.enumerated() {
+            let last = block.resnets.count - 1
             for (j, r) in block.resnets.enumerated() {
                 h = r(Tensor.concat([h, skips.removeLast()], dim: 1), tembAct: embAct)   // [B, C + Cskip, H, W]
                 if !block.attentions.isEmpty { h = block.attentions[j](h, context: context) }
+                if i == upBlocks.count - 1, j == last - 1 { cache?.feature = h }
             }
             // Upsample to the next skip's size: equals ×2 unless the latent is not divisible by the total downsampling.
             if let u = block.up, let next = skips.last { h = u(h, size: (next.dim(2), next.dim(3))) }
         }
         return convOut(normOut(h, silu: true))
     }
+
+    /// DeepCache's cached step with cache_branch_id 0 (DeepCache extension/deepcache.py,
+    /// DeepCacheSDHelper): every down, mid and up block returns what the last full call stored,
+    /// except the last layer of the last up block, which runs on [stored feature, conv_in(sample)]
+    /// (conv_in is that layer's skip input) with this step's time embedding, then the output norm
+    /// and conv. The stored feature's batch must be the sample's (CFG: both halves).
+    public func shallow(_ sample: Tensor, timestep: Float, context: Tensor, classLabel: Int? = nil,
+                        from cache: UNetDeepCache) -> Tensor {
+        guard let stored = cache.feature else { preconditionFailure("shallow UNet call before a full one filled the cache") }
+        precondition(stored.dim(0) == sample.dim(0), "DeepCache feature batch \(stored.dim(0)) ≠ sample batch \(sample.dim(0))")
+        let embAct = timeEmbedding(timestep, batch: sample.dim(0), classLabel: classLabel)
+        let block = upBlocks[upBlocks.count - 1], j = block.resnets.count - 1
+        var h = block.resnets[j](Tensor.concat([stored, convIn(sample)], dim: 1), tembAct: embAct)
+        if !block.attentions.isEmpty { h = block.attentions[j](h, context: context) }
+        return convOut(normOut(h, silu: true))
+    }
+}
+
+/// What DeepCache (cache_branch_id 0) keeps between UNet calls: the output of the second-to-last
+/// layer (resnet, then attention if any) of the last up block, from the last full call. One per
+/// image (and per tile where the UNet runs tiled).
+public final class UNetDeepCache {
+    public internal(set) var feature: Tensor?
+    public init() {}
 }

@@ -52,6 +52,7 @@ public struct Depth2ImgPipeline {
         // 6. Timesteps, cut by strength.
         let scheduler = try model.scheduler(r.scheduler)
         let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)
+        let deepCache = try DeepCacheRun(interval: r.deepCache, scheduler: scheduler)
         let firstT = timesteps[0]
 
         // 7. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
@@ -63,7 +64,7 @@ public struct Depth2ImgPipeline {
             var input = cfg ? latents.repeatedBatch(2) : latents
             input = scheduler.scaleModelInput(input, timestep: t)
             input = Tensor.concat([input, depthIn], dim: 1)                        // [B, 4 + 1, h, w]
-            var pred = unet(input, timestep: t, context: context)
+            var pred = deepCache.step(t).predict(unet, input, timestep: t, context: context)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
             try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)

@@ -33,6 +33,7 @@ public struct Img2ImgPipeline {
         // 5. Timesteps, cut by strength.
         let scheduler = try model.scheduler(r.scheduler)
         let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)
+        let deepCache = try DeepCacheRun(interval: r.deepCache, scheduler: scheduler)
         // 6. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
         let imageLatents = vae.encode(image).sample(g) * vae.config.scalingFactor
         var latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: timesteps[0])
@@ -40,7 +41,7 @@ public struct Img2ImgPipeline {
         for (i, t) in timesteps.enumerated() {
             var input = cfg ? latents.repeatedBatch(2) : latents
             input = scheduler.scaleModelInput(input, timestep: t)                   // [B, 4, h, w]
-            var pred = unet(input, timestep: t, context: context)
+            var pred = deepCache.step(t).predict(unet, input, timestep: t, context: context)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
             try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)

@@ -47,6 +47,7 @@ public struct InpaintPipeline {
         // 3. Timesteps, cut by strength.
         let scheduler = try model.scheduler(r.scheduler)
         let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)
+        let deepCache = try DeepCacheRun(interval: r.deepCache, scheduler: scheduler)
         let firstT = timesteps[0]
         let strengthIsMax = r.strength == 1
 
@@ -77,7 +78,7 @@ public struct InpaintPipeline {
             var input = cfg ? latents.repeatedBatch(2) : latents
             input = scheduler.scaleModelInput(input, timestep: t)
             if let m = maskedLatents { input = Tensor.concat([input, maskIn, m], dim: 1) }   // [B, 4 + 1 + 4, h, w]
-            var pred = unet(input, timestep: t, context: context)
+            var pred = deepCache.step(t).predict(unet, input, timestep: t, context: context)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
             if baseModel, let original = imageLatents {

@@ -100,6 +100,8 @@ public struct GenerationRequest {
     public var strength: Double
     public var seed: UInt64 = 0
     public var scheduler: SchedulerKind?
+    /// DeepCache interval N (full UNet every N-th step, the shallow branch between); 1 = off.
+    public var deepCache = 1
 
     public init(prompt: String, strength: Double) {
         self.prompt = prompt

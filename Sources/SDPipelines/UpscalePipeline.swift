@@ -17,6 +17,8 @@ public struct UpscaleRequest {
     /// Low-res tile size for the UNet (nil: never tile) and the overlap between tiles.
     public var tile: Int? = 128
     public var tileOverlap = 32
+    /// DeepCache interval N (full UNet every N-th step, the shallow branch between); 1 = off.
+    public var deepCache = 1
 
     public init(prompt: String) { self.prompt = prompt }
 }
@@ -70,6 +72,7 @@ public struct UpscalePipeline {
         // 3. Timesteps.
         let scheduler = try model.scheduler(r.scheduler)
         let timesteps = try scheduler.timesteps(steps: r.steps)
+        let deepCache = try DeepCacheRun(interval: r.deepCache, scheduler: scheduler)
 
         // 4.–5. Noise-augment the low-res image once (RNG ①) and duplicate it for guidance.
         let a = lowRes.alphasCumprod[r.noiseLevel]
@@ -84,7 +87,13 @@ public struct UpscalePipeline {
             var input = cfg ? latents.repeatedBatch(2) : latents
             input = scheduler.scaleModelInput(input, timestep: t)
             input = Tensor.concat([input, lowResImage], dim: 1)                  // [B, 4 + 3, h, w]
-            let predict = { (x: Tensor) in unet(x, timestep: t, context: context, classLabel: r.noiseLevel) }
+            // Tiles run in order, each with its own DeepCache slot.
+            let step = deepCache.step(t)
+            var slot = 0
+            let predict = { (x: Tensor) -> Tensor in
+                defer { slot += 1 }
+                return step.predict(unet, x, timestep: t, context: context, classLabel: r.noiseLevel, slot: slot)
+            }
             var pred = r.tile.map { Tiling.blend(input, size: $0, overlap: r.tileOverlap, predict) } ?? predict(input)
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)

@@ -129,6 +129,7 @@ struct Depth2Img: ParsableCommand {
             ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
             ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
             ("Denoising strength", "\(r.strength)"), ("Depth", userMap ? "depth map" : "DPT-hybrid"),
+        ] + deepCacheFields(r.deepCache) + [
             ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
         ])
         return (out, params)

@@ -69,6 +69,9 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "Numeric precision: auto (bf16 where it is faster than fp32: AMX, or AVX512-BF16 on AMD Zen 4+; else fp32), fp32 (diffusers parity) or bf16 (half the weight memory).")
     var precision: PrecisionChoice = .auto
 
+    @Option(help: ArgumentHelp("DeepCache: run the whole UNet every N-th step and, between, only its last layer on the deep features cached at the last whole step (the DeepCache package's cache_interval N, branch 0). Faster, not the same image; 1 = off.", valueName: "N"))
+    var deepCache: Int = 1
+
     @Option(parsing: .unconditional, help: "Refuse input images with more pixels than this, from the header, before decoding (default: Pillow's bomb threshold).")
     var maxPixels: Int = Image.defaultMaxPixels
 
@@ -81,6 +84,7 @@ struct GenerationOptions: ParsableArguments {
     func validate() throws {
         guard count >= 1 && count <= 1000 else { throw ValidationError("--count must be 1…1000") }
         guard threads >= 1 && threads <= 1024 else { throw ValidationError("--threads must be at least 1") }
+        guard (1...1000).contains(deepCache) else { throw ValidationError("--deep-cache must be 1…1000 (1 = off)") }
         guard (1...100).contains(jpegQuality) else { throw ValidationError("--jpeg-quality must be 1…100") }
         guard (1...(1 << 30)).contains(maxPixels) else { throw ValidationError("--max-pixels must be 1…\(1 << 30)") }
         if output == "-" && count > 1 { throw ValidationError("--count > 1 cannot write to stdout ('-o -')") }
@@ -134,6 +138,7 @@ struct GenerationOptions: ParsableArguments {
         r.guidance = guidance
         r.seed = seed
         r.scheduler = scheduler
+        r.deepCache = deepCache
         return r
     }
 
@@ -191,6 +196,9 @@ func samplerName(_ k: SchedulerKind) -> String {
     case .eulerAncestral: return "Euler a"
     }
 }
+
+/// The PNG parameters field of --deep-cache N (none when off).
+func deepCacheFields(_ interval: Int) -> [(String, String)] { interval > 1 ? [("Deep cache", "\(interval)")] : [] }
 
 /// Generation parameters in the text format AUTOMATIC1111 writes to a PNG "parameters" chunk.
 func a1111Parameters(prompt: String, negative: String?, fields: [(String, String)]) -> String {

@@ -83,8 +83,9 @@ struct Img2Img: ParsableCommand {
         let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
             ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
             ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
-            ("Denoising strength", "\(r.strength)"), ("Precision", precision.rawValue),
-            ("Version", "sdedit \(SDEdit.configuration.version)"),
+            ("Denoising strength", "\(r.strength)"),
+        ] + deepCacheFields(r.deepCache) + [
+            ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
         ])
         return (out, params)
     }

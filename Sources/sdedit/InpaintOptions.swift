@@ -76,7 +76,7 @@ struct InpaintOptions: ParsableArguments {
             ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
             ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
             ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),
-        ] + extra + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
+        ] + extra + deepCacheFields(r.deepCache) + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
         return (result.image, params)
     }
 

@@ -84,6 +84,7 @@ struct Upscale: ParsableCommand {
         r.seed = seed
         r.tile = tile == 0 ? nil : tile
         r.tileOverlap = tileOverlap
+        r.deepCache = common.deepCache
         return r
     }
 
@@ -101,6 +102,7 @@ struct Upscale: ParsableCommand {
             ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
             ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
             ("Noise level", "\(r.noiseLevel)"), ("Tile", tile == 0 ? "off" : "\(tile)"),
+        ] + deepCacheFields(r.deepCache) + [
             ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
         ])
         return (out, params)
