@@ -398,6 +398,12 @@ def depth_fixtures():
     pipeline_fixture_set("fixtures_depth", "tiny-sd2-depth", "depth")
 
 
+def fewstep_fixtures():
+    """Tiny TAESD (AutoencoderTiny), tiny SD-Turbo-like model, LCMScheduler sequences, and img2img /
+    4-channel inpaint goldens with them (needs the img2img and inpaint models)."""
+    pipeline_fixture_set("fixtures_fewstep", "tiny-sd-turbo", "fewstep")
+
+
 def attention_size_fixtures():
     """Attention at the head sizes the real models use (fixtures/core/attention_sizes.safetensors):
     d 64 with more keys than one 128-key block and a ragged last block, cross-attention (77 text
@@ -456,8 +462,8 @@ def bf16_fixtures():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "fewstep"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, fewstep)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -487,6 +493,8 @@ def main():
         img2img_fixtures()
     if "single" in a.parts:
         single_fixtures()
+    if "fewstep" in a.parts:
+        fewstep_fixtures()
 
 
 if __name__ == "__main__":

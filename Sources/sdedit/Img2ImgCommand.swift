@@ -22,6 +22,7 @@ struct Img2Img: ParsableCommand {
     @Argument(help: "Input image (PNG or JPEG; '-' for stdin).") var image: String
     @Argument(help: "What the result should show.") var prompt: String
     @OptionGroup var model: ModelOption
+    @OptionGroup var vae: TinyVAEOptions
     @OptionGroup var common: GenerationOptions
     @Option(help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
     @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
@@ -40,9 +41,11 @@ struct Img2Img: ParsableCommand {
             try common.checkOutputs(input: image, suffix: "img2img", inputs: [image])
             let original = try common.readImage(image).rgb8()
             let source = try model.source(for: .img2img)
+            let tiny = try vae.load(precision: precision)
             progress.message("sdedit: loading \(source.path)")
             let t0 = Stopwatch.now()
             let sd = try StableDiffusionModel(source: source, precision: precision)
+            try vae.attach(tiny, to: sd, progress: progress)
             let pipe = try Img2ImgPipeline(model: sd)
             progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
             let scheduler = try common.scheduler ?? sd.defaultSchedulerKind()
@@ -56,9 +59,8 @@ struct Img2Img: ParsableCommand {
                 let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
                     ("Steps", "\(steps)"), ("Sampler", samplerName(scheduler)), ("CFG scale", "\(guidance)"),
                     ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", source.displayName),
-                    ("Denoising strength", "\(strength)"), ("Precision", precision.rawValue),
-                    ("Version", "sdedit \(SDEdit.configuration.version)"),
-                ])
+                    ("Denoising strength", "\(strength)"),
+                ] + vae.fields + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
                 try common.write(out, input: image, suffix: "img2img", index: i, parameters: params, progress: progress)
             }
         }
