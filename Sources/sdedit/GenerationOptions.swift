@@ -163,6 +163,7 @@ func samplerName(_ k: SchedulerKind) -> String {
     case .dpm2mKarras: return "DPM++ 2M Karras"
     case .euler: return "Euler"
     case .eulerAncestral: return "Euler a"
+    case .lcm: return "LCM"
     }
 }
 
