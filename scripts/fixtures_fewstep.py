@@ -66,6 +66,35 @@ def build_model(folder, inpaint_folder):
                "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
                "vae": ["diffusers", "AutoencoderKL"]}, open(os.path.join(folder, "model_index.json"), "w"), indent=2)
     build_taesd(models_dir(folder))
+    sgm_single_file(models_dir(folder))
+
+
+def sgm_single_file(models):
+    """single/tiny-sd_turbo.safetensors: the tiny SD 2.1 base's single file (fixtures_singlefile.py) with
+    its OpenCLIP under Stability AI's generative-models prefix, as that code base saves checkpoints, and
+    named as SD-Turbo's file is. diffusers' from_single_file with config=tiny-sd-turbo reproduces the
+    folder's turbo_img2img latents (checked here), so the folder goldens serve the file too."""
+    from safetensors.torch import load_file
+    single = os.path.join(models, "single")
+    sd = load_file(os.path.join(single, "tiny-sd21-base.safetensors"))
+    ldm, sgm = "cond_stage_model.model.", "conditioner.embedders.0.model."
+    out = os.path.join(single, "tiny-sd_turbo.safetensors")
+    save_file({(sgm + k[len(ldm):] if k.startswith(ldm) else k): v for k, v in sd.items()}, out)
+    return out
+
+
+def check_single_file(models, folder, golden):
+    from diffusers import StableDiffusionImg2ImgPipeline
+    import fixtures_depth as fd
+    pipe = StableDiffusionImg2ImgPipeline.from_single_file(
+        os.path.join(models, "single", "tiny-sd_turbo.safetensors"), config=os.path.abspath(folder),
+        torch_dtype=torch.float32, safety_checker=None, requires_safety_checker=False)
+    name, sch, w, h, steps, gs, strength, seed, neg, _ = IMG2IMG_CASES[0]
+    lat = pipe(prompt="a watercolor painting", image=fd.test_image(w, h, seed), num_inference_steps=steps, guidance_scale=gs,
+               strength=strength, generator=torch.Generator().manual_seed(seed), output_type="latent").images
+    d = float((lat - golden).abs().max())
+    assert d < 1e-4, d
+    print(f"from_single_file(tiny-sd_turbo.safetensors) {name}: max {d:.2e} from the folder's latents")
 
 
 def taesd_goldens(models):
@@ -167,4 +196,5 @@ def goldens(folder, out_dir, threads=1):
                 kw = dict(prompt="a red brick wall", image=img, mask_image=mask, height=h, width=w)
             kw.update(num_inference_steps=steps, guidance_scale=gs, strength=strength, negative_prompt=neg)
             t.update(fi.run_case(pipe, kw, seed, name))
+    check_single_file(models, folder, t[f"{IMG2IMG_CASES[0][0]}.latents"])
     return t

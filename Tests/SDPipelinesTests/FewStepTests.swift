@@ -50,6 +50,27 @@ final class FewStepTests: XCTestCase {
         XCTAssertEqual(try m.scheduler(nil).timesteps(steps: 2), [999, 499])
     }
 
+    /// sd_turbo.safetensors-style single file (OpenCLIP under the generative-models prefix): taken for
+    /// SD-Turbo by its name, its built-in scheduler is the turbo one; with the tiny configs it gives the
+    /// folder's images (fixtures_fewstep.py checks diffusers' from_single_file does too, 3.6e-6).
+    func testTurboSingleFile() throws {
+        let file = Fixtures.path("models/single/tiny-sd_turbo.safetensors")
+        let f = try SingleFileCheckpoint(path: file)
+        XCTAssertEqual(f.family, .sdTurbo)
+        XCTAssertEqual(try SingleFileCheckpoint(path: Fixtures.path("models/single/tiny-sd21-base.safetensors")).family, .sd21)
+        let builtin = try XCTUnwrap(CheckpointFamily.sdTurbo.config("scheduler"))
+        XCTAssertEqual(try builtin.string("timestep_spacing"), "trailing")
+        XCTAssertEqual(try builtin.string("prediction_type"), "epsilon")
+        XCTAssertEqual(SchedulerKind.fromClassName(try builtin.string("_class_name")), .euler)
+        let m = try StableDiffusionModel(source: ModelSource(singleFile: file, configFolder: turbo))
+        let c = try XCTUnwrap(PipelineCase.load("fewstep/img2img_cases.json").first)
+        XCTAssertEqual(c.name, "turbo_img2img")
+        let image = try ImageIO.read(Fixtures.path("fewstep/\(c.name).png")).rgb8()
+        let latents = try Img2ImgPipeline(model: m).latents(image: image.toTensor(), request(c, prompt: "a watercolor painting"))
+        assertClose(latents, try Fixtures.file("fewstep/goldens.safetensors").tensor("\(c.name).latents"), Tolerances.pipelineLatents,
+                    "single-file \(c.name) latents")
+    }
+
     func testImg2ImgMatchesDiffusers() throws {
         let golden = try Fixtures.file("fewstep/goldens.safetensors")
         let cases = try PipelineCase.load("fewstep/img2img_cases.json")

@@ -15,6 +15,9 @@ public final class SingleFileCheckpoint {
 
     static let unetPrefix = "model.diffusion_model.", vaePrefix = "first_stage_model."
     static let openCLIPPrefix = "cond_stage_model.model.", clipLPrefix = "cond_stage_model.transformer."
+    /// Stability AI's generative-models (SGM) spelling of the same OpenCLIP ViT-H, as in files saved by
+    /// that code base (diffusers reads it with this prefix too: convert_open_clip_checkpoint).
+    static let sgmOpenCLIPPrefix = "conditioner.embedders.0.model."
 
     /// Keys real files carry beside the three components' weights: LDM's DDPM schedule buffers
     /// (register_schedule; recomputed from the scheduler config instead), EMA bookkeeping and, in
@@ -31,6 +34,8 @@ public final class SingleFileCheckpoint {
         self.path = path
         file = try SafetensorsFile(path: path)
         family = try SingleFileCheckpoint.detect(file)
+        textPrefix = !family.openCLIP ? Self.clipLPrefix
+            : file.info(Self.openCLIPPrefix + "token_embedding.weight") != nil ? Self.openCLIPPrefix : Self.sgmOpenCLIPPrefix
         let known = [Self.unetPrefix, Self.vaePrefix, textPrefix] + Self.nonWeightPrefixes
         let stray = file.keys.filter { k in !Self.nonWeightKeys.contains(k) && !known.contains { k.hasPrefix($0) } }
         if !stray.isEmpty {
@@ -39,8 +44,8 @@ public final class SingleFileCheckpoint {
         }
     }
 
-    /// The file's text-encoder prefix: OpenCLIP for the SD 2 family, CLIP ViT-L for SD 1.x.
-    var textPrefix: String { family.openCLIP ? Self.openCLIPPrefix : Self.clipLPrefix }
+    /// The file's text-encoder prefix: OpenCLIP (LDM or SGM spelling) for the SD 2 family, CLIP ViT-L for SD 1.x.
+    let textPrefix: String
 
     /// Whether `key` (with its prefix) is stored; for messages and tests.
     public func has(_ key: String) -> Bool { file.info(key) != nil }
@@ -52,7 +57,9 @@ public final class SingleFileCheckpoint {
             throw bad("not a Stable Diffusion 1.x/2.x single-file checkpoint (no 4-D \(convIn)); for a diffusers "
                       + "component file, pass its model folder")
         }
+        // (An SDXL refiner also keeps an OpenCLIP under the SGM prefix; its UNet's label_emb refuses it below.)
         let openCLIP = f.info(openCLIPPrefix + "token_embedding.weight") != nil
+            || f.info(sgmOpenCLIPPrefix + "token_embedding.weight") != nil
         let clipL = f.info(clipLPrefix + "text_model.embeddings.token_embedding.weight") != nil
         guard openCLIP != clipL else {
             throw bad(openCLIP ? "holds both an OpenCLIP and a CLIP ViT-L text encoder (SDXL and later are not supported)"
@@ -63,7 +70,7 @@ public final class SingleFileCheckpoint {
         case (9, true, false): return .sd2Inpainting
         case (5, true, false): return .sd2Depth
         case (7, true, true): return .x4Upscaler
-        case (4, true, false): return .sd21
+        case (4, true, false): return isTurbo(f) ? .sdTurbo : .sd21
         case (4, false, false): return .sd15
         case (9, false, false): return .sd15Inpainting
         default:
@@ -71,6 +78,13 @@ public final class SingleFileCheckpoint {
                       + "\(openCLIP ? "OpenCLIP" : "CLIP ViT-L") is none of the checkpoints sdedit knows (9: inpainting, "
                       + "5: depth, 7: x4 upscaler, 4: base)")
         }
+    }
+
+    /// SD-Turbo has SD 2.1-base's architecture, so its weights cannot tell it from SD 2.x; only its name
+    /// (sd_turbo.safetensors, as Stability AI publishes it) or a metadata value naming it can.
+    static func isTurbo(_ f: SafetensorsFile) -> Bool {
+        let name = (f.path.split(separator: "/").last.map(String.init) ?? f.path).lowercased()
+        return name.contains("turbo") || f.metadata.values.contains { $0.lowercased().contains("sd-turbo") }
     }
 
     /// Every component's keys through its table, as loading would with these config values (the
