@@ -164,6 +164,12 @@ INPAINT4_CASES = [
     ("lcm_inpaint4", "lcm", 80, 48, 4, 1.0, 1.0, 33, None, False),
 ]
 
+# On the 9-channel tiny SD 2 inpainting model (what LCM-LoRA for an inpainting model runs).
+INPAINT9_CASES = [
+    ("lcm_inpaint9", "lcm", 64, 64, 4, 1.0, 1.0, 34, None, False),
+    ("lcm_inpaint9_cfg_taesd", "lcm", 64, 64, 3, 2.0, 0.8, 35, "blurry", True),
+]
+
 
 def goldens(folder, out_dir, threads=1):
     from diffusers import AutoencoderTiny, LCMScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline
@@ -175,11 +181,15 @@ def goldens(folder, out_dir, threads=1):
     keys = ["name", "scheduler", "width", "height", "steps", "guidance", "strength", "seed", "negative", "taesd"]
     json.dump([dict(zip(keys, c)) for c in IMG2IMG_CASES], open(os.path.join(out_dir, "img2img_cases.json"), "w"), indent=1)
     json.dump([dict(zip(keys, c)) for c in INPAINT4_CASES], open(os.path.join(out_dir, "inpaint4_cases.json"), "w"), indent=1)
+    json.dump([dict(zip(keys, c)) for c in INPAINT9_CASES], open(os.path.join(out_dir, "inpaint9_cases.json"), "w"), indent=1)
     taesd = AutoencoderTiny.from_pretrained(os.path.join(models, "tiny-taesd"))
-    for cls, cases in [(StableDiffusionImg2ImgPipeline, IMG2IMG_CASES), (StableDiffusionInpaintPipeline, INPAINT4_CASES)]:
-        full = cls.from_pretrained(folder, variant="fp16", torch_dtype=torch.float32, safety_checker=None,
+    inpaint9 = os.path.join(models, "tiny-sd2-inpainting")
+    for cls, cases, model in [(StableDiffusionImg2ImgPipeline, IMG2IMG_CASES, folder),
+                              (StableDiffusionInpaintPipeline, INPAINT4_CASES, folder),
+                              (StableDiffusionInpaintPipeline, INPAINT9_CASES, inpaint9)]:
+        full = cls.from_pretrained(model, variant="fp16", torch_dtype=torch.float32, safety_checker=None,
                                    requires_safety_checker=False)
-        tiny = cls.from_pretrained(folder, variant="fp16", torch_dtype=torch.float32, safety_checker=None,
+        tiny = cls.from_pretrained(model, variant="fp16", torch_dtype=torch.float32, safety_checker=None,
                                    requires_safety_checker=False, vae=taesd)
         base = full.scheduler.config
         for name, sch, w, h, steps, gs, strength, seed, neg, use_taesd in cases:

@@ -2,7 +2,7 @@
 // stabilityai/sd-turbo's scheduler config: Euler, "trailing" spacing, epsilon; guidance 0 = no CFG):
 // StableDiffusionImg2ImgPipeline and the 4-channel StableDiffusionInpaintPipeline with the turbo
 // scheduler and with LCMScheduler, with the VAE and with an AutoencoderTiny as the pipeline's vae;
-// and LCMScheduler itself on recorded model outputs (three configs, several step counts and strengths).
+// LCMScheduler on the 9-channel tiny inpainting model; the SD-Turbo single file; and LCMScheduler itself on recorded model outputs (three configs, several step counts and strengths).
 // Fixtures: scripts/make_fixtures.py fewstep (fixtures_fewstep.py) → fixtures/fewstep/,
 // fixtures/models/tiny-sd-turbo, tiny-taesd.
 import SDCore
@@ -15,8 +15,8 @@ final class FewStepTests: XCTestCase {
     let turbo = Fixtures.path("models/tiny-sd-turbo")
 
     /// A model per case kind: "_taesd" cases encode and decode with the tiny TAESD.
-    func model(taesd: Bool) throws -> StableDiffusionModel {
-        let m = try StableDiffusionModel(folder: turbo)
+    func model(taesd: Bool, folder: String? = nil) throws -> StableDiffusionModel {
+        let m = try StableDiffusionModel(folder: folder ?? turbo)
         if taesd {
             try m.useTinyAutoencoder(TinyAutoencoderSource.load(Fixtures.path("models/tiny-taesd")), path: "tiny-taesd",
                                      encoder: true, decoder: true)
@@ -87,11 +87,21 @@ final class FewStepTests: XCTestCase {
     }
 
     func testFourChannelInpaintMatchesDiffusers() throws {
+        try checkInpaint("inpaint4", cases: 3, folder: turbo)
+    }
+
+    /// LCMScheduler on the 9-channel inpainting UNet (what LCM-LoRA for an inpainting model runs),
+    /// with CFG, strength < 1 and TAESD in one case.
+    func testNineChannelLCMInpaintMatchesDiffusers() throws {
+        try checkInpaint("inpaint9", cases: 2, folder: Fixtures.path("models/tiny-sd2-inpainting"))
+    }
+
+    func checkInpaint(_ set: String, cases n: Int, folder: String) throws {
         let golden = try Fixtures.file("fewstep/goldens.safetensors")
-        let cases = try PipelineCase.load("fewstep/inpaint4_cases.json")
-        XCTAssertEqual(cases.count, 3)
+        let cases = try PipelineCase.load("fewstep/\(set)_cases.json")
+        XCTAssertEqual(cases.count, n)
         for c in cases {
-            let model = try model(taesd: c.name.hasSuffix("_taesd"))
+            let model = try model(taesd: c.name.hasSuffix("_taesd"), folder: folder)
             let pipe = try InpaintPipeline(model: model)
             let image = try ImageIO.read(Fixtures.path("fewstep/\(c.name).image.png")).rgb8()
             let mask = try MaskPreparation.binaryMask(ImageIO.read(Fixtures.path("fewstep/\(c.name).mask.png")))
