@@ -45,5 +45,11 @@ final class AutoencoderTinyTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("AutoencoderTiny"), "\(e)")
         }
         XCTAssertThrowsError(try TinyAutoencoderSource.load(Fixtures.path("models/tiny-sd2-inpainting/vae/nothing.safetensors")))
+        XCTAssertThrowsError(try TinyAutoencoderSource.load(Fixtures.path("models/tiny-taesd-original"))) { e in
+            XCTAssertTrue("\(e)".contains("name the file: taesd_encoder.safetensors"), "\(e)")
+        }
+        XCTAssertThrowsError(try TinyAutoencoderSource.load(Fixtures.path("models/single/tiny-sd21-base.safetensors"))) { e in
+            XCTAssertTrue("\(e)".contains("not a TAESD file"), "\(e)")
+        }
     }
 }

@@ -16,7 +16,12 @@ public enum TinyAutoencoderSource {
                                        + "taesd_decoder.safetensors)")
         }
         if isDir.boolValue {
-            let folder = FileManager.default.fileExists(atPath: path + "/config.json") ? path : path + "/vae"
+            let fm = FileManager.default
+            let folder = fm.fileExists(atPath: path + "/config.json") ? path : path + "/vae"
+            guard fm.fileExists(atPath: folder + "/config.json") else {
+                throw SDError.missingModel("\(path): no config.json (not a diffusers AutoencoderTiny folder); for madebyollin/taesd's "
+                                           + "own files name the file: taesd_encoder.safetensors or taesd_decoder.safetensors")
+            }
             let config = try ConfigReader(path: folder + "/config.json")
             let cls = try config.string("_class_name", default: "AutoencoderTiny")
             guard cls == "AutoencoderTiny" else {
