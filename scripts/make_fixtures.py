@@ -405,6 +405,8 @@ def midas_fixtures():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import fixtures_midas
     fixtures_midas.make(os.path.join(ROOT, "models"), ROOT)
+
+
 def deepcache_fixtures():
     """The pipelines with the DeepCache package's helper enabled, on the other sets' tiny models
     (fixtures/deepcache/; run after inpaint, img2img, upscale and depth)."""
@@ -419,6 +421,12 @@ def deepcache_fixtures():
     noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
     _json.dump(noise, open(os.path.join(out, "reference_noise.json"), "w"), indent=1, sort_keys=True)
     save(one, os.path.join(out, "goldens.safetensors"))
+
+
+def fewstep_fixtures():
+    """Tiny TAESD (AutoencoderTiny), tiny SD-Turbo-like model, LCMScheduler sequences, and img2img /
+    4-channel inpaint goldens with them (needs the img2img and inpaint models)."""
+    pipeline_fixture_set("fixtures_fewstep", "tiny-sd-turbo", "fewstep")
 
 
 def attention_size_fixtures():
@@ -478,9 +486,9 @@ def bf16_fixtures():
 
 
 # Written by default (the others are subsets or extras of these).
-DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache"]
+DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep"]
 ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
-             "single", "midas", "exif", "deepcache"]
+             "single", "midas", "exif", "deepcache", "fewstep"]
 
 
 def main():
@@ -523,6 +531,8 @@ def main():
         fixtures_exif.exif_fixtures()
     if "deepcache" in a.parts:
         deepcache_fixtures()
+    if "fewstep" in a.parts:
+        fewstep_fixtures()
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ public struct Img2ImgPipeline {
         let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)
         let deepCache = try DeepCacheRun(interval: r.deepCache, scheduler: scheduler)
         // 6. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
-        let imageLatents = vae.encode(image).sample(g) * vae.config.scalingFactor
+        let imageLatents = model.encodeImage(image, g)
         var latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: timesteps[0])
         // 8. Denoising loop: latents → UNet → guidance → step.
         for (i, t) in timesteps.enumerated() {
@@ -55,7 +55,7 @@ public struct Img2ImgPipeline {
     public func callAsFunction(image original: Image, _ r: Img2ImgRequest, progress: Progress? = nil) throws -> Image {
         let padded = Compositing.padToMultiple(original.rgb8(), model.vae.config.scaleFactor)
         let z = try latents(image: padded.toTensor(), r, progress: progress)
-        let decoded = Image(tensor: model.vae.decode(z / model.vae.config.scalingFactor))
+        let decoded = Image(tensor: model.decodeLatents(z))
         return Compositing.crop(decoded, width: original.width, height: original.height)
     }
 }

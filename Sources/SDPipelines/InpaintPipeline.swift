@@ -26,7 +26,7 @@ public struct InpaintPipeline {
     /// H and W must be multiples of the VAE factor. Returns the decoded image in [−1, 1].
     public func callAsFunction(image: Tensor, mask: Tensor, _ r: InpaintRequest, progress: Progress? = nil) throws -> Tensor {
         // 11. Decode.
-        model.vae.decode(try latents(image: image, mask: mask, r, progress: progress) / model.vae.config.scalingFactor)
+        model.decodeLatents(try latents(image: image, mask: mask, r, progress: progress))
     }
 
     /// Steps 1–10: the final latents (diffusers output_type="latent").
@@ -53,21 +53,21 @@ public struct InpaintPipeline {
 
         // 4.–5. Initial latents. RNG draws: the image's posterior (strength < 1, or always for a base
         //    UNet, which needs the image latents for its blend), then the noise.
-        let scaling = vae.config.scalingFactor
         let latentShape = [1, vae.config.latentChannels, h / f, w / f]
-        let imageLatents = !strengthIsMax || baseModel ? vae.encode(image).sample(g) * scaling : nil
+        let imageLatents = !strengthIsMax || baseModel ? model.encodeImage(image, g) : nil
         let noise = g.randn(latentShape)
         var latents = strengthIsMax ? noise * scheduler.initNoiseSigma : scheduler.addNoise(imageLatents!, noise: noise, timestep: firstT)
 
         // 6.–8. Mask at latent size (nearest) and the masked image's latents (one more RNG draw). A base
-        //    UNet never reads the latter: only its draw is kept, so the generator advances as diffusers'.
+        //    UNet never reads the latter: only its draw is kept, so the generator advances as diffusers'
+        //    (a TAESD encoder draws nothing).
         let keep = mask.map { v in Vec(repeating: 1).replacing(with: 0, where: v .>= 0.5) }   // mask < 0.5
         let maskLatent = mask.interpolated(height: h / f, width: w / f, mode: .nearest)
         var maskedLatents: Tensor? = nil
         if baseModel {
-            _ = g.randn(latentShape)
+            if model.tinyEncoder == nil { _ = g.randn(latentShape) }
         } else {
-            maskedLatents = vae.encode(image * keep).sample(g) * scaling
+            maskedLatents = model.encodeImage(image * keep, g)
         }
         let maskIn = cfg ? maskLatent.repeatedBatch(2) : maskLatent
         if cfg { maskedLatents = maskedLatents?.repeatedBatch(2) }

@@ -13,6 +13,9 @@ public final class StableDiffusionModel {
     public let unet: UNet2DConditionModel
     public let schedulerConfig: ConfigReader
     public let precision: Precision
+    /// TAESD halves used in place of the VAE's encoder / decoder (--vae-encoder / --vae-decoder taesd:PATH).
+    public private(set) var tinyEncoder: TinyEncoder?, tinyDecoder: TinyDecoder?
+    private var tinyEncoderScaling: Float = 1, tinyDecoderScaling: Float = 1
 
     public convenience init(folder: String, precision: Precision = .fp32) throws {
         try self.init(source: ModelSource(folder: folder), precision: precision)
@@ -31,6 +34,40 @@ public final class StableDiffusionModel {
         textEncoder = try source.loadTextEncoder(te, precision: precision)
         vae = try source.loadVAE(v, precision: precision)
         unet = try source.loadUNet(u, precision: precision)
+    }
+
+    /// Encode (and/or decode) with a TAESD instead of the VAE. Its latents must be the VAE's: same
+    /// channels and spatial factor (the SD 1.x/2.x taesd; taesdxl and taesd3 are other latent spaces).
+    public func useTinyAutoencoder(_ tiny: AutoencoderTiny, path: String, encoder: Bool, decoder: Bool) throws {
+        let c = tiny.config
+        guard c.latentChannels == vae.config.latentChannels, c.encoderScale == vae.config.scaleFactor,
+              c.decoderScale == vae.config.scaleFactor, c.inChannels == 3, c.outChannels == 3 else {
+            throw SDError.invalidInput("\(path): this TAESD (latent_channels \(c.latentChannels), factor \(c.encoderScale)) does not "
+                + "match \(name)'s VAE (latent_channels \(vae.config.latentChannels), factor \(vae.config.scaleFactor))")
+        }
+        if encoder {
+            guard let e = tiny.encoder else { throw SDError.invalidInput("\(path): holds a TAESD decoder only, not an encoder") }
+            tinyEncoder = e
+            tinyEncoderScaling = c.scalingFactor
+        }
+        if decoder {
+            guard let d = tiny.decoder else { throw SDError.invalidInput("\(path): holds a TAESD encoder only, not a decoder") }
+            tinyDecoder = d
+            tinyDecoderScaling = c.scalingFactor
+        }
+    }
+
+    /// Scaled latents of images [B, 3, H, W] in [−1, 1] (diffusers retrieve_latents · scaling_factor):
+    /// the VAE's posterior sample draws from `g`; a TAESD's latents draw nothing.
+    public func encodeImage(_ image: Tensor, _ g: TorchGenerator) -> Tensor {
+        if let e = tinyEncoder { return e(image) * tinyEncoderScaling }
+        return vae.encode(image).sample(g) * vae.config.scalingFactor
+    }
+
+    /// Images [B, 3, H, W] in [−1, 1] from scaled latents (vae.decode(latents / scaling_factor)).
+    public func decodeLatents(_ latents: Tensor) -> Tensor {
+        if let d = tinyDecoder { return d(latents / tinyDecoderScaling) }
+        return vae.decode(latents / vae.config.scalingFactor)
     }
 
     /// The model's name for messages and metadata.

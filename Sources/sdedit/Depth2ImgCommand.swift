@@ -33,6 +33,7 @@ struct Depth2Img: ParsableCommand {
     var prompt: String { promptArg ?? "" }
 
     @OptionGroup var model: ModelOption
+    @OptionGroup var vae: TinyVAEOptions
     @OptionGroup var common: GenerationOptions
     @Option(parsing: .unconditional, help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
     @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
@@ -106,10 +107,12 @@ struct Depth2Img: ParsableCommand {
 
     func load(precision: Precision, estimator: Bool, progress: ProgressReporter) throws -> Loaded {
         let source = try model.source(for: .depth)
+        let tiny = try vae.load(precision: precision)
         progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
         let sd = try StableDiffusionModel(source: source, precision: precision)
         try Depth2ImgPipeline.checkIsDepthModel(sd)
+        try vae.attach(tiny, to: sd, progress: progress)
         let pipe = try Depth2ImgPipeline(model: sd, estimator: estimator ? DepthEstimator(source: source, precision: precision) : nil)
         progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
         return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
@@ -129,7 +132,7 @@ struct Depth2Img: ParsableCommand {
             ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
             ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
             ("Denoising strength", "\(r.strength)"), ("Depth", userMap ? "depth map" : "DPT-hybrid"),
-        ] + deepCacheFields(r.deepCache) + [
+        ] + deepCacheFields(r.deepCache) + vae.fields + [
             ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
         ])
         return (out, params)

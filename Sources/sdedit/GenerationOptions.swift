@@ -194,6 +194,7 @@ func samplerName(_ k: SchedulerKind) -> String {
     case .dpm2mKarras: return "DPM++ 2M Karras"
     case .euler: return "Euler"
     case .eulerAncestral: return "Euler a"
+    case .lcm: return "LCM"
     }
 }
 

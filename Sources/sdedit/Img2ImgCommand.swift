@@ -26,6 +26,7 @@ struct Img2Img: ParsableCommand {
     var image: String { imageArg ?? "" }
     var prompt: String { promptArg ?? "" }
     @OptionGroup var model: ModelOption
+    @OptionGroup var vae: TinyVAEOptions
     @OptionGroup var common: GenerationOptions
     @Option(parsing: .unconditional, help: "Denoising steps (before --strength takes its share).") var steps: Int = 50
     @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
@@ -66,9 +67,11 @@ struct Img2Img: ParsableCommand {
 
     func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
         let source = try model.source(for: .img2img)
+        let tiny = try vae.load(precision: precision)
         progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
         let sd = try StableDiffusionModel(source: source, precision: precision)
+        try vae.attach(tiny, to: sd, progress: progress)
         let pipe = try Img2ImgPipeline(model: sd)
         progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
         return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
@@ -84,7 +87,7 @@ struct Img2Img: ParsableCommand {
             ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
             ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
             ("Denoising strength", "\(r.strength)"),
-        ] + deepCacheFields(r.deepCache) + [
+        ] + deepCacheFields(r.deepCache) + vae.fields + [
             ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
         ])
         return (out, params)

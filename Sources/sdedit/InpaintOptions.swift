@@ -8,6 +8,7 @@ import SDPipelines
 
 struct InpaintOptions: ParsableArguments {
     @OptionGroup var model: ModelOption
+    @OptionGroup var vae: TinyVAEOptions
     @Option(parsing: .unconditional, help: "Denoising steps.") var steps: Int = 50
     @Option(parsing: .unconditional, help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
     @Option(parsing: .unconditional, help: "How much of the masked area to re-noise (0…1; 1 = start from pure noise).") var strength: Double = 1.0
@@ -51,9 +52,11 @@ struct InpaintOptions: ParsableArguments {
 
     func load(common: GenerationOptions, precision: Precision, progress: ProgressReporter) throws -> Loaded {
         let source = try model.source(for: .inpaint)
+        let tiny = try vae.load(precision: precision)
         progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
         let sd = try StableDiffusionModel(source: source, precision: precision)
+        try vae.attach(tiny, to: sd, progress: progress)
         let pipe = try InpaintPipeline(model: sd)
         progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
         return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
@@ -76,7 +79,7 @@ struct InpaintOptions: ParsableArguments {
             ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
             ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
             ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),
-        ] + extra + deepCacheFields(r.deepCache) + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
+        ] + extra + deepCacheFields(r.deepCache) + vae.fields + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
         return (result.image, params)
     }
 

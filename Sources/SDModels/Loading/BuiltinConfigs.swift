@@ -13,6 +13,8 @@ public enum CheckpointFamily: String, CaseIterable, Sendable {
     /// SD 2.x base models: the 768 v-prediction stable-diffusion-2-1 (as diffusers' from_single_file
     /// assumes); `--prediction-type epsilon` for the 512 base models.
     case sd21 = "stable-diffusion-2-1"
+    /// stabilityai/sd-turbo (SD 2.1-base distilled): told from sd21 by its file name or metadata only.
+    case sdTurbo = "sd-turbo"
     case sd15 = "stable-diffusion-v1-5"
     case sd15Inpainting = "stable-diffusion-inpainting"
 
@@ -44,6 +46,7 @@ public enum CheckpointFamily: String, CaseIterable, Sendable {
             case .x4Upscaler: return BuiltinJSON.ddim(version: "0.9.0.dev0", betaStart: 0.0001, betaEnd: 0.02)
             case .sd21: return BuiltinJSON.ddim(version: "0.8.0", betaStart: 0.00085, betaEnd: 0.012)
             case .sd15, .sd15Inpainting: return BuiltinJSON.pndm(version: "0.6.0", extra: "")
+            case .sdTurbo: return BuiltinJSON.turboEuler
             }
         case "low_res_scheduler" where self == .x4Upscaler: return BuiltinJSON.x4LowRes
         case "model_index" where self == .x4Upscaler: return #"{"max_noise_level": 350}"#
@@ -58,6 +61,7 @@ public enum CheckpointFamily: String, CaseIterable, Sendable {
         case .sd2Inpainting: return BuiltinJSON.sd2UNet(inChannels: 9, sampleSize: 64, extra: "")
         case .sd2Depth: return BuiltinJSON.sd2UNet(inChannels: 5, sampleSize: 32, extra: "")
         case .sd21: return BuiltinJSON.sd2UNet(inChannels: 4, sampleSize: 96, extra: #", "upcast_attention": true"#)
+        case .sdTurbo: return BuiltinJSON.sd2UNet(inChannels: 4, sampleSize: 64, extra: "")
         case .sd15: return BuiltinJSON.sd15UNet(inChannels: 4)
         case .sd15Inpainting: return BuiltinJSON.sd15UNet(inChannels: 9)
         case .x4Upscaler: return BuiltinJSON.x4UNet
@@ -98,6 +102,9 @@ enum BuiltinJSON {
     static func ddim(version: String, betaStart: Double, betaEnd: Double) -> String {
         #"{"_class_name": "DDIMScheduler", "_diffusers_version": "\#(version)", "beta_end": \#(betaEnd), "beta_schedule": "scaled_linear", "beta_start": \#(betaStart), "clip_sample": false, "num_train_timesteps": 1000, "prediction_type": "v_prediction", "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null}"#
     }
+
+    /// stabilityai/sd-turbo scheduler/scheduler_config.json.
+    static let turboEuler = #"{"_class_name": "EulerDiscreteScheduler", "_diffusers_version": "0.24.0.dev0", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": false, "interpolation_type": "linear", "num_train_timesteps": 1000, "prediction_type": "epsilon", "sample_max_value": 1.0, "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "timestep_spacing": "trailing", "timestep_type": "discrete", "trained_betas": null, "use_karras_sigmas": false}"#
 
     static let x4LowRes = #"{"_class_name": "DDPMScheduler", "_diffusers_version": "0.9.0.dev0", "beta_end": 0.02, "beta_schedule": "scaled_linear", "beta_start": 0.0001, "clip_sample": true, "num_train_timesteps": 1000, "prediction_type": "epsilon", "trained_betas": null, "variance_type": "fixed_small"}"#
 

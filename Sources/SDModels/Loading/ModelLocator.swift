@@ -18,14 +18,16 @@ public enum ModelLocator {
         return roots.filter { seen.insert($0).inserted }
     }
 
-    /// The diffusers folder or single file for `spec` (a path or an org/name hub id).
-    public static func resolve(_ spec: String, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+    /// The diffusers folder or single file for `spec` (a path or an org/name hub id). `pipeline`: a
+    /// folder must be a pipeline's (model_index.json or unet/); false for one component (a TAESD).
+    public static func resolve(_ spec: String, pipeline: Bool = true,
+                               environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let lower = spec.lowercased()
         if fm.fileExists(atPath: spec, isDirectory: &isDir) {
             if isDir.boolValue {
-                guard fm.fileExists(atPath: spec + "/model_index.json") || fm.fileExists(atPath: spec + "/unet") else {
+                guard !pipeline || fm.fileExists(atPath: spec + "/model_index.json") || fm.fileExists(atPath: spec + "/unet") else {
                     throw SDError.missingModel("\(spec): not a diffusers model folder (no model_index.json or unet/)")
                 }
                 return spec

@@ -140,7 +140,7 @@ public final class ModelSource {
 
     public func loadTextEncoder(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> CLIPTextModel {
         let store = try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder) { f in
-            f.family.openCLIP ? (SingleFileCheckpoint.openCLIPPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
+            f.family.openCLIP ? (f.textPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
                 : (SingleFileCheckpoint.clipLPrefix, KeyTables.clipL)
         }
         let model = try CLIPTextModel(config: c, weights: store)

@@ -17,6 +17,9 @@ public final class SingleFileCheckpoint {
     static let openCLIPPrefix = "cond_stage_model.model.", clipLPrefix = "cond_stage_model.transformer."
     /// 512-depth-ema's MiDaS DPT-hybrid (LDM ldm/modules/midas/api.py: MiDaSInference.model).
     static let depthPrefix = "depth_model.model."
+    /// Stability AI's generative-models (SGM) spelling of the same OpenCLIP ViT-H, as in files saved by
+    /// that code base (diffusers reads it with this prefix too: convert_open_clip_checkpoint).
+    static let sgmOpenCLIPPrefix = "conditioner.embedders.0.model."
 
     /// Keys real files carry beside the three components' weights: LDM's DDPM schedule buffers
     /// (register_schedule; recomputed from the scheduler config instead), EMA bookkeeping and, in
@@ -33,6 +36,8 @@ public final class SingleFileCheckpoint {
         file = try SafetensorsFile(path: path)
         family = try SingleFileCheckpoint.detect(file)
         hasDepthModel = family == .sd2Depth && file.keys.contains { $0.hasPrefix(Self.depthPrefix) }
+        textPrefix = !family.openCLIP ? Self.clipLPrefix
+            : file.info(Self.openCLIPPrefix + "token_embedding.weight") != nil ? Self.openCLIPPrefix : Self.sgmOpenCLIPPrefix
         let known = [Self.unetPrefix, Self.vaePrefix, textPrefix] + (family == .sd2Depth ? [Self.depthPrefix] : []) + Self.nonWeightPrefixes
         let stray = file.keys.filter { k in !Self.nonWeightKeys.contains(k) && !known.contains { k.hasPrefix($0) } }
         if !stray.isEmpty {
@@ -41,8 +46,8 @@ public final class SingleFileCheckpoint {
         }
     }
 
-    /// The file's text-encoder prefix: OpenCLIP for the SD 2 family, CLIP ViT-L for SD 1.x.
-    var textPrefix: String { family.openCLIP ? Self.openCLIPPrefix : Self.clipLPrefix }
+    /// The file's text-encoder prefix: OpenCLIP (LDM or SGM spelling) for the SD 2 family, CLIP ViT-L for SD 1.x.
+    let textPrefix: String
 
     /// Whether the file carries the MiDaS depth estimator (512-depth-ema does; a depth file saved
     /// without it needs a depth_estimator/ from --config, or --depth-map).
@@ -58,7 +63,9 @@ public final class SingleFileCheckpoint {
             throw bad("not a Stable Diffusion 1.x/2.x single-file checkpoint (no 4-D \(convIn)); for a diffusers "
                       + "component file, pass its model folder")
         }
+        // (An SDXL refiner also keeps an OpenCLIP under the SGM prefix; its UNet's label_emb refuses it below.)
         let openCLIP = f.info(openCLIPPrefix + "token_embedding.weight") != nil
+            || f.info(sgmOpenCLIPPrefix + "token_embedding.weight") != nil
         let clipL = f.info(clipLPrefix + "text_model.embeddings.token_embedding.weight") != nil
         guard openCLIP != clipL else {
             throw bad(openCLIP ? "holds both an OpenCLIP and a CLIP ViT-L text encoder (SDXL and later are not supported)"
@@ -69,7 +76,7 @@ public final class SingleFileCheckpoint {
         case (9, true, false): return .sd2Inpainting
         case (5, true, false): return .sd2Depth
         case (7, true, true): return .x4Upscaler
-        case (4, true, false): return .sd21
+        case (4, true, false): return isTurbo(f) ? .sdTurbo : .sd21
         case (4, false, false): return .sd15
         case (9, false, false): return .sd15Inpainting
         default:
@@ -77,6 +84,13 @@ public final class SingleFileCheckpoint {
                       + "\(openCLIP ? "OpenCLIP" : "CLIP ViT-L") is none of the checkpoints sdedit knows (9: inpainting, "
                       + "5: depth, 7: x4 upscaler, 4: base)")
         }
+    }
+
+    /// SD-Turbo has SD 2.1-base's architecture, so its weights cannot tell it from SD 2.x; only its name
+    /// (sd_turbo.safetensors, as Stability AI publishes it) or a metadata value naming it can.
+    static func isTurbo(_ f: SafetensorsFile) -> Bool {
+        let name = (f.path.split(separator: "/").last.map(String.init) ?? f.path).lowercased()
+        return name.contains("turbo") || f.metadata.values.contains { $0.lowercased().contains("sd-turbo") }
     }
 
     /// Every component's keys through its table, as loading would with these config values (the

@@ -22,6 +22,7 @@ public protocol Scheduler: AnyObject {
 
 public enum SchedulerKind: String, CaseIterable {
     case pndm, ddim, dpm2m = "dpm++2m", dpm2mKarras = "dpm++2m-karras", euler, eulerAncestral = "euler-a"
+    case lcm
 
     /// A scheduler of this kind configured from a checkpoint's scheduler_config.json, the way
     /// diffusers' `from_config` does it: keys absent from the file take this class's defaults.
@@ -33,6 +34,7 @@ public enum SchedulerKind: String, CaseIterable {
         case .dpm2mKarras: return try DPMSolverMultistepScheduler(config, karras: true)
         case .euler: return try EulerDiscreteScheduler(config)
         case .eulerAncestral: return try EulerAncestralDiscreteScheduler(config)
+        case .lcm: return try LCMScheduler(config)
         }
     }
 
@@ -44,6 +46,7 @@ public enum SchedulerKind: String, CaseIterable {
         case "DPMSolverMultistepScheduler": return .dpm2m
         case "EulerDiscreteScheduler": return .euler
         case "EulerAncestralDiscreteScheduler": return .eulerAncestral
+        case "LCMScheduler": return .lcm
         default: return nil
         }
     }
@@ -61,10 +64,11 @@ public struct NoiseSchedule {
     public let spacing: TimestepSpacing
     public let stepsOffset: Int
 
-    public init(_ r: ConfigReader, defaultSpacing: TimestepSpacing, defaultSchedule: String = "linear") throws {
+    public init(_ r: ConfigReader, defaultSpacing: TimestepSpacing, defaultSchedule: String = "linear",
+                defaultBetas: (start: Double, end: Double) = (0.0001, 0.02)) throws {
         trainSteps = try r.int("num_train_timesteps", default: 1000, range: 2...100_000)
-        let start = try r.double("beta_start", default: 0.0001, range: 0...1)
-        let end = try r.double("beta_end", default: 0.02, range: 0...1)
+        let start = try r.double("beta_start", default: defaultBetas.start, range: 0...1)
+        let end = try r.double("beta_end", default: defaultBetas.end, range: 0...1)
         let schedule = try r.string("beta_schedule", default: defaultSchedule)
         if r.present("trained_betas") != nil { throw SDError.badFile(path: r.path, message: "trained_betas is not supported") }
         let betas: [Float]

@@ -8,7 +8,7 @@ import SDModels
 import SDPipelines
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -19,6 +19,7 @@ public enum FuzzTargets {
         case "config": config(data)
         case "tokenizer": tokenize(data)
         case "checkpoint": checkpoint(data)
+        case "taesd": _ = scratchFile(data).map { try? TinyAutoencoderSource.load($0) }
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -42,6 +43,7 @@ public enum FuzzTargets {
         _ = try? UNetConfig(r)
         _ = try? VAEConfig(r)
         _ = try? CLIPTextConfig(r)
+        _ = try? AutoencoderTinyConfig(r)
         let steps = (dict["fuzz_steps"] as? Int).map { max(1, min($0, 1000)) } ?? 10
         for kind in SchedulerKind.allCases {
             guard let s = try? kind.make(config: r), (try? s.setTimesteps(steps)) != nil else { continue }
