@@ -454,10 +454,21 @@ def bf16_fixtures():
     save(t, os.path.join(ROOT, "core", "bf16.safetensors"))
 
 
+def prompt_fixtures():
+    """A1111 prompt syntax (fixtures/prompt/): parser, <lora:…> tag, open_clip tokenizer and embedding
+    cases from scripts/fixtures_prompt.py, on the tiny SD 1.x and SD 2.1-base text encoders."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_prompt
+    out = os.path.join(ROOT, "prompt")
+    os.makedirs(out, exist_ok=True)
+    save(fixtures_prompt.goldens(out), os.path.join(out, "goldens.safetensors"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "prompt"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, prompt)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -487,6 +498,8 @@ def main():
         img2img_fixtures()
     if "single" in a.parts:
         single_fixtures()
+    if "prompt" in a.parts:
+        prompt_fixtures()
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ public final class StableDiffusionModel {
         return k
     }
 
-    /// Prompt embeddings, [uncond, cond] when guidance is on (diffusers encode_prompt).
+    /// Prompt embeddings, [uncond, cond] when guidance is on (diffusers encode_prompt): one
+    /// 77-token sequence each, the text after 75 tokens dropped.
     public func encodePrompt(_ prompt: String, negative: String?, guidance: Bool) -> Tensor {
         var ids = [tokenizer.encode(prompt)]
         if guidance { ids.insert(tokenizer.encode(negative ?? ""), at: 0) }
@@ -100,6 +101,8 @@ public struct GenerationRequest {
     public var strength: Double
     public var seed: UInt64 = 0
     public var scheduler: SchedulerKind?
+    /// How the prompts are read: A1111's syntax (the CLI's default) or diffusers' literal text.
+    public var promptSyntax: PromptSyntax = .a1111
 
     public init(prompt: String, strength: Double) {
         self.prompt = prompt
