@@ -141,3 +141,33 @@ extension A1111PromptEncoder {
         return [pad(a, to: n), pad(b, to: n)]
     }
 }
+
+extension StableDiffusionModel {
+    /// What a user should hear about a prompt before it runs: in diffusers syntax, text past the 75
+    /// tokens CLIP reads (diffusers logs the same); in A1111 syntax, the <lora:…> and other
+    /// extra-network tags taken out of the text. Throws for what A1111 refuses (a weight that is not a number).
+    public func promptNotes(_ prompt: String, negative: String?, syntax: PromptSyntax) throws -> [String] {
+        var notes: [String] = []
+        switch syntax {
+        case .diffusers:
+            let limit = tokenizer.maxLength - 2
+            for (label, text) in [("prompt", prompt), ("negative prompt", negative ?? "")] {
+                let n = tokenizer.tokenIDs(text).count
+                if n > limit {
+                    notes.append("the \(label) is \(n) tokens; CLIP reads the first \(limit) and drops the rest "
+                                 + "(--prompt-syntax a1111 encodes long prompts in \(limit)-token chunks)")
+                }
+            }
+        case .a1111:
+            let parsed = try ExtraNetworks.parse(prompt)
+            for text in [parsed.prompt, negative ?? ""] { _ = try PromptAttention.parse(text) }
+            for t in parsed.loras {
+                notes.append("<lora:\(t.name):\(t.weight)> is taken out of the prompt; LoRA weights are not applied")
+            }
+            for name in Set(parsed.others).sorted() {
+                notes.append("<\(name):…> tags are taken out of the prompt; \(name) networks are not supported")
+            }
+        }
+        return notes
+    }
+}

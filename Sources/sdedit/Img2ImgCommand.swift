@@ -50,6 +50,7 @@ struct Img2Img: ParsableCommand {
             for i in 0..<common.count {
                 let r = common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: base &+ UInt64(i),
                                        scheduler: scheduler)
+                try notePrompt(sd, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
                 progress.message("sdedit: seed \(r.seed)")
                 progress.begin(common.count > 1 ? "img2img \(i + 1)/\(common.count)" : "img2img")
                 let out = try pipe(image: original, r, progress: progress.update)
