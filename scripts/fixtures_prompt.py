@@ -267,6 +267,32 @@ def goldens(out_dir):
     exact = lambda x: repr(x) if isinstance(x, float) else [exact(v) for v in x] if isinstance(x, list) else \
         {k: exact(v) for k, v in x.items()} if isinstance(x, dict) else x
     json.dump(exact(cases), open(os.path.join(out_dir, "cases.json"), "w"), indent=0)
+    t.update(pipeline_goldens())
+    return t
+
+
+PIPELINE_CASES = ["long_emphasis", "break", "long_negative"]
+
+
+def pipeline_goldens():
+    """StableDiffusionImg2ImgPipeline fed the twin's embeddings (prompt_embeds / negative_prompt_embeds,
+    several 77-token chunks): the UNet's cross-attention over the longer context, end to end.
+    fixtures/img2img/ddim_v.png, the checkpoint's scheduler, 6 steps, strength 0.8, guidance 7.5, seed 31."""
+    from diffusers import StableDiffusionImg2ImgPipeline
+    from PIL import Image
+    image = Image.open(os.path.join(ROOT, "img2img", "ddim_v.png")).convert("RGB")
+    t = {}
+    for model, key in [("tiny-sd1", "sd1"), ("tiny-sd21-base", "sd2")]:
+        e = Embedder(model)
+        pipe = StableDiffusionImg2ImgPipeline.from_pretrained(os.path.join(ROOT, "models", model), variant="fp16",
+                                                              torch_dtype=torch.float32, safety_checker=None,
+                                                              requires_safety_checker=False)
+        for name in PIPELINE_CASES:
+            _, prompt, negative, _ = next(c for c in EMBED_CASES if c[0] == name)
+            embeds, _, _ = e.conditioning(prompt, negative, True)
+            t[f"{key}.{name}.latents"] = pipe(prompt_embeds=embeds[1:], negative_prompt_embeds=embeds[:1], image=image,
+                                              num_inference_steps=6, strength=0.8, guidance_scale=7.5, output_type="latent",
+                                              generator=torch.Generator().manual_seed(31)).images
     return t
 
 

@@ -1,7 +1,7 @@
 // A1111 prompt syntax (--prompt-syntax a1111) against the Python twin of AUTOMATIC1111's prompt code:
 // the attention parser (A1111's own docstring examples, edge cases and 400 random prompts), <lora:…>
 // tags, open_clip tokenization, and the chunked, emphasized, padded embeddings of the tiny SD 1.x
-// (tiny-sd1) and SD 2.x (tiny-sd21-base) text encoders.
+// (tiny-sd1) and SD 2.x (tiny-sd21-base) text encoders, and img2img on those embeddings against diffusers.
 // Fixtures: python scripts/fixtures_prompt.py (or scripts/make_fixtures.py prompt) → fixtures/prompt/.
 import Foundation
 import SDCore
@@ -105,6 +105,28 @@ final class PromptSyntaxTests: XCTestCase {
             checked += 1
         }
         XCTAssertEqual(checked, 18)
+    }
+
+    /// diffusers' StableDiffusionImg2ImgPipeline given the twin's multi-chunk embeddings (prompt_embeds,
+    /// negative_prompt_embeds) against Img2ImgPipeline with --prompt-syntax a1111: final latents.
+    func testImg2ImgWithChunkedPromptsMatchesDiffusers() throws {
+        let golden = try Fixtures.file("prompt/goldens.safetensors")
+        let image = try ImageIO.read(Fixtures.path("img2img/ddim_v.png")).rgb8().toTensor()
+        let embeddings = Self.list("embeddings")
+        for (folder, key) in [("tiny-sd1", "sd1"), ("tiny-sd21-base", "sd2")] {
+            let pipe = try Img2ImgPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/\(folder)")))
+            for name in ["long_emphasis", "break", "long_negative"] {
+                let c = try XCTUnwrap(embeddings.first { $0["name"] as? String == "\(key).\(name)" })
+                var r = Img2ImgRequest(prompt: c["prompt"] as! String, strength: 0.8)
+                r.negativePrompt = c["negative"] as? String
+                r.steps = 6
+                r.seed = 31
+                let got = try pipe.latents(image: image, r)
+                let want = try golden.tensor("\(key).\(name).latents")
+                print("prompt img2img \(key).\(name): latents max |Δ| \(compare(got, want, Tolerances.exact).maxAbs)")
+                assertClose(got, want, Tolerances.pipelineLatents, "\(key).\(name) latents")
+            }
+        }
     }
 
     /// No syntax, at most 75 tokens: both syntaxes give the same embeddings, bit for bit.
