@@ -485,14 +485,29 @@ def bf16_fixtures():
     save(t, os.path.join(ROOT, "core", "bf16.safetensors"))
 
 
+def prompt_fixtures():
+    """A1111 prompt syntax (fixtures/prompt/): parser, <lora:…> tag, open_clip tokenizer and embedding
+    cases from scripts/fixtures_prompt.py, on the tiny SD 1.x and SD 2.1-base text encoders."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_prompt
+    out = os.path.join(ROOT, "prompt")
+    os.makedirs(out, exist_ok=True)
+    save(fixtures_prompt.goldens(out), os.path.join(out, "goldens.safetensors"))
+
+
 # Written by default (the others are subsets or extras of these).
-DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep"]
+DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt"]
 ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
-             "single", "midas", "exif", "deepcache", "fewstep"]
+             "single", "midas", "exif", "deepcache", "fewstep", "prompt"]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "prompt"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, prompt)")
+
+
     p.add_argument("parts", nargs="*", default=DEFAULT_PARTS,
                    help="which fixture sets to write: " + ", ".join(ALL_PARTS))
     a = p.parse_args()
@@ -533,6 +548,8 @@ def main():
         deepcache_fixtures()
     if "fewstep" in a.parts:
         fewstep_fixtures()
+    if "prompt" in a.parts:
+        prompt_fixtures()
 
 
 if __name__ == "__main__":

@@ -212,12 +212,14 @@ public final class CLIPTokenizer {
     }
 
     /// The CLIP pre-tokeniser pattern, over Unicode scalars; whitespace is dropped.
-    static func preTokenize(_ s: String) -> [String] {
+    /// `markers` are the pattern's leading special-token alternatives (open_clip spells them
+    /// <start_of_text> and <end_of_text>).
+    static func preTokenize(_ s: String, markers: [String] = ["<|startoftext|>", "<|endoftext|>"]) -> [String] {
         let u = Array(s.unicodeScalars)
         var pieces: [String] = []
         var i = 0
         let contractions = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].map { Array($0.unicodeScalars) }
-        let markers = ["<|startoftext|>", "<|endoftext|>"].map { Array($0.unicodeScalars) }
+        let markers = markers.map { Array($0.unicodeScalars) }
         func matches(_ p: [Unicode.Scalar], at i: Int) -> Bool {
             i + p.count <= u.count && u[i..<(i + p.count)].elementsEqual(p)
         }

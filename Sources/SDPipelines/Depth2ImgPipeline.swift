@@ -46,7 +46,7 @@ public struct Depth2ImgPipeline {
         let g = TorchGenerator(seed: r.seed)
 
         // 2.–4. Prompt embeddings ([uncond, cond] with guidance) and the depth, duplicated alike.
-        let context = model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg)
+        let context = try model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg, syntax: r.promptSyntax)
         let depthIn = cfg ? depth.repeatedBatch(2) : depth
 
         // 6. Timesteps, cut by strength.

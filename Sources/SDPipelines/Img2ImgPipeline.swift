@@ -29,7 +29,7 @@ public struct Img2ImgPipeline {
         let cfg = r.guidance > 1
         let g = TorchGenerator(seed: r.seed)
         // 3. Prompt embeddings ([uncond, cond] with guidance).
-        let context = model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg)
+        let context = try model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg, syntax: r.promptSyntax)
         // 5. Timesteps, cut by strength.
         let scheduler = try model.scheduler(r.scheduler)
         let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)

@@ -42,7 +42,7 @@ public struct InpaintPipeline {
         let g = TorchGenerator(seed: r.seed)
 
         // 2. Encode the prompt ([uncond, cond] with guidance).
-        let context = model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg)
+        let context = try model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg, syntax: r.promptSyntax)
 
         // 3. Timesteps, cut by strength.
         let scheduler = try model.scheduler(r.scheduler)

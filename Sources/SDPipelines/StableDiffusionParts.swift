@@ -118,7 +118,8 @@ public final class StableDiffusionModel {
         return k
     }
 
-    /// Prompt embeddings, [uncond, cond] when guidance is on (diffusers encode_prompt).
+    /// Prompt embeddings, [uncond, cond] when guidance is on (diffusers encode_prompt): one
+    /// 77-token sequence each, the text after 75 tokens dropped.
     public func encodePrompt(_ prompt: String, negative: String?, guidance: Bool) -> Tensor {
         var ids = [tokenizer.encode(prompt)]
         if guidance { ids.insert(tokenizer.encode(negative ?? ""), at: 0) }
@@ -139,6 +140,8 @@ public struct GenerationRequest {
     public var scheduler: SchedulerKind?
     /// DeepCache interval N (full UNet every N-th step, the shallow branch between); 1 = off.
     public var deepCache = 1
+    /// How the prompts are read: A1111's syntax (the CLI's default) or diffusers' literal text.
+    public var promptSyntax: PromptSyntax = .a1111
 
     public init(prompt: String, strength: Double) {
         self.prompt = prompt

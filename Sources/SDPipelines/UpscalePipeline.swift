@@ -14,6 +14,8 @@ public struct UpscaleRequest {
     public var noiseLevel = 20
     public var seed: UInt64 = 0
     public var scheduler: SchedulerKind?
+    /// How the prompts are read: A1111's syntax (the CLI's default) or diffusers' literal text.
+    public var promptSyntax: PromptSyntax = .a1111
     /// Low-res tile size for the UNet (nil: never tile) and the overlap between tiles.
     public var tile: Int? = 128
     public var tileOverlap = 32
@@ -67,7 +69,7 @@ public struct UpscalePipeline {
         }
         let cfg = r.guidance > 1
         let g = TorchGenerator(seed: r.seed)
-        let context = model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg)
+        let context = try model.encodePrompt(r.prompt, negative: r.negativePrompt, guidance: cfg, syntax: r.promptSyntax)
 
         // 3. Timesteps.
         let scheduler = try model.scheduler(r.scheduler)

@@ -125,6 +125,7 @@ struct Depth2Img: ParsableCommand {
     /// One image and its A1111 parameters text.
     func edit(_ m: Loaded, image: Image, depth: Tensor, _ r: Depth2ImgRequest, userMap: Bool, precision: Precision,
               label: String, progress: ProgressReporter) throws -> (Image, String) {
+        try notePrompt(m.pipe.model, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
         progress.message("sdedit: seed \(r.seed)")
         progress.begin(label)
         let out = try m.pipe(image: image, depth: depth, r, progress: progress.update)

@@ -8,6 +8,7 @@ import SDPipelines
 extension SchedulerKind: ExpressibleByArgument {}
 extension MaskChannel: ExpressibleByArgument {}
 extension InpaintArea: ExpressibleByArgument {}
+extension PromptSyntax: ExpressibleByArgument {}
 
 /// The job a model is for: where --model's default comes from (environment, then the hub id).
 enum ModelJob: String {
@@ -81,6 +82,9 @@ struct GenerationOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "No progress or messages on stderr (errors still print).")
     var quiet = false
 
+    @Option(help: ArgumentHelp("How prompts are read: a1111 (AUTOMATIC1111's (word:1.3), (word), [word], \\( escapes, BREAK, <lora:NAME:W> tags, prompts past 75 tokens encoded in chunks) or diffusers (literal text, cut at 77 tokens).", valueName: "a1111|diffusers"))
+    var promptSyntax: PromptSyntax = .a1111
+
     func validate() throws {
         guard count >= 1 && count <= 1000 else { throw ValidationError("--count must be 1…1000") }
         guard threads >= 1 && threads <= 1024 else { throw ValidationError("--threads must be at least 1") }
@@ -139,6 +143,7 @@ struct GenerationOptions: ParsableArguments {
         r.seed = seed
         r.scheduler = scheduler
         r.deepCache = deepCache
+        r.promptSyntax = promptSyntax
         return r
     }
 
@@ -223,4 +228,11 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e } catch {
         throw fail(error)
     }
+}
+
+/// Warnings about a request's prompts on stderr (text past 77 tokens in diffusers syntax, tags taken
+/// out in a1111 syntax); a prompt A1111 would refuse is an error before any denoising.
+func notePrompt(_ model: StableDiffusionModel, _ prompt: String, negative: String?, syntax: PromptSyntax,
+                progress: ProgressReporter) throws {
+    for n in try model.promptNotes(prompt, negative: negative, syntax: syntax) { progress.message("sdedit: warning: \(n)") }
 }

@@ -80,6 +80,7 @@ struct Img2Img: ParsableCommand {
     /// One image and its A1111 parameters text.
     func edit(_ m: Loaded, _ image: Image, _ r: GenerationRequest, precision: Precision, label: String,
               progress: ProgressReporter) throws -> (Image, String) {
+        try notePrompt(m.pipe.model, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
         progress.message("sdedit: seed \(r.seed)")
         progress.begin(label)
         let out = try m.pipe(image: image, r, progress: progress.update)

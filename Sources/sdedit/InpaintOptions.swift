@@ -66,6 +66,7 @@ struct InpaintOptions: ParsableArguments {
     /// its A1111 parameters text.
     func paint(_ m: Loaded, image: Image, mask: Tensor, _ r: InpaintRequest, precision: Precision, label: String,
                progress: ProgressReporter, fields extra: [(String, String)] = []) throws -> (Image, String) {
+        try notePrompt(m.pipe.model, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
         progress.message("sdedit: seed \(r.seed)")
         progress.begin(label)
         let result = try m.pipe(image: image, mask: mask, r, options: imageOptions, progress: progress.update)

@@ -78,6 +78,7 @@ struct Upscale: ParsableCommand {
     func request(prompt: String, seed: UInt64) -> UpscaleRequest {
         var r = UpscaleRequest(prompt: prompt)
         r.negativePrompt = common.negativePrompt
+        r.promptSyntax = common.promptSyntax
         r.steps = steps
         r.guidance = guidance
         r.noiseLevel = noiseLevel
@@ -94,6 +95,7 @@ struct Upscale: ParsableCommand {
         var r = request
         r.scheduler = m.scheduler
         let padded = Compositing.padToMultiple(original, m.pipe.model.vae.config.scaleFactor)
+        try notePrompt(m.pipe.model, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
         progress.message("sdedit: seed \(r.seed)")
         progress.begin(label)
         let decoded = try m.pipe(image: padded.toTensor(), r, progress: progress.update)

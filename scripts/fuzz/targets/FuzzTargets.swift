@@ -8,7 +8,7 @@ import SDModels
 import SDPipelines
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -20,6 +20,7 @@ public enum FuzzTargets {
         case "tokenizer": tokenize(data)
         case "checkpoint": checkpoint(data)
         case "taesd": _ = scratchFile(data).map { try? TinyAutoencoderSource.load($0) }
+        case "prompt": prompt(data)
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -55,6 +56,19 @@ public enum FuzzTargets {
     static func tokenize(_ data: [UInt8]) {
         guard let tok = tokenizer else { return }
         _ = tok.encode(String(decoding: data, as: UTF8.self))
+    }
+
+    /// A prompt in A1111 syntax: <lora:…> tags, the attention parser, then chunks as SD 2.x tokenizes
+    /// them (open_clip's cleaning) and as SD 1.x does.
+    static func prompt(_ data: [UInt8]) {
+        guard let tok = tokenizer else { return }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let (stripped, _, _) = try? ExtraNetworks.parse(text), let parsed = try? PromptAttention.parse(stripped) else { return }
+        for embedder in [PromptEmbedder.openCLIP, .clip] {
+            for chunk in A1111PromptEncoder(tokenizer: tok, embedder: embedder).chunks(parsed) {
+                precondition(chunk.tokens.count == tok.maxLength && chunk.multipliers.count == tok.maxLength)
+            }
+        }
     }
 
     static let tokenizer: CLIPTokenizer? = {

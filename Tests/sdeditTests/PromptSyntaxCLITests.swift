@@ -1,0 +1,56 @@
+// --prompt-syntax end to end (img2img on the tiny SD 1.x and SD 2.1-base models): a plain prompt gives
+// the same image either way; a long emphasized prompt runs in chunks under a1111 and is cut (with a
+// warning) under diffusers; a weight A1111 cannot read is a usage error; <lora:…> tags are taken out
+// of the prompt with a warning and kept in the PNG parameters text.
+import Foundation
+import SDCore
+import SDTestSupport
+import XCTest
+
+final class PromptSyntaxCLITests: CLITestCase {
+    let image = Fixtures.path("img2img/ddim_v.png")
+
+    func img2img(_ model: String, _ prompt: String, _ out: String, _ extra: [String] = []) throws -> (status: Int32, stdout: Data, stderr: String) {
+        try run(["img2img", image, prompt, "--model", Fixtures.path("models/\(model)"), "--steps", "2", "--seed", "5",
+                 "--precision", "fp32", "-o", dir + "/" + out] + extra)
+    }
+
+    func pixels(_ name: String) throws -> [UInt16] { try ImageIO.read(dir + "/" + name).samples }
+
+    func testSyntaxes() throws {
+        let long = Array(repeating: "a (tall:1.2) tower, [fog]", count: 12).joined(separator: ", ")
+        for m in ["tiny-sd1", "tiny-sd21-base"] {
+            var r = try img2img(m, "a red brick wall", "\(m)-a.png", ["--negative-prompt", "blurry"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            r = try img2img(m, "a red brick wall", "\(m)-d.png", ["--negative-prompt", "blurry", "--prompt-syntax", "diffusers"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try pixels("\(m)-a.png"), try pixels("\(m)-d.png"), "\(m): plain prompt differs between syntaxes")
+
+            r = try img2img(m, long, "\(m)-long-a.png")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertFalse(r.stderr.contains("warning"), r.stderr)
+            r = try img2img(m, long, "\(m)-long-d.png", ["--prompt-syntax", "diffusers"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stderr.contains("warning: the prompt is") && r.stderr.contains("drops the rest"), r.stderr)
+            XCTAssertNotEqual(try pixels("\(m)-long-a.png"), try pixels("\(m)-long-d.png"))
+        }
+    }
+
+    func testBadWeightAndLoRATags() throws {
+        var r = try img2img("tiny-sd1", "a (tower:1.2.3)", "bad.png")
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.split(separator: "\n").last?.contains("emphasis weight '1.2.3' is not a number") == true, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.png"))
+        // The diffusers syntax reads the same text literally.
+        r = try img2img("tiny-sd1", "a (tower:1.2.3)", "literal.png", ["--prompt-syntax", "diffusers", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+
+        r = try img2img("tiny-sd1", "a castle <lora:ink:0.6> at night", "lora.png")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("<lora:ink:0.6> is taken out of the prompt"), r.stderr)
+        let png = try ImageIO.readBytes(dir + "/lora.png")
+        XCTAssertNotNil(png.firstRange(of: Array("parameters\u{0}a castle <lora:ink:0.6> at night\nSteps: 2".utf8)))
+        r = try img2img("tiny-sd1", "a castle  at night", "nolora.png", ["-q"])
+        XCTAssertEqual(try pixels("lora.png"), try pixels("nolora.png"), "the tag is not removed from the encoded text")
+    }
+}
