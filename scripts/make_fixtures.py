@@ -398,6 +398,12 @@ def depth_fixtures():
     pipeline_fixture_set("fixtures_depth", "tiny-sd2-depth", "depth")
 
 
+def txt2img_fixtures():
+    """StableDiffusionPipeline goldens on tiny SD 1.x / SD 2.1-style / SD-Turbo-style models and the
+    inpainting model run as A1111's txt2img (builds fixtures/models/tiny-sd-turbo from tiny-sd21-base)."""
+    pipeline_fixture_set("fixtures_txt2img", "tiny-sd-turbo", "txt2img")
+
+
 def attention_size_fixtures():
     """Attention at the head sizes the real models use (fixtures/core/attention_sizes.safetensors):
     d 64 with more keys than one 128-key block and a ragged last block, cross-attention (77 text
@@ -456,8 +462,8 @@ def bf16_fixtures():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "txt2img"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, txt2img)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -487,6 +493,8 @@ def main():
         img2img_fixtures()
     if "single" in a.parts:
         single_fixtures()
+    if "txt2img" in a.parts:
+        txt2img_fixtures()
 
 
 if __name__ == "__main__":
