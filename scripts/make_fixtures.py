@@ -404,6 +404,12 @@ def txt2img_fixtures():
     pipeline_fixture_set("fixtures_txt2img", "tiny-sd-turbo", "txt2img")
 
 
+def fill_fixtures():
+    """Masked content (inpaint --fill): A1111's fill() images and its latent edits around diffusers'
+    inpaint pipeline on the inpainting and SD 2.1-style models (fixtures/fill/)."""
+    pipeline_fixture_set("fixtures_fill", "tiny-sd2-inpainting", "fill")
+
+
 def attention_size_fixtures():
     """Attention at the head sizes the real models use (fixtures/core/attention_sizes.safetensors):
     d 64 with more keys than one 128-key block and a ragged last block, cross-attention (77 text
@@ -462,8 +468,8 @@ def bf16_fixtures():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "txt2img"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, txt2img)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "txt2img", "fill"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, txt2img, fill)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -495,6 +501,8 @@ def main():
         single_fixtures()
     if "txt2img" in a.parts:
         txt2img_fixtures()
+    if "fill" in a.parts:
+        fill_fixtures()
 
 
 if __name__ == "__main__":

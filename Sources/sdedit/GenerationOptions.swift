@@ -8,6 +8,7 @@ import SDPipelines
 extension SchedulerKind: ExpressibleByArgument {}
 extension MaskChannel: ExpressibleByArgument {}
 extension InpaintArea: ExpressibleByArgument {}
+extension MaskedContent: ExpressibleByArgument {}
 
 /// The job a model is for: where --model's default comes from (environment, then the hub id).
 enum ModelJob: String {

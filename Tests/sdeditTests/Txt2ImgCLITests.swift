@@ -59,3 +59,23 @@ final class Txt2ImgCLITests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.png"))
     }
 }
+
+final class FillCLITests: CLITestCase {
+    /// --fill reaches the pipeline (a different image from the default), is named in the A1111 text
+    /// as A1111 names it, works for outpaint too, and an unknown mode is a usage error.
+    func testFillModes() throws {
+        var r = try inpaint(["--strength", "0.7", "--steps", "4", "-o", dir + "/orig.png", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try inpaint(["--strength", "0.7", "--steps", "4", "--fill", "latent-noise", "-o", dir + "/noise.png", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertNotEqual(try ImageIO.read(dir + "/orig.png").samples, try ImageIO.read(dir + "/noise.png").samples)
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir + "/noise.png")), as: UTF8.self)
+        XCTAssertTrue(text.contains("Masked content: latent noise"), "parameters")
+        XCTAssertFalse(String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir + "/orig.png")), as: UTF8.self).contains("Masked content"))
+        r = try run(["outpaint", photo, "x", "--extend", "8", "--model", model, "--steps", "2", "--strength", "0.8", "--fill", "fill",
+                     "-o", dir + "/out.png", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try inpaint(["--fill", "noise", "-o", dir + "/bad.png"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+    }
+}
