@@ -429,6 +429,18 @@ def fewstep_fixtures():
     pipeline_fixture_set("fixtures_fewstep", "tiny-sd-turbo", "fewstep")
 
 
+def txt2img_fixtures():
+    """StableDiffusionPipeline goldens on tiny SD 1.x / SD 2.1-style / SD-Turbo-style models and the
+    inpainting model run as A1111's txt2img (builds fixtures/models/tiny-sd-turbo-v from tiny-sd21-base)."""
+    pipeline_fixture_set("fixtures_txt2img", "tiny-sd-turbo-v", "txt2img")
+
+
+def fill_fixtures():
+    """Masked content (inpaint --fill): A1111's fill() images and its latent edits around diffusers'
+    inpaint pipeline on the inpainting and SD 2.1-style models (fixtures/fill/)."""
+    pipeline_fixture_set("fixtures_fill", "tiny-sd2-inpainting", "fill")
+
+
 def attention_size_fixtures():
     """Attention at the head sizes the real models use (fixtures/core/attention_sizes.safetensors):
     d 64 with more keys than one 128-key block and a ragged last block, cross-attention (77 text
@@ -497,9 +509,9 @@ def prompt_fixtures():
 
 
 # Written by default (the others are subsets or extras of these).
-DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt"]
+DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill"]
 ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
-             "single", "midas", "exif", "deepcache", "fewstep", "prompt"]
+             "single", "midas", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill"]
 
 
 def main():
@@ -550,6 +562,10 @@ def main():
         fewstep_fixtures()
     if "prompt" in a.parts:
         prompt_fixtures()
+    if "txt2img" in a.parts:
+        txt2img_fixtures()
+    if "fill" in a.parts:
+        fill_fixtures()
 
 
 if __name__ == "__main__":

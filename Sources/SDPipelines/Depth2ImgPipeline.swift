@@ -35,7 +35,7 @@ public struct Depth2ImgPipeline {
     /// Steps 5–9 on tensors: image [1, 3, H, W] in [−1, 1] (H, W multiples of the VAE factor), depth
     /// [1, 1, H/f, W/f]. Returns the final latents (diffusers output_type="latent").
     public func latents(image: Tensor, depth: Tensor, _ r: Depth2ImgRequest, progress: Progress? = nil) throws -> Tensor {
-        let vae = model.vae, unet = model.unet
+        let vae = model.vae
         let f = vae.config.scaleFactor
         let h = image.dim(2), w = image.dim(3)
         // 1. Check inputs.
@@ -57,20 +57,11 @@ public struct Depth2ImgPipeline {
 
         // 7. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
         let imageLatents = model.encodeImage(image, g)
-        var latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: firstT)
+        let latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: firstT)
 
         // 9. Denoising loop: [latents | depth] → UNet → guidance → step.
-        for (i, t) in timesteps.enumerated() {
-            var input = cfg ? latents.repeatedBatch(2) : latents
-            input = scheduler.scaleModelInput(input, timestep: t)
-            input = Tensor.concat([input, depthIn], dim: 1)                        // [B, 4 + 1, h, w]
-            var pred = deepCache.step(t).predict(unet, input, timestep: t, context: context)
-            if cfg { pred = applyGuidance(pred, scale: r.guidance) }
-            latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
-            try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
-            progress?(i + 1, timesteps.count)
-        }
-        return latents
+        return try model.denoise(latents, timesteps: timesteps, scheduler: scheduler, context: context,
+                                 guidance: cfg ? r.guidance : nil, deepCache: deepCache, conditioning: depthIn, generator: g, progress: progress)
     }
 
     /// The estimated depth ([1, h, w], the estimator's output size) the image-level call conditions

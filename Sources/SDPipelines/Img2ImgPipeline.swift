@@ -19,7 +19,7 @@ public struct Img2ImgPipeline {
     /// Steps 4–8 on tensors: image [1, 3, H, W] in [−1, 1] (H, W multiples of the VAE factor).
     /// Returns the final latents (diffusers output_type="latent").
     public func latents(image: Tensor, _ r: Img2ImgRequest, progress: Progress? = nil) throws -> Tensor {
-        let vae = model.vae, unet = model.unet
+        let vae = model.vae
         let f = vae.config.scaleFactor
         // 1. Check inputs.
         guard image.dim(2) % f == 0, image.dim(3) % f == 0 else {
@@ -36,18 +36,10 @@ public struct Img2ImgPipeline {
         let deepCache = try DeepCacheRun(interval: r.deepCache, scheduler: scheduler)
         // 6. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
         let imageLatents = model.encodeImage(image, g)
-        var latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: timesteps[0])
+        let latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: timesteps[0])
         // 8. Denoising loop: latents → UNet → guidance → step.
-        for (i, t) in timesteps.enumerated() {
-            var input = cfg ? latents.repeatedBatch(2) : latents
-            input = scheduler.scaleModelInput(input, timestep: t)                   // [B, 4, h, w]
-            var pred = deepCache.step(t).predict(unet, input, timestep: t, context: context)
-            if cfg { pred = applyGuidance(pred, scale: r.guidance) }
-            latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
-            try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
-            progress?(i + 1, timesteps.count)
-        }
-        return latents
+        return try model.denoise(latents, timesteps: timesteps, scheduler: scheduler, context: context,
+                                 guidance: cfg ? r.guidance : nil, deepCache: deepCache, generator: g, progress: progress)
     }
 
     /// The image-level recipe (what `sdedit img2img` runs): padded to the VAE multiple with edge

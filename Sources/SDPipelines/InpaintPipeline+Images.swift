@@ -16,6 +16,8 @@ public struct InpaintImageOptions: Sendable {
     public var maskBlur: Double = 4
     /// Paste the generated pixels onto the original through the feathered mask.
     public var composite = true
+    /// What the masked area holds before denoising (A1111's masked content).
+    public var content: MaskedContent = .original
     public init() {}
 }
 
@@ -52,7 +54,7 @@ extension InpaintPipeline {
             let m = try MaskPreparation.binaryMask(MaskedArea.maskImage(MaskedArea.crop(mask, box))
                 .pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos))
             // 4. The pipeline on the crop.
-            let decoded = try self(image: image.toTensor(), mask: m, r, progress: progress)
+            let decoded = try self(image: image.toTensor(), mask: m, r, content: o.content, progress: progress)
             // 5. Back to the box's size, over the untouched original.
             let back = Image(tensor: decoded).pillowResized(width: box.width, height: box.height, filter: .lanczos)
             generated = MaskedArea.paste(back, into: original, at: box)
@@ -62,7 +64,7 @@ extension InpaintPipeline {
             workSize = (padded.width, padded.height)
             let m = Compositing.padMask(mask, width: padded.width, height: padded.height)
             // 4. The pipeline on the whole image; 5. the padding cropped off.
-            let decoded = try self(image: padded.toTensor(), mask: m, r, progress: progress)
+            let decoded = try self(image: padded.toTensor(), mask: m, r, content: o.content, progress: progress)
             generated = Compositing.crop(Image(tensor: decoded), width: original.width, height: original.height)
         }
         // 6. Paste back through the feathered mask: pixels outside the mask stay the original's.

@@ -24,13 +24,16 @@ public struct InpaintPipeline {
 
     /// image: RGB [1, 3, H, W] in [−1, 1]; mask: [1, 1, H, W], 1 = repaint (already binarised).
     /// H and W must be multiples of the VAE factor. Returns the decoded image in [−1, 1].
-    public func callAsFunction(image: Tensor, mask: Tensor, _ r: InpaintRequest, progress: Progress? = nil) throws -> Tensor {
+    /// `content`: A1111's masked content (MaskedContent.swift); `.original` is diffusers' pipeline.
+    public func callAsFunction(image: Tensor, mask: Tensor, _ r: InpaintRequest, content: MaskedContent = .original,
+                               progress: Progress? = nil) throws -> Tensor {
         // 11. Decode.
-        model.decodeLatents(try latents(image: image, mask: mask, r, progress: progress))
+        model.decodeLatents(try latents(image: image, mask: mask, r, content: content, progress: progress))
     }
 
     /// Steps 1–10: the final latents (diffusers output_type="latent").
-    public func latents(image: Tensor, mask: Tensor, _ r: InpaintRequest, progress: Progress? = nil) throws -> Tensor {
+    public func latents(image: Tensor, mask: Tensor, _ r: InpaintRequest, content: MaskedContent = .original,
+                        progress: Progress? = nil) throws -> Tensor {
         let vae = model.vae, unet = model.unet
         let f = vae.config.scaleFactor
         let h = image.dim(2), w = image.dim(3)
@@ -54,9 +57,16 @@ public struct InpaintPipeline {
         // 4.–5. Initial latents. RNG draws: the image's posterior (strength < 1, or always for a base
         //    UNet, which needs the image latents for its blend), then the noise.
         let latentShape = [1, vae.config.latentChannels, h / f, w / f]
-        let imageLatents = !strengthIsMax || baseModel ? model.encodeImage(image, g) : nil
+        //    The masked content shapes the start below strength 1: `fill` encodes the filled image (also
+        //    for a base UNet's blend, as A1111's init_latent), the latent modes edit the start only.
+        let encoded = content == .fill ? Image(tensor: image).filledLikeA1111(mask: mask).toTensor() : image
+        let imageLatents = !strengthIsMax || baseModel ? model.encodeImage(encoded, g) : nil
         let noise = g.randn(latentShape)
-        var latents = strengthIsMax ? noise * scheduler.initNoiseSigma : scheduler.addNoise(imageLatents!, noise: noise, timestep: firstT)
+        var latents = noise * scheduler.initNoiseSigma
+        if !strengthIsMax, let z = imageLatents {
+            let start = MaskFill.latentContent(z, mask: mask, content, seed: r.seed)
+            latents = scheduler.addNoise(start, noise: noise, timestep: firstT)
+        }
 
         // 6.–8. Mask at latent size (nearest) and the masked image's latents (one more RNG draw). A base
         //    UNet never reads the latter: only its draw is kept, so the generator advances as diffusers'

@@ -174,6 +174,29 @@ extension Scheduler {
     }
 }
 
+extension StableDiffusionModel {
+    /// diffusers' denoising loop, as every StableDiffusion*Pipeline.__call__ writes it: the latents
+    /// (doubled with guidance) → scale_model_input → the conditioning channels appended (already
+    /// batched) → UNet → guidance → scheduler step, stopping on NaN/Inf.
+    func denoise(_ start: Tensor, timesteps: [Float], scheduler: Scheduler, context: Tensor, guidance: Float?,
+                 deepCache: DeepCacheRun? = nil, conditioning: Tensor? = nil, generator g: TorchGenerator,
+                 progress: Progress?) throws -> Tensor {
+        var latents = start
+        for (i, t) in timesteps.enumerated() {
+            var input = guidance != nil ? latents.repeatedBatch(2) : latents
+            input = scheduler.scaleModelInput(input, timestep: t)
+            if let c = conditioning { input = Tensor.concat([input, c], dim: 1) }   // [B, 4 + extra, h, w]
+            var pred = deepCache.map { $0.step(t).predict(unet, input, timestep: t, context: context) }
+                ?? unet(input, timestep: t, context: context)
+            if let scale = guidance { pred = applyGuidance(pred, scale: scale) }
+            latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
+            try checkFinite(latents, step: i, of: timesteps.count, model: source.path)
+            progress?(i + 1, timesteps.count)
+        }
+        return latents
+    }
+}
+
 /// Progress of the denoising loop: (step done, total steps).
 public typealias Progress = (Int, Int) -> Void
 

@@ -9,10 +9,11 @@ extension SchedulerKind: ExpressibleByArgument {}
 extension MaskChannel: ExpressibleByArgument {}
 extension InpaintArea: ExpressibleByArgument {}
 extension PromptSyntax: ExpressibleByArgument {}
+extension MaskedContent: ExpressibleByArgument {}
 
 /// The job a model is for: where --model's default comes from (environment, then the hub id).
 enum ModelJob: String {
-    case inpaint, depth, img2img, upscale
+    case inpaint, depth, img2img, upscale, txt2img
     var environmentKey: String { "SDEDIT_\(rawValue.uppercased())_MODEL" }
     var hubID: String {
         switch self {
@@ -20,6 +21,7 @@ enum ModelJob: String {
         case .depth: return "stabilityai/stable-diffusion-2-depth"
         case .img2img: return "stabilityai/stable-diffusion-2-1"
         case .upscale: return "stabilityai/stable-diffusion-x4-upscaler"
+        case .txt2img: return "stabilityai/stable-diffusion-2-1"
         }
     }
 }

@@ -21,6 +21,8 @@ struct InpaintOptions: ParsableArguments {
     var workSize: Int?
     @Option(parsing: .unconditional, help: "Grow (> 0) or shrink (< 0) the mask by this many pixels (square window) before inpainting.")
     var maskGrow: Int = 0
+    @Option(help: "Masked content before denoising, as A1111's: original (the image), fill (the colours around the mask blurred into it), latent-noise (seeded noise), latent-nothing (zeros). Matters below --strength 1.")
+    var fill: MaskedContent = .original
 
     func validate() throws {
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
@@ -40,6 +42,7 @@ struct InpaintOptions: ParsableArguments {
         o.maskGrow = maskGrow
         o.maskBlur = maskBlur
         o.composite = !noComposite
+        o.content = fill
         return o
     }
 
@@ -80,7 +83,7 @@ struct InpaintOptions: ParsableArguments {
             ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
             ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
             ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),
-        ] + extra + deepCacheFields(r.deepCache) + vae.fields + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
+        ] + (fill == .original ? [] : [("Masked content", fill.a1111Name)]) + extra + deepCacheFields(r.deepCache) + vae.fields + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
         return (result.image, params)
     }
 

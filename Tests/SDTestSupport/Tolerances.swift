@@ -57,6 +57,11 @@ public enum Tolerances {
     /// from the same reference (it also rounds its output to bf16). The VDPBF16PS kernel (Zen 4,
     /// 2026-12-02) is within 2.4e-7 of the portable one: max 1.6e-3 – 3.7e-3 likewise.
     public static let bf16Attention = Tolerance(atol: 5e-3, rtol: 0)
+    /// txt2img with the 9-channel inpainting model (grey-image conditioning): final latents. diffusers'
+    /// own run-to-run noise on these cases (1 vs 2 torch threads, fixtures/txt2img/reference_noise.json)
+    /// reaches 3.5e-3, and an A1111 twin written on diffusers' components is 3.8e-3 from it (the tiny
+    /// UNet amplifies rounding on this input). Measured 2026-12-06: sdedit 1.5e-3 (PNDM, CFG), 3.8e-3 (Euler a).
+    public static let txt2imgInpaintingLatents = Tolerance(atol: 5e-3, rtol: 1e-3)
     public static let bf16PipelineMaxGrey: Float = 14
     public static let bf16PipelineMeanGrey: Float = 1.6
     /// Winograd F(4×4, 3×3) against a direct convolution in double (WinogradTests: randn input,

@@ -19,6 +19,10 @@ final class SigmaTable {
         if let it = try r.optionalString("interpolation_type"), it != "linear" {
             throw SDError.badFile(path: r.path, message: "interpolation_type \(it) is not supported")
         }
+        // "continuous" (EDM-style 0.25·ln σ timesteps) would feed the UNet other timesteps.
+        if let tt = try r.optionalString("timestep_type"), tt != "discrete" {
+            throw SDError.badFile(path: r.path, message: "timestep_type \(tt) is not supported (discrete)")
+        }
     }
 
     func set(_ n: Int) throws {

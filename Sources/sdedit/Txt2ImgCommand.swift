@@ -1,0 +1,77 @@
+// `sdedit txt2img PROMPT`: generate an image from text (diffusers' StableDiffusionPipeline).
+import ArgumentParser
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+
+struct Txt2Img: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "txt2img",
+        abstract: "Generate an image from a prompt (SD 2.1, SD 2 base, SD 1.x, SD-Turbo, or an inpainting model).",
+        discussion: """
+        The size defaults to the UNet's sample_size × 8 (768 for SD 2.1, 512 for SD 1.x, SD 2.1-base and \
+        SD-Turbo); --width and --height take any multiple of 8. --guidance ≤ 1 turns classifier-free guidance \
+        off (SD-Turbo: --steps 1 --guidance 0). v-prediction or epsilon and the scheduler's settings come from \
+        the checkpoint's scheduler_config.json; --scheduler keeps those settings (timestep spacing, prediction \
+        type, betas) as diffusers' from_config does. A 9-channel inpainting model runs as AUTOMATIC1111 runs it: \
+        an all-ones mask over a grey image. The output defaults to txt2img.png (txt2img-N.png with --count).
+        --model takes a diffusers folder, a single-file .safetensors or a hub id as for inpaint; its default comes \
+        from SDEDIT_TXT2IMG_MODEL, else stabilityai/stable-diffusion-2-1.
+        """)
+
+    @Argument(help: "What the image should show.") var prompt: String
+    @OptionGroup var model: ModelOption
+    @OptionGroup var vae: TinyVAEOptions
+    @OptionGroup var common: GenerationOptions
+    @Option(help: "Width in pixels, a multiple of 8 (default: the model's native size).") var width: Int?
+    @Option(help: "Height in pixels, a multiple of 8 (default: the model's native size).") var height: Int?
+    @Option(help: "Denoising steps.") var steps: Int = 50
+    @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
+
+    func validate() throws {
+        guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
+        guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be 0…100") }
+        for (name, v) in [("--width", width), ("--height", height)] {
+            if let v = v, !(8...8192).contains(v) || v % 8 != 0 { throw ValidationError("\(name) must be a multiple of 8 within 8…8192") }
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let progress = ProgressReporter(quiet: common.quiet)
+            let precision = try common.startBackend(progress)
+            var out = common
+            if out.output == nil { out.output = "txt2img.png" }
+            let source = try model.source(for: .txt2img)
+            let tiny = try vae.load(precision: precision)
+            progress.message("sdedit: loading \(source.path)")
+            let t0 = Stopwatch.now()
+            let sd = try StableDiffusionModel(source: source, precision: precision)
+            try vae.attach(tiny, to: sd, progress: progress)
+            let pipe = try Txt2ImgPipeline(model: sd)
+            progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
+            let w = width ?? pipe.defaultSize, h = height ?? pipe.defaultSize
+            guard w * h <= common.maxPixels else {
+                throw SDError.invalidInput("\(w)x\(h) exceeds --max-pixels \(common.maxPixels)")
+            }
+            let scheduler = try common.scheduler ?? sd.defaultSchedulerKind()
+            let base = common.baseSeed()
+            for i in 0..<common.count {
+                let r = common.request(prompt, steps: steps, guidance: guidance, strength: 1, seed: base &+ UInt64(i),
+                                       scheduler: scheduler)
+                try notePrompt(sd, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
+                progress.message("sdedit: seed \(r.seed)")
+                progress.begin(common.count > 1 ? "txt2img \(i + 1)/\(common.count)" : "txt2img")
+                let image = try pipe(width: w, height: h, r, progress: progress.update)
+                let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
+                    ("Steps", "\(steps)"), ("Sampler", samplerName(scheduler)), ("CFG scale", "\(guidance)"),
+                    ("Seed", "\(r.seed)"), ("Size", "\(w)x\(h)"), ("Model", source.displayName),
+                ] + deepCacheFields(r.deepCache) + vae.fields + [
+                    ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
+                ])
+                try out.write(image, input: "", suffix: "txt2img", index: i, parameters: params, progress: progress)
+            }
+        }
+    }
+}
