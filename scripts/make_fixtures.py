@@ -454,10 +454,25 @@ def bf16_fixtures():
     save(t, os.path.join(ROOT, "core", "bf16.safetensors"))
 
 
+def lora_fixtures():
+    """LoRA/LoCon/PEFT/LoHa/LoKr files for the tiny models, A1111-merged weights and diffusers goldens
+    (scripts/fixtures_lora.py; needs the img2img and inpaint models)."""
+    import json as _json
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_lora as fl
+    cases, merged = fl.build(ROOT)
+    one = fl.goldens(ROOT, cases, merged, threads=1)
+    two = fl.goldens(ROOT, cases, merged, threads=2)
+    noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
+    _json.dump(noise, open(os.path.join(ROOT, "lora", "reference_noise.json"), "w"), indent=1, sort_keys=True)
+    save(one, os.path.join(ROOT, "lora", "goldens.safetensors"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single)")
+    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "lora"],
+                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, lora)")
     a = p.parse_args()
     torch.set_num_threads(1)
     if "core" in a.parts or "attention" in a.parts:
@@ -487,6 +502,8 @@ def main():
         img2img_fixtures()
     if "single" in a.parts:
         single_fixtures()
+    if "lora" in a.parts:
+        lora_fixtures()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,13 @@ public final class ModelSource {
     public let configFolder: String?
     /// Overrides the scheduler config's prediction_type (diffusers from_single_file(prediction_type=)).
     public let predictionType: String?
+    /// LoRA files merged into the UNet and text encoder as they load, with their weights.
+    public private(set) var loras: [(file: LoRAFile, weight: Float)] = []
+
+    /// Open (header only) the LoRAs to merge; a file that is not a LoRA fails here, before any model load.
+    public func addLoRAs(_ specs: [LoRASpec]) throws {
+        for s in specs { loras.append((try LoRAFile(path: s.path), s.weight)) }
+    }
 
     public init(folder: String, predictionType: String? = nil) {
         path = folder
@@ -121,10 +128,7 @@ public final class ModelSource {
     }
 
     public func loadTextEncoder(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> CLIPTextModel {
-        let store = try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder) { f in
-            f.family.openCLIP ? (SingleFileCheckpoint.openCLIPPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
-                : (SingleFileCheckpoint.clipLPrefix, KeyTables.clipL)
-        }
+        let store = try textEncoderWeights(c, precision: precision)
         let model = try CLIPTextModel(config: c, weights: store)
         try store.checkAllUsed()
         return model
@@ -140,12 +144,24 @@ public final class ModelSource {
     }
 
     public func loadUNet(_ c: UNetConfig, precision: Precision = .fp32) throws -> UNet2DConditionModel {
-        let store = try weights("unet", precision: precision) { _ in
-            (SingleFileCheckpoint.unetPrefix, { KeyTables.unet($0, layersPerBlock: c.layersPerBlock) })
-        }
+        let store = try unetWeights(c, precision: precision)
         let model = try UNet2DConditionModel(config: c, weights: store)
         try store.checkAllUsed()
         return model
+    }
+
+    /// The text encoder's and UNet's weight stores under the model's key names, LoRAs queued.
+    public func textEncoderWeights(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> WeightStore {
+        try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder) { f in
+            f.family.openCLIP ? (SingleFileCheckpoint.openCLIPPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
+                : (SingleFileCheckpoint.clipLPrefix, KeyTables.clipL)
+        }
+    }
+
+    public func unetWeights(_ c: UNetConfig, precision: Precision = .fp32) throws -> WeightStore {
+        try weights("unet", precision: precision) { _ in
+            (SingleFileCheckpoint.unetPrefix, { KeyTables.unet($0, layersPerBlock: c.layersPerBlock) })
+        }
     }
 
     /// The depth estimator always comes from a diffusers depth_estimator/ (the model folder, or a
@@ -163,6 +179,18 @@ public final class ModelSource {
     /// table), else from the config folder's `component`/ files (with `folderTable`).
     func weights(_ component: String, precision: Precision, folderTable: (String) -> KeyTables.Mapped = { [($0, .none)] },
                  single: ((SingleFileCheckpoint) -> (String, (String) -> KeyTables.Mapped?))?) throws -> WeightStore {
+        let store = try baseWeights(component, precision: precision, folderTable: folderTable, single: single)
+        if let c = LoRAComponent(rawValue: component) {
+            let keys = store.keys
+            for (file, w) in loras {
+                for (key, delta) in try file.deltas(for: c, modelKeys: keys, shapeOf: store.storedShape, weight: w) { store.add(delta, to: key) }
+            }
+        }
+        return store
+    }
+
+    private func baseWeights(_ component: String, precision: Precision, folderTable: (String) -> KeyTables.Mapped,
+                             single: ((SingleFileCheckpoint) -> (String, (String) -> KeyTables.Mapped?))?) throws -> WeightStore {
         if let f = singleFile, let single = single {
             let (prefix, table) = single(f)
             return WeightStore(entries: try f.entries(prefix: prefix, table), name: "\(f.path) [\(prefix)*]", precision: precision)
