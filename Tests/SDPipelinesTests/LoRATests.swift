@@ -201,6 +201,15 @@ final class LoRATests: XCTestCase {
         bytes.append(Data("{}".utf8))
         try bytes.write(to: URL(fileURLWithPath: dir + "/huge.safetensors"))
         expectBadFile(containing: ["huge.safetensors"]) { try attach(dir + "/huge.safetensors") }
+        // The same tensor name twice in the header (JSON keeps one of them).
+        let entry = "\"\(q).lora_up.weight\":{\"dtype\":\"F32\",\"shape\":[16,2],\"data_offsets\":[0,128]}"
+        let json = "{\(entry),\(entry.replacingOccurrences(of: "[0,128]", with: "[128,256]")),"
+            + "\"\(q).lora_down.weight\":{\"dtype\":\"F32\",\"shape\":[2,16],\"data_offsets\":[256,384]}}"
+        var dup = withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { Data($0) }
+        dup.append(Data(json.utf8))
+        dup.append(Data(count: 384))
+        try dup.write(to: URL(fileURLWithPath: dir + "/duplicate.safetensors"))
+        expectBadFile(containing: ["duplicate.safetensors", "duplicate names"]) { try attach(dir + "/duplicate.safetensors") }
         try Data().write(to: URL(fileURLWithPath: dir + "/empty.safetensors"))
         expectBadFile(containing: ["empty.safetensors"]) { try attach(dir + "/empty.safetensors") }
     }
@@ -220,5 +229,26 @@ final class LoRATests: XCTestCase {
         case .bf16Packed: break   // the packed layout is covered by the bf16 pipeline tests
         case .fp32: XCTFail("\(key) is not bf16")
         }
+    }
+
+    /// The lora fuzz target's seeds (scripts/fuzz/corpus/lora/) are valid files of every format
+    /// whose modules all merge into 16×16 weights, so the fuzzer starts from the ΔW formulas.
+    func testFuzzSeedsReachTheMerge() throws {
+        let dir = Fixtures.root + "/../scripts/fuzz/corpus/lora"
+        var merged = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where name.hasSuffix(".safetensors") {
+            let f = try LoRAFile(path: dir + "/" + name)
+            for c in [LoRAComponent.unet, .textEncoder] {
+                let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
+                    n.hasPrefix("lora_") ? String(n.dropFirst(c == .unet ? 10 : 8)) + ".weight"
+                        : (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
+                }
+                for (_, d) in try f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1) {
+                    XCTAssertEqual(try d.compute().count, 256)
+                    merged += 1
+                }
+            }
+        }
+        XCTAssertEqual(merged, 10)
     }
 }

@@ -67,6 +67,9 @@ public final class LoRAFile {
     public let file: SafetensorsFile
     private(set) var modules: [LoRAModule] = []
 
+    /// The module names the file changes (kohya: underscored; PEFT: dotted), by component.
+    public var moduleNames: [(LoRAComponent, String)] { modules.map { ($0.component, $0.name) } }
+
     /// The roles a module may have in a kohya / LyCORIS file.
     static let kohyaRoles: Set<String> = ["lora_up.weight", "lora_down.weight", "lora_mid.weight", "alpha",
                                           "hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2",
@@ -82,6 +85,7 @@ public final class LoRAFile {
         path = file.path
         let keys = file.keys
         guard !keys.isEmpty else { throw SDError.badFile(path: path, message: "no tensors: not a LoRA file") }
+        try LoRAFile.refuseDuplicateNames(path: path, tensors: keys.count)
         var byName: [String: LoRAModule] = [:]
         var order: [String] = []
         for key in keys {
@@ -143,6 +147,33 @@ public final class LoRAFile {
         throw bad("not a LoRA key sdedit knows (kohya lora_unet_/lora_te_, diffusers unet./text_encoder., LyCORIS LoHa/LoKr)")
     }
 
+    /// A JSON parser keeps the last of two equal names, so a header that names a tensor twice would
+    /// merge one of them silently: count the entries' "data_offsets" fields (a quote inside a name
+    /// is escaped, so the field spelling cannot come from a name).
+    static func refuseDuplicateNames(path: String, tensors: Int) throws {
+        guard let h = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? h.close() }
+        guard let len = try h.read(upToCount: 8), len.count == 8 else { return }
+        let n = len.enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard let header = try h.read(upToCount: n) else { return }
+        let needle = Array("\"data_offsets\"".utf8)
+        var found = 0
+        header.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
+            var i = 0
+            while i + needle.count <= b.count {
+                if b[i] == needle[0], (i == 0 || b[i - 1] != UInt8(ascii: "\\")), needle.indices.allSatisfy({ b[i + $0] == needle[$0] }) {
+                    found += 1
+                    i += needle.count
+                } else {
+                    i += 1
+                }
+            }
+        }
+        if found > tensors {
+            throw SDError.badFile(path: path, message: "the header names \(found) tensors but only \(tensors) distinct ones (duplicate names)")
+        }
+    }
+
     /// A 1-element alpha tensor.
     static func scalar(_ file: SafetensorsFile, _ key: String) throws -> Float {
         let t = try file.tensor(key)
@@ -167,7 +198,7 @@ public final class LoRAFile {
 
     /// The updates this file makes to `component`, keyed by model key ("…to_q.weight"), each checked
     /// against the stored shape `shapeOf` gives. Every module of the component must match a key.
-    func deltas(for component: LoRAComponent, modelKeys: [String], shapeOf: (String) -> [Int]?, weight: Float) throws -> [(String, WeightDelta)] {
+    public func deltas(for component: LoRAComponent, modelKeys: [String], shapeOf: (String) -> [Int]?, weight: Float) throws -> [(String, WeightDelta)] {
         let mine = modules.filter { $0.component == component }
         guard !mine.isEmpty else { return [] }
         let keySet = Set(modelKeys)
