@@ -325,3 +325,35 @@ def goldens(root, cases, merged, threads=1):
     fi.test_images(64, 64)[1].save(os.path.join(out, "inpaint.mask.png"))
     fd.test_image(64, 64, 3).save(os.path.join(out, "img2img.png"))
     return t
+
+
+EMBEDDING_PROMPT = "a watercolor painting of mytok in sunsetstyle style, learnedtok"
+
+
+def embedding_fixtures(root, threads=1):
+    """Textual-inversion files (fixtures/lora/embeddings/): sunsetstyle in A1111's emb_params layout
+    with 3 vectors, mytok in diffusers' {token: vector} layout, learnedtok as learned_embeds; and
+    img2img goldens after diffusers load_textual_inversion(path, token=NAME) for each."""
+    from diffusers import StableDiffusionImg2ImgPipeline
+    import fixtures_depth as fd
+    torch.set_num_threads(threads)
+    d = os.path.join(root, "lora", "embeddings")
+    os.makedirs(d, exist_ok=True)
+    g = torch.Generator().manual_seed(77)
+    files = {"sunsetstyle": {"emb_params": torch.randn(3, 32, generator=g) * 0.5},
+             "mytok": {"<mytok>": torch.randn(32, generator=g) * 0.5},
+             "learnedtok": {"learned_embeds": torch.randn(32, generator=g) * 0.5}}
+    for name, t in files.items():
+        save_file({k: v.half() for k, v in t.items()}, os.path.join(d, f"{name}.safetensors"))
+    save_file({"emb_params": torch.randn(2, 48, generator=g).half()}, os.path.join(root, "lora", "wide_embedding.safetensors"))
+    pipe = StableDiffusionImg2ImgPipeline.from_pretrained(os.path.join(root, "models", "tiny-sd21-base"), variant="fp16",
+                                                          torch_dtype=torch.float32, safety_checker=None, requires_safety_checker=False)
+    for name in files:
+        pipe.load_textual_inversion(os.path.join(d, f"{name}.safetensors"), token=name)
+    pipe.scheduler = fi.make_scheduler("ddim", pipe.scheduler.config)
+    img = fd.test_image(64, 64, 3)
+    kw = dict(prompt=EMBEDDING_PROMPT, image=img, num_inference_steps=6, guidance_scale=7.5, strength=0.8)
+    t = fi.run_case(pipe, kw, 7, "embeddings")
+    ids = pipe.tokenizer(pipe.maybe_convert_prompt(EMBEDDING_PROMPT, pipe.tokenizer), padding="max_length", max_length=77).input_ids
+    t["embeddings.ids"] = torch.tensor(ids, dtype=torch.float32)
+    return t

@@ -464,6 +464,8 @@ def lora_fixtures():
     cases, merged = fl.build(ROOT)
     one = fl.goldens(ROOT, cases, merged, threads=1)
     two = fl.goldens(ROOT, cases, merged, threads=2)
+    one.update(fl.embedding_fixtures(ROOT, threads=1))
+    two.update(fl.embedding_fixtures(ROOT, threads=2))
     noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
     _json.dump(noise, open(os.path.join(ROOT, "lora", "reference_noise.json"), "w"), indent=1, sort_keys=True)
     save(one, os.path.join(ROOT, "lora", "goldens.safetensors"))

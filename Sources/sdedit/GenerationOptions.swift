@@ -41,10 +41,14 @@ struct ModelOption: ParsableArguments {
     @Option(help: ArgumentHelp("Folder of LoRA files that <lora:NAME:W> names (default: $SDEDIT_LORA_DIR).", valueName: "dir"))
     var loraDir: String?
 
+    @Option(help: ArgumentHelp("Folder of textual-inversion embeddings: each NAME.safetensors (A1111 or diffusers layout) defines the prompt word NAME.", valueName: "dir"))
+    var embeddings: String?
+
     func source(for job: ModelJob) throws -> ModelSource {
         let path = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment[job.environmentKey] ?? job.hubID)
         let source = try ModelSource.open(path, config: configFolder.map { try ModelLocator.resolve($0) }, predictionType: predictionType)
         try addLoRAs(to: source, try loras.map(LoRASpec.init(argument:)))
+        if let dir = embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
         return source
     }
 }

@@ -251,4 +251,41 @@ final class LoRATests: XCTestCase {
         }
         XCTAssertEqual(merged, 10)
     }
+
+    /// Textual inversion (fixtures/lora/embeddings/: A1111 emb_params with 3 vectors, diffusers'
+    /// {token: vector} and learned_embeds) against diffusers load_textual_inversion(path, token=NAME).
+    func testEmbeddingsMatchDiffusers() throws {
+        let prompt = "a watercolor painting of mytok in sunsetstyle style, learnedtok"
+        let s = ModelSource(folder: Fixtures.path("models/tiny-sd21-base"))
+        try s.addEmbeddings(TextualInversion.folder(Fixtures.path("lora/embeddings")))
+        let golden = try Fixtures.file("lora/goldens.safetensors")
+        // Ids: the same text ids, the added tokens at the same places (their numbering follows load order).
+        let want = try golden.tensor("embeddings.ids").storage.map { Int($0) }
+        let got = try s.tokenizer().encode(prompt)
+        XCTAssertEqual(got.map { $0 >= 49408 ? -1 : $0 }, want.map { $0 >= 49408 ? -1 : $0 })
+        XCTAssertEqual(got.filter { $0 >= 49408 }.count, 5)
+        let model = try StableDiffusionModel(source: s)
+        let pipe = try Img2ImgPipeline(model: model)
+        let image = try ImageIO.read(Fixtures.path("lora/img2img.png")).rgb8()
+        var r = Img2ImgRequest(prompt: prompt, strength: 0.8)
+        (r.steps, r.guidance, r.seed, r.scheduler) = (6, 7.5, 7, .ddim)
+        let latents = try pipe.latents(image: image.toTensor(), r)
+        let wantLatents = try golden.tensor("embeddings.latents")
+        assertClose(latents, wantLatents, Tolerances.pipelineLatents, "embeddings latents")
+        let out = try pipe(image: image, r)
+        let wantImage = try golden.tensor("embeddings.image")
+        let img = Tensor(shape: wantImage.shape, storage: out.samples.map(Float.init))
+        print("embeddings: latents max \(compare(latents, wantLatents, Tolerances.exact).maxAbs), image max "
+              + "\(compare(img, wantImage, Tolerances.exact).maxAbs) grey levels")
+        assertClose(img, wantImage, Tolerances.pipelineImage, "embeddings image")
+        // The embeddings matter: the same prompt without them lands far from the golden.
+        let plain = try Img2ImgPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base")))
+        XCTAssertGreaterThan(compare(try plain.latents(image: image.toTensor(), r), wantLatents, Tolerances.exact).maxAbs, 0.05)
+        // An embedding of another width (48 here; 768 SD 1.x on 1024 SD 2.x) is one clear error.
+        expectBadFile(containing: ["wide_embedding.safetensors", "48 wide", "32"]) {
+            try ModelSource(folder: Fixtures.path("models/tiny-sd21-base"))
+                .addEmbeddings([TextualInversion(path: Fixtures.path("lora/wide_embedding.safetensors"))])
+        }
+        XCTAssertThrowsError(try TextualInversion.folder(Fixtures.path("lora/img2img.png")))
+    }
 }

@@ -20,6 +20,19 @@ public final class ModelSource {
     /// LoRA files merged into the UNet and text encoder as they load, with their weights.
     public private(set) var loras: [(file: LoRAFile, weight: Float)] = []
 
+    /// Textual-inversion embeddings: their tokens join the tokenizer, their vectors the text encoder.
+    public private(set) var embeddings: [TextualInversion] = []
+
+    /// Add embeddings, checked against the text encoder's width (768 SD 1.x, 1024 SD 2.x).
+    public func addEmbeddings(_ list: [TextualInversion]) throws {
+        let width = try CLIPTextConfig(config("text_encoder")).hiddenSize
+        for e in list where e.vectors.shape[1] != width {
+            throw SDError.badFile(path: e.path, message: "embedding is \(e.vectors.shape[1]) wide but this model's text encoder is \(width) "
+                                  + "(768: SD 1.x, 1024: SD 2.x); it was made for another model")
+        }
+        embeddings += list
+    }
+
     /// Open (header only) the LoRAs to merge; a file that is not a LoRA fails here, before any model load.
     public func addLoRAs(_ specs: [LoRASpec]) throws {
         for s in specs { loras.append((try LoRAFile(path: s.path), s.weight)) }
@@ -112,8 +125,16 @@ public final class ModelSource {
 
     /// The config folder's tokenizer/, else the built-in CLIP vocabulary with the family's pad token.
     public func tokenizer() throws -> CLIPTokenizer {
-        if let folder = configFolder { return try CLIPTokenizer(folder: folder + "/tokenizer") }
-        return try CLIPTokenizer.builtin(padToken: singleFile!.family.padToken)
+        let tok = try configFolder.map { try CLIPTokenizer(folder: $0 + "/tokenizer") } ?? CLIPTokenizer.builtin(padToken: singleFile!.family.padToken)
+        guard !embeddings.isEmpty else { return tok }
+        // New ids follow the text encoder's vocabulary, where loadTextEncoder appends the rows.
+        var next = try CLIPTextConfig(config("text_encoder")).vocabSize
+        for e in embeddings {
+            let n = e.vectors.shape[0]
+            try tok.addTokens([(e.name, Array(next..<(next + n)))] + e.tokens.dropFirst().enumerated().map { ($1, [next + 1 + $0]) })
+            next += n
+        }
+        return tok
     }
 
     // MARK: components
@@ -129,7 +150,8 @@ public final class ModelSource {
 
     public func loadTextEncoder(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> CLIPTextModel {
         let store = try textEncoderWeights(c, precision: precision)
-        let model = try CLIPTextModel(config: c, weights: store)
+        var model = try CLIPTextModel(config: c, weights: store)
+        for e in embeddings { model.appendTokenEmbeddings(e.vectors) }
         try store.checkAllUsed()
         return model
     }

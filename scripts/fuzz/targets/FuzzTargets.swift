@@ -36,10 +36,12 @@ public enum FuzzTargets {
         _ = try? f.checkKeys(layersPerBlock: 2, vaeLevels: 4, textLayers: 2)
     }
 
-    /// A LoRA-family file: key parsing, then every module matched to a 16×16 weight of its own name
+    /// A textual-inversion embedding; a LoRA-family file: key parsing, then every module matched to a 16×16 weight of its own name
     /// (shape checks) and its ΔW computed.
     static func lora(_ data: [UInt8]) {
-        guard let path = scratchFile(data), let f = try? LoRAFile(path: path) else { return }
+        guard let path = scratchFile(data) else { return }
+        _ = try? TextualInversion(path: path).tokens
+        guard let f = try? LoRAFile(path: path) else { return }
         for c in [LoRAComponent.unet, .textEncoder] {
             let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
                 if n.hasPrefix("lora_") { return String(n.dropFirst(c == .unet ? 10 : 8)) + ".weight" }
