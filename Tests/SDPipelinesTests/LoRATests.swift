@@ -73,30 +73,35 @@ final class LoRATests: XCTestCase {
                 latents = try pipe.latents(image: image.toTensor(), mask: mask, r)
                 out = Image(tensor: model.vae.decode(latents / model.vae.config.scalingFactor))
             } else {
-                let pipe = try Img2ImgPipeline(model: model)
-                let image = try ImageIO.read(Fixtures.path("lora/img2img.png")).rgb8()
-                var r = Img2ImgRequest(prompt: "a watercolor painting", strength: 0.8)
-                (r.steps, r.guidance, r.seed, r.scheduler) = (6, 7.5, 7, .ddim)
-                latents = try pipe.latents(image: image.toTensor(), r)
-                out = try pipe(image: image, r)
+                (latents, out) = try img2img(model, "a watercolor painting")
             }
-            let wantLatents = try golden.tensor("\(c.name).latents")
             if c.name == "kohya_locon_w1" {
                 // The LoRA matters: without it the same request lands far from the golden.
-                var r = Img2ImgRequest(prompt: "a watercolor painting", strength: 0.8)
-                (r.steps, r.guidance, r.seed, r.scheduler) = (6, 7.5, 7, .ddim)
-                let plain = try Img2ImgPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base")))
-                let image = try ImageIO.read(Fixtures.path("lora/img2img.png")).rgb8()
-                let d = compare(try plain.latents(image: image.toTensor(), r), wantLatents, Tolerances.exact).maxAbs
+                let plain = try img2img(StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base")), "a watercolor painting").0
+                let d = compare(plain, try golden.tensor("\(c.name).latents"), Tolerances.exact).maxAbs
                 XCTAssertGreaterThan(d, 0.05, "the LoRA changes the latents by only \(d)")
             }
-            assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
-            let want = try golden.tensor("\(c.name).image")
-            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
-            print("lora \(c.name): latents max \(compare(latents, wantLatents, Tolerances.exact).maxAbs), image max "
-                  + "\(compare(got, want, Tolerances.exact).maxAbs) grey levels")
-            assertClose(got, want, Tolerances.pipelineImage, "\(c.name) image")
+            try check(c.name, latents, out, golden)
         }
+    }
+
+    /// The fixtures' img2img request (DDIM, 6 steps, strength 0.8, seed 7): final latents and image.
+    func img2img(_ model: StableDiffusionModel, _ prompt: String) throws -> (Tensor, Image) {
+        let pipe = try Img2ImgPipeline(model: model)
+        let image = try ImageIO.read(Fixtures.path("lora/img2img.png")).rgb8()
+        var r = Img2ImgRequest(prompt: prompt, strength: 0.8)
+        (r.steps, r.guidance, r.seed, r.scheduler) = (6, 7.5, 7, .ddim)
+        return (try pipe.latents(image: image.toTensor(), r), try pipe(image: image, r))
+    }
+
+    func check(_ name: String, _ latents: Tensor, _ out: Image, _ golden: SafetensorsFile) throws {
+        let wantLatents = try golden.tensor("\(name).latents")
+        assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(name) latents")
+        let want = try golden.tensor("\(name).image")
+        let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+        print("lora \(name): latents max \(compare(latents, wantLatents, Tolerances.exact).maxAbs), image max "
+              + "\(compare(got, want, Tolerances.exact).maxAbs) grey levels")
+        assertClose(got, want, Tolerances.pipelineImage, "\(name) image")
     }
 
     func testShortHashIsA1111s() throws {
@@ -264,23 +269,11 @@ final class LoRATests: XCTestCase {
         let got = try s.tokenizer().encode(prompt)
         XCTAssertEqual(got.map { $0 >= 49408 ? -1 : $0 }, want.map { $0 >= 49408 ? -1 : $0 })
         XCTAssertEqual(got.filter { $0 >= 49408 }.count, 5)
-        let model = try StableDiffusionModel(source: s)
-        let pipe = try Img2ImgPipeline(model: model)
-        let image = try ImageIO.read(Fixtures.path("lora/img2img.png")).rgb8()
-        var r = Img2ImgRequest(prompt: prompt, strength: 0.8)
-        (r.steps, r.guidance, r.seed, r.scheduler) = (6, 7.5, 7, .ddim)
-        let latents = try pipe.latents(image: image.toTensor(), r)
-        let wantLatents = try golden.tensor("embeddings.latents")
-        assertClose(latents, wantLatents, Tolerances.pipelineLatents, "embeddings latents")
-        let out = try pipe(image: image, r)
-        let wantImage = try golden.tensor("embeddings.image")
-        let img = Tensor(shape: wantImage.shape, storage: out.samples.map(Float.init))
-        print("embeddings: latents max \(compare(latents, wantLatents, Tolerances.exact).maxAbs), image max "
-              + "\(compare(img, wantImage, Tolerances.exact).maxAbs) grey levels")
-        assertClose(img, wantImage, Tolerances.pipelineImage, "embeddings image")
+        let (latents, out) = try img2img(StableDiffusionModel(source: s), prompt)
+        try check("embeddings", latents, out, golden)
         // The embeddings matter: the same prompt without them lands far from the golden.
-        let plain = try Img2ImgPipeline(model: StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base")))
-        XCTAssertGreaterThan(compare(try plain.latents(image: image.toTensor(), r), wantLatents, Tolerances.exact).maxAbs, 0.05)
+        let plain = try img2img(StableDiffusionModel(folder: Fixtures.path("models/tiny-sd21-base")), prompt).0
+        XCTAssertGreaterThan(compare(plain, try golden.tensor("embeddings.latents"), Tolerances.exact).maxAbs, 0.05)
         // An embedding of another width (48 here; 768 SD 1.x on 1024 SD 2.x) is one clear error.
         expectBadFile(containing: ["wide_embedding.safetensors", "48 wide", "32"]) {
             try ModelSource(folder: Fixtures.path("models/tiny-sd21-base"))
