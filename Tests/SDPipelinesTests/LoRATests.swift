@@ -281,4 +281,35 @@ final class LoRATests: XCTestCase {
         }
         XCTAssertThrowsError(try TextualInversion.folder(Fixtures.path("lora/img2img.png")))
     }
+
+    /// LoRA keys name diffusers modules; a single file's LDM keys are renamed to those first, so the
+    /// merge is the same from the folder and the file: SD 1.x (1×1-conv proj_in, where the LoRA's
+    /// Linear update is reshaped as A1111 does) and SD 2.1 (OpenCLIP's fused in_proj split into q, k, v).
+    func testSingleFilesMergeLikeFolders() throws {
+        let lora = [LoRASpec(path: Fixtures.path("lora/kohya_locon.safetensors"), weight: 0.7)]
+        for name in ["tiny-sd1", "tiny-sd21-base"] {
+            let folder = ModelSource(folder: Fixtures.path("models/\(name)"))
+            let single = try ModelSource(singleFile: Fixtures.path("models/single/\(name).safetensors"),
+                                         configFolder: Fixtures.path("models/\(name)"))
+            var merged = 0
+            for s in [folder, single] { try s.addLoRAs(lora) }
+            let pairs = [(try folder.unetWeights(UNetConfig(folder.config("unet"))), try single.unetWeights(UNetConfig(folder.config("unet")))),
+                         (try folder.textEncoderWeights(CLIPTextConfig(folder.config("text_encoder"))),
+                          try single.textEncoderWeights(CLIPTextConfig(folder.config("text_encoder"))))]
+            for (a, b) in pairs {
+                XCTAssertEqual(a.mergedKeys, b.mergedKeys)
+                for k in a.mergedKeys {
+                    let x = try a.load(k, shape: nil), y = try b.load(k, shape: nil)
+                    XCTAssertEqual(x.shape, y.shape, k)
+                    assertClose(x, y, Tolerances.exact, "\(name) \(k)")
+                    merged += 1
+                }
+            }
+            XCTAssertEqual(merged, 209, name)
+            if name == "tiny-sd1" {
+                XCTAssertEqual(try folder.unetWeights(UNetConfig(folder.config("unet")))
+                    .storedShape("down_blocks.0.attentions.0.proj_in.weight"), [16, 16, 1, 1])
+            }
+        }
+    }
 }
