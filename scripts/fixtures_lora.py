@@ -11,11 +11,13 @@ Files written to fixtures/lora/ (fp16 tensors, as real kohya files are):
                 encoder modules the file's most common alpha (its deviation is printed, not used)
   loha, lokr    LyCORIS LoHa (with and without hada_t1/t2) and LoKr (full, decomposed and lokr_t2)
   sd1_width     a LoRA whose cross-attention width (48) fits no tiny model: the "other architecture" error
-  inpaint9      kohya LoRA for the tiny 9-channel SD 2 inpainting UNet (conv_in has 9 input channels)
+  inpaint9      kohya LoRA made on the tiny 9-channel SD 2 inpainting model (its own weights)
 
 expected.safetensors holds, per case, the merged value of every weight the file touches
 ("<case>|<model key>"), computed here by A1111's formulas (network_lora.py, network_hada.py,
-network_lokr.py, lyco_helpers.py: ΔW · alpha/dim · multiplier). goldens.safetensors holds diffusers
+network_lokr.py, lyco_helpers.py: ΔW · alpha/dim · multiplier). Cases named inpaint* run
+StableDiffusionInpaintPipeline (the 9-channel UNet, or the 4-channel base's latent blending), the others
+StableDiffusionImg2ImgPipeline. goldens.safetensors holds diffusers
 pipeline outputs: load_lora_weights + fuse_lora(lora_scale=w) for kohya/PEFT files (asserted equal
 to the A1111 merge first), the A1111-merged weights loaded into the pipeline for the others.
 """
@@ -236,7 +238,8 @@ def build(root):
              "stacked": ("tiny-sd21-base", [("kohya_locon", 1.0), ("peft", 0.7)]),
              "loha_w1": ("tiny-sd21-base", [("loha", 1.0)]),
              "lokr_w07": ("tiny-sd21-base", [("lokr", 0.7)]),
-             "inpaint9_w07": ("tiny-sd2-inpainting", [("inpaint9", 0.7)])}
+             "inpaint9_w07": ("tiny-sd2-inpainting", [("inpaint9", 0.7)]),
+             "inpaint4_kohya_w1": ("tiny-sd21-base", [("kohya_locon", 1.0)])}
     states = {"tiny-sd21-base": state_of(base_unet, base_te), "tiny-sd2-inpainting": state_of(inp_unet, inp_te)}
     expected, merged = {}, {}
     for case, (model, stack) in cases.items():
@@ -294,7 +297,7 @@ def goldens(root, cases, merged, threads=1):
     t = {}
     for case, (model, stack) in cases.items():
         folder = os.path.join(root, "models", model)
-        cls = StableDiffusionInpaintPipeline if model == "tiny-sd2-inpainting" else StableDiffusionImg2ImgPipeline
+        cls = StableDiffusionInpaintPipeline if case.startswith("inpaint") else StableDiffusionImg2ImgPipeline
         pipe = cls.from_pretrained(folder, variant="fp16", torch_dtype=torch.float32, safety_checker=None,
                                    requires_safety_checker=False)
         by_diffusers = all(f in ("kohya_locon", "peft", "inpaint9") for f, _ in stack)
@@ -313,7 +316,7 @@ def goldens(root, cases, merged, threads=1):
                                        requires_safety_checker=False)
             apply_state(pipe, merged[case])
         pipe.scheduler = fi.make_scheduler("ddim", pipe.scheduler.config)
-        if model == "tiny-sd2-inpainting":
+        if case.startswith("inpaint"):
             img, mask = fi.test_images(64, 64)
             kw = dict(prompt="a red brick wall", image=img, mask_image=mask, height=64, width=64, num_inference_steps=6,
                       guidance_scale=7.5, strength=1.0)
