@@ -41,9 +41,9 @@ extension ModelOption {
     func addLoRAs(to source: ModelSource, _ specs: [LoRASpec]) throws {
         guard !specs.isEmpty else { return }
         try source.addLoRAs(specs)
-        for s in specs {
-            let name = ((s.path as NSString).lastPathComponent as NSString).deletingPathExtension
-            LoRARecord.merged.append((name, s.weight, try LoRAFile.shortHash(path: s.path)))
+        // Set, not appended: a command that opens its model source twice records its LoRAs once.
+        LoRARecord.merged = try specs.map { s in
+            (((s.path as NSString).lastPathComponent as NSString).deletingPathExtension, s.weight, try LoRAFile.shortHash(path: s.path))
         }
     }
 }
