@@ -508,18 +508,33 @@ def prompt_fixtures():
     save(fixtures_prompt.goldens(out), os.path.join(out, "goldens.safetensors"))
 
 
+
+
+def lora_fixtures():
+    """LoRA/LoCon/PEFT/LoHa/LoKr files for the tiny models, A1111-merged weights and diffusers goldens
+    (scripts/fixtures_lora.py; needs the img2img and inpaint models)."""
+    import json as _json
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fixtures_lora as fl
+    cases, merged = fl.build(ROOT)
+    one = fl.goldens(ROOT, cases, merged, threads=1)
+    two = fl.goldens(ROOT, cases, merged, threads=2)
+    one.update(fl.embedding_fixtures(ROOT, threads=1))
+    two.update(fl.embedding_fixtures(ROOT, threads=2))
+    noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
+    _json.dump(noise, open(os.path.join(ROOT, "lora", "reference_noise.json"), "w"), indent=1, sort_keys=True)
+    save(one, os.path.join(ROOT, "lora", "goldens.safetensors"))
+
+
 # Written by default (the others are subsets or extras of these).
-DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill"]
+DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora"]
 ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
-             "single", "midas", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill"]
+             "single", "midas", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora"]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", default=["core", "inpaint", "upscale", "depth", "img2img", "single", "prompt"],
-                   help="which fixture sets to write (core, attention, bf16, hostile, bpe, crop, cropcase, inpaint, upscale, depth, img2img, single, prompt)")
-
-
     p.add_argument("parts", nargs="*", default=DEFAULT_PARTS,
                    help="which fixture sets to write: " + ", ".join(ALL_PARTS))
     a = p.parse_args()
@@ -566,6 +581,8 @@ def main():
         txt2img_fixtures()
     if "fill" in a.parts:
         fill_fixtures()
+    if "lora" in a.parts:
+        lora_fixtures()
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ struct CLIPEncoderLayer {
 
 public struct CLIPTextModel {
     public let config: CLIPTextConfig
-    let tokenEmbedding: Tensor     // [vocab, D]
+    private(set) var tokenEmbedding: Tensor     // [vocab (+ added tokens), D]
     let positionEmbedding: Tensor  // [positions, D]
     let layers: [CLIPEncoderLayer]
     let finalLayerNorm: LayerNorm
@@ -80,6 +80,12 @@ public struct CLIPTextModel {
         finalLayerNorm = try LayerNorm(w.scoped("final_layer_norm"), config.hiddenSize, eps: config.layerNormEps)
     }
 
+    /// Rows for tokens added after the vocabulary (textual inversion): ids vocabSize, vocabSize + 1, …
+    public mutating func appendTokenEmbeddings(_ rows: Tensor) {
+        precondition(rows.rank == 2 && rows.shape[1] == config.hiddenSize)
+        tokenEmbedding = Tensor(shape: [tokenEmbedding.shape[0] + rows.shape[0], config.hiddenSize], storage: tokenEmbedding.storage + rows.storage)
+    }
+
     /// last_hidden_state [B, T, D] for token ids [B][T].
     public func callAsFunction(_ ids: [[Int]]) -> Tensor {
         let b = ids.count, t = ids.first?.count ?? 0, d = config.hiddenSize
@@ -87,7 +93,7 @@ public struct CLIPTextModel {
         var x = Tensor(shape: [b, t, d]) { o in
             for (bi, row) in ids.enumerated() {
                 for (ti, id) in row.enumerated() {
-                    let tok = Swift.min(Swift.max(id, 0), config.vocabSize - 1)
+                    let tok = Swift.min(Swift.max(id, 0), tokenEmbedding.shape[0] - 1)
                     for j in 0..<d {
                         o[(bi * t + ti) * d + j] = tokenEmbedding.storage[tok * d + j] + positionEmbedding.storage[ti * d + j]
                     }

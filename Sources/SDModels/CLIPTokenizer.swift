@@ -18,6 +18,8 @@ public final class CLIPTokenizer {
     public let bosID: Int, eosID: Int, padID: Int, unkID: Int
     public let maxLength: Int
     let specials: [(String, Int)]  // longest first
+    /// Textual-inversion tokens: a name and the ids it stands for (several for a multi-vector one).
+    private(set) var added: [(String, [Int])] = []
     let byteMap: [Character]
     private var cache: [String: [Int]] = [:]
 
@@ -144,6 +146,18 @@ public final class CLIPTokenizer {
         return table
     }
 
+    /// Tokens added after the vocabulary (diffusers load_textual_inversion: tokenizer.add_tokens), each
+    /// name expanding to its ids; matched in the raw text before BPE, as special tokens are.
+    public func addTokens(_ tokens: [(String, [Int])]) throws {
+        for (t, ids) in tokens {
+            if vocab[t] != nil || vocab[t + "</w>"] != nil || added.contains(where: { $0.0 == t }) || specials.contains(where: { $0.0 == t }) {
+                throw SDError.invalidInput("embedding \(t): the tokenizer already has this token; rename the file")
+            }
+            added.append((t, ids))
+        }
+        added.sort { $0.0.count > $1.0.count }
+    }
+
     /// Ids for one prompt: [bos] + tokens (truncated) + [eos], padded to maxLength.
     public func encode(_ text: String) -> [Int] {
         var ids = [bosID]
@@ -157,19 +171,20 @@ public final class CLIPTokenizer {
     public func tokenIDs(_ text: String) -> [Int] {
         var out: [Int] = []
         for (segment, special) in splitSpecials(text) {
-            if let s = special { out.append(s); continue }
+            if let s = special { out += s; continue }
             for piece in CLIPTokenizer.preTokenize(CLIPTokenizer.normalize(segment)) { out += bpeIDs(piece) }
         }
         return out
     }
 
     /// Split on special-token strings, longest match first, scanning left to right.
-    func splitSpecials(_ text: String) -> [(String, Int?)] {
-        var result: [(String, Int?)] = []
+    func splitSpecials(_ text: String) -> [(String, [Int]?)] {
+        var result: [(String, [Int]?)] = []
+        let all = (specials.map { ($0.0, [$0.1]) } + added).sorted { $0.0.count > $1.0.count }
         var current = ""
         var rest = Substring(text)
         outer: while !rest.isEmpty {
-            for (tok, id) in specials where rest.hasPrefix(tok) {
+            for (tok, id) in all where rest.hasPrefix(tok) {
                 if !current.isEmpty { result.append((current, nil)); current = "" }
                 result.append((tok, id))
                 rest = rest.dropFirst(tok.count)

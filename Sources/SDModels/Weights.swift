@@ -42,6 +42,8 @@ public final class WeightStore {
     public let precision: Precision
     private var index: [String: WeightSource] = [:]
     private(set) var used: Set<String> = []
+    /// LoRA updates by model key, merged when the key is loaded (LoRAFile.swift).
+    private var deltas: [String: [WeightDelta]] = [:]
 
     /// Model keys → where they are stored (ModelSource builds this for a folder or a single file).
     public init(entries: [String: WeightSource], name: String, precision: Precision = .fp32) {
@@ -97,7 +99,36 @@ public final class WeightStore {
             let rows = t.count / n
             t = Tensor(shape: src.transform.shape(t.shape)!, storage: Array(t.storage[(part * rows)..<((part + 1) * rows)]))
         }
+        if hasDelta(key) { t = try merged(key, base: t) }
         try checkFinite(t.nonFiniteCount, src)
+        return t
+    }
+
+    /// `key`'s shape as the model reads it (after the key table's reshape), nil when absent.
+    public func storedShape(_ key: String) -> [Int]? {
+        guard let src = index[key], let info = src.file.info(src.key) else { return nil }
+        return src.transform.shape(info.shape)
+    }
+
+    /// Queue a LoRA update of `key`, merged in fp32 when the key is loaded.
+    public func add(_ delta: WeightDelta, to key: String) { deltas[key, default: []].append(delta) }
+
+    public func hasDelta(_ key: String) -> Bool { deltas[key] != nil }
+    public var mergedKeys: [String] { deltas.keys.sorted() }
+
+    /// base + Σ weight · ΔW over the updates queued for `key` (A1111's merge: W ← W + ΔW · scale ·
+    /// multiplier), in fp32 before any bf16 rounding.
+    public func merged(_ key: String, base: Tensor) throws -> Tensor {
+        var t = base
+        for d in deltas[key] ?? [] {
+            let u = try d.compute()
+            guard u.count == t.count else {
+                throw SDError.badFile(path: d.source, message: "key \(d.key): update of shape \(u.shape) does not fit \(key) \(t.shape)")
+            }
+            t.withUnsafeMutableBufferPointer { w in u.withUnsafeBufferPointer { du in
+                for i in 0..<w.count { w[i] += d.weight * du[i] }
+            } }
+        }
         return t
     }
 
@@ -105,7 +136,7 @@ public final class WeightStore {
     /// where the file maps them, with no copy; bf16 is converted straight from the file, never
     /// through a whole Float32 copy (reshaped keys go through Float32: they are small).
     public func loadGemm(_ key: String, shape: [Int]) throws -> LayerWeight {
-        guard let src = index[key], src.transform == .none else { return LayerWeight(try load(key, shape: shape), precision: precision) }
+        guard let src = index[key], src.transform == .none, !hasDelta(key) else { return LayerWeight(try load(key, shape: shape), precision: precision) }
         let info = try locate(key, shape: shape).file.info(src.key)!
         if precision == .fp32 {
             guard let mapped = src.file.mappedFloats(src.key) else { return LayerWeight(try load(key, shape: shape)) }

@@ -38,9 +38,21 @@ struct ModelOption: ParsableArguments {
     @Option(help: ArgumentHelp("Override the scheduler's prediction type: epsilon or v_prediction (for example epsilon for a 512 SD 2 base single file; the 768 v-prediction 2.1 is assumed).", valueName: "type"))
     var predictionType: String?
 
+    @Option(name: .customLong("lora"), help: ArgumentHelp("A LoRA, LoCon, LoHa or LoKr .safetensors file merged into the UNet and text encoder at load, with its weight (default 1); repeatable.", valueName: "path[:weight]"))
+    var loras: [String] = []
+
+    @Option(help: ArgumentHelp("Folder of LoRA files that <lora:NAME:W> names (default: $SDEDIT_LORA_DIR).", valueName: "dir"))
+    var loraDir: String?
+
+    @Option(help: ArgumentHelp("Folder of textual-inversion embeddings: each NAME.safetensors (A1111 or diffusers layout) defines the prompt word NAME.", valueName: "dir"))
+    var embeddings: String?
+
     func source(for job: ModelJob) throws -> ModelSource {
         let path = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment[job.environmentKey] ?? job.hubID)
-        return try ModelSource.open(path, config: configFolder.map { try ModelLocator.resolve($0) }, predictionType: predictionType)
+        let source = try ModelSource.open(path, config: configFolder.map { try ModelLocator.resolve($0) }, predictionType: predictionType)
+        try addLoRAs(to: source, try loras.map(LoRASpec.init(argument:)))
+        if let dir = embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
+        return source
     }
 }
 
@@ -210,9 +222,10 @@ func deepCacheFields(_ interval: Int) -> [(String, String)] { interval > 1 ? [("
 
 /// Generation parameters in the text format AUTOMATIC1111 writes to a PNG "parameters" chunk.
 func a1111Parameters(prompt: String, negative: String?, fields: [(String, String)]) -> String {
-    var s = prompt
+    let lora = LoRARecord.infotext(prompt: prompt)
+    var s = lora.prompt
     if let n = negative, !n.isEmpty { s += "\nNegative prompt: \(n)" }
-    s += "\n" + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
+    s += "\n" + (fields + (lora.field.map { [$0] } ?? [])).map { "\($0.0): \($0.1)" }.joined(separator: ", ")
     return s
 }
 

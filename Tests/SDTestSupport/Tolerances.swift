@@ -74,4 +74,7 @@ public enum Tolerances {
     /// Measured 2026-12-06: max 1.6e-5 (sd2.long_emphasis), ≤ 1.4e-5 on the other SD 2.x cases,
     /// ≤ 3.3e-6 on SD 1.x; prompts without emphasis stay at the text encoder's 1.3e-6–1.7e-6.
     public static let promptEmphasis = Tolerance(atol: 4e-5, rtol: 1e-5)
+    /// LoRA-merged weights against A1111's formulas in torch (fixtures/lora/expected.safetensors):
+    /// the same products summed in another order. Measured 2026-12-06: max 1.2e-7 over 54 weights.
+    public static let loraMerge = Tolerance(atol: 1e-6, rtol: 1e-5)
 }

@@ -17,6 +17,26 @@ public final class ModelSource {
     public let configFolder: String?
     /// Overrides the scheduler config's prediction_type (diffusers from_single_file(prediction_type=)).
     public let predictionType: String?
+    /// LoRA files merged into the UNet and text encoder as they load, with their weights.
+    public private(set) var loras: [(file: LoRAFile, weight: Float)] = []
+
+    /// Textual-inversion embeddings: their tokens join the tokenizer, their vectors the text encoder.
+    public private(set) var embeddings: [TextualInversion] = []
+
+    /// Add embeddings, checked against the text encoder's width (768 SD 1.x, 1024 SD 2.x).
+    public func addEmbeddings(_ list: [TextualInversion]) throws {
+        let width = try CLIPTextConfig(config("text_encoder")).hiddenSize
+        for e in list where e.vectors.shape[1] != width {
+            throw SDError.badFile(path: e.path, message: "embedding is \(e.vectors.shape[1]) wide but this model's text encoder is \(width) "
+                                  + "(768: SD 1.x, 1024: SD 2.x); it was made for another model")
+        }
+        embeddings += list
+    }
+
+    /// Open (header only) the LoRAs to merge; a file that is not a LoRA fails here, before any model load.
+    public func addLoRAs(_ specs: [LoRASpec]) throws {
+        for s in specs { loras.append((try LoRAFile(path: s.path), s.weight)) }
+    }
 
     public init(folder: String, predictionType: String? = nil) {
         path = folder
@@ -123,8 +143,16 @@ public final class ModelSource {
 
     /// The config folder's tokenizer/, else the built-in CLIP vocabulary with the family's pad token.
     public func tokenizer() throws -> CLIPTokenizer {
-        if let folder = configFolder { return try CLIPTokenizer(folder: folder + "/tokenizer") }
-        return try CLIPTokenizer.builtin(padToken: singleFile!.family.padToken)
+        let tok = try configFolder.map { try CLIPTokenizer(folder: $0 + "/tokenizer") } ?? CLIPTokenizer.builtin(padToken: singleFile!.family.padToken)
+        guard !embeddings.isEmpty else { return tok }
+        // New ids follow the text encoder's vocabulary, where loadTextEncoder appends the rows.
+        var next = try CLIPTextConfig(config("text_encoder")).vocabSize
+        for e in embeddings {
+            let n = e.vectors.shape[0]
+            try tok.addTokens([(e.name, Array(next..<(next + n)))] + e.tokens.dropFirst().enumerated().map { ($1, [next + 1 + $0]) })
+            next += n
+        }
+        return tok
     }
 
     // MARK: components
@@ -139,11 +167,9 @@ public final class ModelSource {
     }
 
     public func loadTextEncoder(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> CLIPTextModel {
-        let store = try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder) { f in
-            f.family.openCLIP ? (f.textPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
-                : (SingleFileCheckpoint.clipLPrefix, KeyTables.clipL)
-        }
-        let model = try CLIPTextModel(config: c, weights: store)
+        let store = try textEncoderWeights(c, precision: precision)
+        var model = try CLIPTextModel(config: c, weights: store)
+        for e in embeddings { model.appendTokenEmbeddings(e.vectors) }
         try store.checkAllUsed()
         return model
     }
@@ -158,12 +184,24 @@ public final class ModelSource {
     }
 
     public func loadUNet(_ c: UNetConfig, precision: Precision = .fp32) throws -> UNet2DConditionModel {
-        let store = try weights("unet", precision: precision) { _ in
-            (SingleFileCheckpoint.unetPrefix, { KeyTables.unet($0, layersPerBlock: c.layersPerBlock) })
-        }
+        let store = try unetWeights(c, precision: precision)
         let model = try UNet2DConditionModel(config: c, weights: store)
         try store.checkAllUsed()
         return model
+    }
+
+    /// The text encoder's and UNet's weight stores under the model's key names, LoRAs queued.
+    public func textEncoderWeights(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> WeightStore {
+        try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder) { f in
+            f.family.openCLIP ? (f.textPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
+                : (SingleFileCheckpoint.clipLPrefix, KeyTables.clipL)
+        }
+    }
+
+    public func unetWeights(_ c: UNetConfig, precision: Precision = .fp32) throws -> WeightStore {
+        try weights("unet", precision: precision) { _ in
+            (SingleFileCheckpoint.unetPrefix, { KeyTables.unet($0, layersPerBlock: c.layersPerBlock) })
+        }
     }
 
     /// The depth estimator: a single file's own MiDaS (512-depth-ema's depth_model.model.*, timm/MiDaS
@@ -183,6 +221,18 @@ public final class ModelSource {
     /// table), else from the config folder's `component`/ files (with `folderTable`).
     func weights(_ component: String, precision: Precision, folderTable: (String) -> KeyTables.Mapped = { [($0, .none)] },
                  single: ((SingleFileCheckpoint) -> (String, (String) -> KeyTables.Mapped?))?) throws -> WeightStore {
+        let store = try baseWeights(component, precision: precision, folderTable: folderTable, single: single)
+        if let c = LoRAComponent(rawValue: component) {
+            let keys = store.keys
+            for (file, w) in loras {
+                for (key, delta) in try file.deltas(for: c, modelKeys: keys, shapeOf: store.storedShape, weight: w) { store.add(delta, to: key) }
+            }
+        }
+        return store
+    }
+
+    private func baseWeights(_ component: String, precision: Precision, folderTable: (String) -> KeyTables.Mapped,
+                             single: ((SingleFileCheckpoint) -> (String, (String) -> KeyTables.Mapped?))?) throws -> WeightStore {
         if let f = singleFile, let single = single {
             let (prefix, table) = single(f)
             return WeightStore(entries: try f.entries(prefix: prefix, table), name: "\(f.path) [\(prefix)*]", precision: precision)

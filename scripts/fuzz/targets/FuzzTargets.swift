@@ -8,7 +8,7 @@ import SDModels
 import SDPipelines
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -21,6 +21,7 @@ public enum FuzzTargets {
         case "checkpoint": checkpoint(data)
         case "taesd": _ = scratchFile(data).map { try? TinyAutoencoderSource.load($0) }
         case "prompt": prompt(data)
+        case "lora": lora(data)
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -35,6 +36,22 @@ public enum FuzzTargets {
     static func checkpoint(_ data: [UInt8]) {
         guard let path = scratchFile(data), let f = try? SingleFileCheckpoint(path: path) else { return }
         _ = try? f.checkKeys(layersPerBlock: 2, vaeLevels: 4, textLayers: 2)
+    }
+
+    /// A textual-inversion embedding; a LoRA-family file: key parsing, then every module matched to a 16×16 weight of its own name
+    /// (shape checks) and its ΔW computed.
+    static func lora(_ data: [UInt8]) {
+        guard let path = scratchFile(data) else { return }
+        _ = try? TextualInversion(path: path).tokens
+        guard let f = try? LoRAFile(path: path) else { return }
+        for c in [LoRAComponent.unet, .textEncoder] {
+            let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
+                if n.hasPrefix("lora_") { return String(n.dropFirst(c == .unet ? 10 : 8)) + ".weight" }
+                return (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
+            }
+            guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1) else { continue }
+            for (_, d) in deltas { _ = try? d.compute() }
+        }
     }
 
     /// A config.json as every component and scheduler reads it, then a schedule of its own steps.

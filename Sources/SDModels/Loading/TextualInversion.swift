@@ -1,0 +1,56 @@
+// Textual-inversion embeddings: each NAME.safetensors of an --embeddings folder defines the token
+// NAME (AUTOMATIC1111's habit, modules/textual_inversion/textual_inversion.py), in A1111's layouts
+// (`emb_params`, `string_to_param.*`) or diffusers' (`learned_embeds`, or one tensor under the token
+// key: loaders/textual_inversion.py). A multi-vector embedding of n rows becomes the tokens NAME,
+// NAME_1 … NAME_{n-1}, which NAME in a prompt expands to (diffusers maybe_convert_prompt).
+import Foundation
+import SDCore
+
+public struct TextualInversion {
+    public let name: String
+    public let path: String
+    /// [vectors, width]
+    public let vectors: Tensor
+
+    public init(path: String, token: String? = nil) throws {
+        self.path = path
+        name = token ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let f = try SafetensorsFile(path: path)
+        func bad(_ why: String) -> SDError { .badFile(path: path, message: why) }
+        let keys = f.keys
+        if keys.contains("clip_l") || keys.contains("clip_g") { throw bad("an SDXL embedding (clip_l/clip_g); sdedit runs SD 1.x and 2.x models") }
+        let key: String
+        if keys.contains("emb_params") {
+            key = "emb_params"
+        } else if let k = keys.first(where: { $0.hasPrefix("string_to_param.") }), keys.filter({ $0.hasPrefix("string_to_param.") }).count == 1 {
+            key = k
+        } else if keys.contains("learned_embeds") {
+            key = "learned_embeds"
+        } else if keys.count == 1 {
+            key = keys[0]
+        } else {
+            throw bad("no embedding found (expected emb_params, string_to_param.*, learned_embeds or one tensor; found \(keys.prefix(5).joined(separator: ", ")))")
+        }
+        let shape = f.info(key)!.shape
+        guard shape.count == 1 || shape.count == 2, shape.allSatisfy({ $0 > 0 }), shape.count == 1 || shape[0] <= 75 else {
+            throw bad("embedding \(key) has shape \(shape); expected [width] or [vectors ≤ 75, width]")
+        }
+        let t = try f.tensor(key)
+        guard t.nonFiniteCount == 0 else { throw bad("embedding \(key) has non-finite values (NaN or Inf)") }
+        vectors = t.reshaped([shape.count == 1 ? 1 : shape[0], shape.last!])
+        guard !name.isEmpty, !name.contains(where: \.isWhitespace) else { throw bad("the token name \"\(name)\" must be one word") }
+    }
+
+    /// Every NAME.safetensors of `folder`, by name.
+    public static func folder(_ folder: String) throws -> [TextualInversion] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            throw SDError.io(path: folder, message: "--embeddings needs a folder of NAME.safetensors files")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.lowercased().hasSuffix(".safetensors") }.sorted()
+        return try files.map { try TextualInversion(path: (folder as NSString).appendingPathComponent($0)) }
+    }
+
+    /// The token strings this embedding adds, one per vector.
+    public var tokens: [String] { (0..<vectors.shape[0]).map { $0 == 0 ? name : "\(name)_\($0)" } }
+}
