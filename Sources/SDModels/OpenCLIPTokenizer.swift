@@ -13,6 +13,15 @@ import Foundation
 extension CLIPTokenizer {
     /// open_clip's `tokenizer.encode(text)`: ids without start/end tokens.
     public func openCLIPTokenIDs(_ text: String) -> [Int] {
+        // Textual-inversion tokens (addTokens) are matched in the raw text first, as the transformers
+        // tokenizer matches added tokens before its normaliser runs.
+        guard added.isEmpty else {
+            return splitSpecials(text).flatMap { segment, ids in ids ?? openCLIPPlainIDs(segment) }
+        }
+        return openCLIPPlainIDs(text)
+    }
+
+    func openCLIPPlainIDs(_ text: String) -> [Int] {
         let specials = ["<start_of_text>": bosID, "<end_of_text>": eosID]
         var out: [Int] = []
         for piece in CLIPTokenizer.preTokenize(CLIPTokenizer.openCLIPClean(text), markers: Array(specials.keys)) {
