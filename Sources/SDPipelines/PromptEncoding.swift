@@ -161,8 +161,8 @@ extension StableDiffusionModel {
         case .a1111:
             let parsed = try ExtraNetworks.parse(prompt)
             for text in [parsed.prompt, negative ?? ""] { _ = try PromptAttention.parse(text) }
-            for t in parsed.loras {
-                notes.append("<lora:\(t.name):\(t.weight)> is taken out of the prompt; LoRA weights are not applied")
+            for t in parsed.loras where t.unetWeight != t.weight {
+                notes.append("<lora:\(t.name)…> has separate text-encoder and UNet weights; \(t.weight) is used for both")
             }
             for name in Set(parsed.others).sorted() {
                 notes.append("<\(name):…> tags are taken out of the prompt; \(name) networks are not supported")

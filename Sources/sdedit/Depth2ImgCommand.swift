@@ -106,7 +106,7 @@ struct Depth2Img: ParsableCommand {
     struct Loaded { let pipe: Depth2ImgPipeline, name: String, scheduler: SchedulerKind }
 
     func load(precision: Precision, estimator: Bool, progress: ProgressReporter) throws -> Loaded {
-        let source = try model.source(for: .depth)
+        let source = try model.source(for: .depth, prompt: prompt, syntax: common.promptSyntax)
         let tiny = try vae.load(precision: precision)
         progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()

@@ -47,10 +47,16 @@ struct ModelOption: ParsableArguments {
     @Option(help: ArgumentHelp("Folder of textual-inversion embeddings: each NAME.safetensors (A1111 or diffusers layout) defines the prompt word NAME.", valueName: "dir"))
     var embeddings: String?
 
-    func source(for job: ModelJob) throws -> ModelSource {
+    /// The model with its LoRAs: --lora files, and in A1111 syntax the <lora:NAME:W> tags of `prompt`
+    /// (NAME.safetensors in --lora-dir; the text-encoder weight of a two-weight tag is used for both).
+    func source(for job: ModelJob, prompt: String = "", syntax: PromptSyntax = .diffusers) throws -> ModelSource {
         let path = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment[job.environmentKey] ?? job.hubID)
         let source = try ModelSource.open(path, config: configFolder.map { try ModelLocator.resolve($0) }, predictionType: predictionType)
-        try addLoRAs(to: source, try loras.map(LoRASpec.init(argument:)))
+        var specs = try loras.map(LoRASpec.init(argument:))
+        if syntax == .a1111 {
+            specs += try ExtraNetworks.parse(prompt).loras.map { try resolveLoRATag(name: $0.name, weight: Float($0.weight)) }
+        }
+        try addLoRAs(to: source, specs)
         if let dir = embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
         return source
     }

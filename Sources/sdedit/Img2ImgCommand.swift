@@ -66,7 +66,7 @@ struct Img2Img: ParsableCommand {
     struct Loaded { let pipe: Img2ImgPipeline, name: String, scheduler: SchedulerKind }
 
     func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let source = try model.source(for: .img2img)
+        let source = try model.source(for: .img2img, prompt: prompt, syntax: common.promptSyntax)
         let tiny = try vae.load(precision: precision)
         progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()

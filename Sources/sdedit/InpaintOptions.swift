@@ -53,8 +53,8 @@ struct InpaintOptions: ParsableArguments {
         let scheduler: SchedulerKind
     }
 
-    func load(common: GenerationOptions, precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let source = try model.source(for: .inpaint)
+    func load(common: GenerationOptions, precision: Precision, progress: ProgressReporter, prompt: String = "") throws -> Loaded {
+        let source = try model.source(for: .inpaint, prompt: prompt, syntax: common.promptSyntax)
         let tiny = try vae.load(precision: precision)
         progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
@@ -95,7 +95,7 @@ struct InpaintOptions: ParsableArguments {
     /// `fields`: extra A1111 parameters of the command (outpaint's extension).
     func generate(image: Image, mask: Tensor, prompt: String, input: String, suffix: String, common: GenerationOptions,
                   precision: Precision, progress: ProgressReporter, fields extra: [(String, String)] = []) throws {
-        let m = try load(common: common, precision: precision, progress: progress)
+        let m = try load(common: common, precision: precision, progress: progress, prompt: prompt)
         let base = common.baseSeed()
         for i in 0..<common.count {
             let r = request(prompt: prompt, common: common, seed: base &+ UInt64(i), scheduler: m.scheduler)

@@ -43,7 +43,7 @@ struct Txt2Img: ParsableCommand {
             let precision = try common.startBackend(progress)
             var out = common
             if out.output == nil { out.output = "txt2img.png" }
-            let source = try model.source(for: .txt2img)
+            let source = try model.source(for: .txt2img, prompt: prompt, syntax: common.promptSyntax)
             let tiny = try vae.load(precision: precision)
             progress.message("sdedit: loading \(source.path)")
             let t0 = Stopwatch.now()

@@ -67,7 +67,7 @@ struct Upscale: ParsableCommand {
     struct Loaded { let pipe: UpscalePipeline, name: String, scheduler: SchedulerKind }
 
     func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let source = try model.source(for: .upscale)
+        let source = try model.source(for: .upscale, prompt: prompt, syntax: common.promptSyntax)
         progress.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
         let pipe = try UpscalePipeline(model: StableDiffusionModel(source: source, precision: precision))

@@ -45,12 +45,22 @@ final class PromptSyntaxCLITests: CLITestCase {
         r = try img2img("tiny-sd1", "a (tower:1.2.3)", "literal.png", ["--prompt-syntax", "diffusers", "-q"])
         XCTAssertEqual(r.status, 0, r.stderr)
 
-        r = try img2img("tiny-sd1", "a castle <lora:ink:0.6> at night", "lora.png")
+        // A <lora:NAME:W> tag loads NAME.safetensors from --lora-dir: the same image as --lora PATH:W on
+        // the text without the tag; the PNG keeps the prompt as typed.
+        let loras = Fixtures.path("lora")
+        r = try img2img("tiny-sd21-base", "a castle <lora:peft:0.7> at night", "lora.png", ["--lora-dir", loras, "-q"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("<lora:ink:0.6> is taken out of the prompt"), r.stderr)
         let png = try ImageIO.readBytes(dir + "/lora.png")
-        XCTAssertNotNil(png.firstRange(of: Array("parameters\u{0}a castle <lora:ink:0.6> at night\nSteps: 2".utf8)))
-        r = try img2img("tiny-sd1", "a castle  at night", "nolora.png", ["-q"])
-        XCTAssertEqual(try pixels("lora.png"), try pixels("nolora.png"), "the tag is not removed from the encoded text")
+        XCTAssertNotNil(png.firstRange(of: Array("parameters\u{0}a castle <lora:peft:0.7> at night\nSteps: 2".utf8)))
+        r = try img2img("tiny-sd21-base", "a castle  at night", "option.png", ["--lora", loras + "/peft.safetensors:0.7", "-q"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try pixels("lora.png"), try pixels("option.png"), "the tag and --lora differ")
+        r = try img2img("tiny-sd21-base", "a castle  at night", "nolora.png", ["-q"])
+        XCTAssertNotEqual(try pixels("lora.png"), try pixels("nolora.png"), "the tag's LoRA was not applied")
+        // A tag naming no file in the folder fails before any work, naming the file.
+        r = try img2img("tiny-sd21-base", "a castle <lora:nosuch:1>", "missing.png", ["--lora-dir", loras])
+        XCTAssertEqual(r.status, 66, r.stderr)
+        XCTAssertTrue(r.stderr.contains("nosuch"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/missing.png"))
     }
 }
