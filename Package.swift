@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // sdedit — Stable Diffusion 2 image editing on the CPU.
 // Dependency direction (one way only):
-//   CKernels, CSystem, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels (+ CVocab)  <-  SDPipelines  <-  sdedit
+//   CKernels, CSystem, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels (+ CVocab)  <-  SDPipelines
+//   <-  SDJobs  <-  sdedit
 import PackageDescription
 
 let optimise: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"], .when(configuration: .release))]
@@ -35,8 +36,10 @@ let package = Package(
         .target(name: "CVocab", cSettings: [.unsafeFlags(["-O0"])]),
         .target(name: "SDModels", dependencies: ["SDCore", "CVocab"], swiftSettings: optimise),
         .target(name: "SDPipelines", dependencies: ["SDModels", "SDCore"], swiftSettings: optimise),
+        // Image-level jobs below the CLI and the server: model store, one generation loop, run record.
+        .target(name: "SDJobs", dependencies: ["SDPipelines", "SDModels", "SDCore"], swiftSettings: optimise),
         .executableTarget(name: "sdedit",
-                          dependencies: ["SDPipelines", "SDModels", "SDCore", "CMalloc",
+                          dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore", "CMalloc",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
         // Fuzz targets (scripts/fuzz): a library the corpus-replay test also uses, and a binary that is

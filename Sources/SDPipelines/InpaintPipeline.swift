@@ -97,6 +97,7 @@ public struct InpaintPipeline {
             }
             try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
             progress?(i + 1, timesteps.count)
+            if r.stop?.isRequested == true { break }
         }
         return latents
     }

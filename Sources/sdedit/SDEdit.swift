@@ -5,6 +5,7 @@ import Foundation
 import CMalloc
 import CSystem
 import SDCore
+import SDJobs
 
 @main
 struct SDEdit: ParsableCommand {
@@ -20,7 +21,7 @@ struct SDEdit: ParsableCommand {
         caps the SIMD kernels; OPENBLAS_CORETYPE, if set, overrides the OpenBLAS kernels sdedit chooses from cpuid; \
         SDEDIT_PROFILE=1 makes sdedit bench print the time per op family.
         """,
-        version: "0.1.0",
+        version: sdeditVersion,
         subcommands: [Inpaint.self, Outpaint.self, Depth2Img.self, Depth.self, Img2Img.self, Upscale.self, Txt2Img.self, Bench.self, Info.self]
     )
 
