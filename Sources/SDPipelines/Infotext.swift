@@ -6,6 +6,7 @@
 // (modules/processing.py) writes, values quoted by quote() in infotext_utils.py. The settings-driven
 // parts of A1111's parser (styles, defaults for absent keys, Version back-compat) are left to callers.
 // Everything works on Unicode scalars, as Python's str does (Swift's Characters would join "\r\n").
+import SDCore
 
 public struct Infotext: Equatable {
     public var prompt: String
@@ -270,5 +271,45 @@ public struct Infotext: Equatable {
             }
         }
         return out + "\""
+    }
+}
+
+/// The values of an infotext a generation job takes (`--params-from`); nil where the text has none.
+public struct InfotextSettings: Equatable {
+    public var prompt: String
+    public var negativePrompt: String?
+    public var seed: UInt64?
+    public var steps: Int?
+    public var cfgScale: Double?
+    public var scheduler: SchedulerKind?
+    public var width: Int?
+    public var height: Int?
+    public var denoisingStrength: Double?
+}
+
+extension Infotext {
+    /// The job values, checked: a field that is present but unusable (not a number, a sampler or
+    /// schedule sdedit does not run) throws, naming `source` (the file) and the field.
+    public func settings(source: String) throws -> InfotextSettings {
+        func bad(_ key: String, _ why: String) -> SDError {
+            .invalidInput("\(source): parameters field \"\(key): \(value(key) ?? "")\" \(why)")
+        }
+        func checked<T>(_ key: String, _ v: T?) throws -> T? {
+            if value(key) != nil && v == nil { throw bad(key, "is not a number sdedit can use") }
+            return v
+        }
+        var scheduler: SchedulerKind? = nil
+        if let name = samplerName {
+            guard let k = SchedulerKind(a1111Name: name, scheduleType: scheduleType) else {
+                throw bad(scheduleType == nil ? "Sampler" : "Schedule type", "names a sampler sdedit does not run (accepted: "
+                          + SchedulerKind.a1111Samplers.map(\.name).joined(separator: ", ") + "; schedule Automatic, Uniform or Karras)")
+            }
+            scheduler = k
+        }
+        if value("Size") != nil && (width == nil || height == nil) { throw bad("Size", "is not WIDTHxHEIGHT") }
+        return InfotextSettings(prompt: prompt, negativePrompt: negativePrompt.isEmpty ? nil : negativePrompt,
+                                seed: try checked("Seed", seed), steps: try checked("Steps", steps),
+                                cfgScale: try checked("CFG scale", cfgScale), scheduler: scheduler, width: width, height: height,
+                                denoisingStrength: try checked("Denoising strength", denoisingStrength))
     }
 }

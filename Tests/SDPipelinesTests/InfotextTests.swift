@@ -76,6 +76,22 @@ final class InfotextTests: XCTestCase {
         XCTAssertEqual(SchedulerKind(a1111Name: t.samplerName!, scheduleType: t.scheduleType), .dpm2mKarras)
     }
 
+    func testSettingsForAJob() throws {
+        let text = (try json("cases.json")["parse"] as! [[String: Any]])[2]["text"] as! String
+        let s = try Infotext.parse(text).settings(source: "in.png")
+        XCTAssertEqual(s, InfotextSettings(prompt: "a castle on a hill, sunset", negativePrompt: "blurry", seed: 42, steps: 25,
+                                           cfgScale: 6.5, scheduler: .dpm2mKarras, width: 768, height: 512, denoisingStrength: 0.55))
+        let bare = try Infotext.parse("just a prompt").settings(source: "in.png")
+        XCTAssertEqual(bare, InfotextSettings(prompt: "just a prompt"))
+        for (line, key) in [("Steps: x, Seed: 1, CFG scale: 7", "Steps"), ("Steps: 2, Sampler: UniPC, Seed: 1", "Sampler"),
+                            ("Steps: 2, Sampler: DPM++ 2M, Schedule type: Exponential", "Schedule type"),
+                            ("Steps: 2, Seed: -1, CFG scale: 7", "Seed"), ("Steps: 2, Size: 512, CFG scale: 7", "Size")] {
+            XCTAssertThrowsError(try Infotext.parse("p\n" + line).settings(source: "in.png")) { err in
+                XCTAssertTrue("\(err)".hasPrefix("in.png: parameters field \"\(key):"), "\(err)")
+            }
+        }
+    }
+
     private func table(_ ranges: Any?) -> [Bool] {
         var t = [Bool](repeating: false, count: 0x110000)
         for r in ranges as! [[Int]] { for c in r[0]...r[1] { t[c] = true } }
