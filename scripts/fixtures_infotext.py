@@ -13,6 +13,7 @@ details of the web UI.
 """
 import json
 import os
+import random
 import re
 import unicodedata
 
@@ -161,6 +162,46 @@ FORMAT_CASES = [
 ]
 
 
+# Fragments for seeded random texts: every character the parser's rules turn on.
+FRAGMENTS = ["a", "b", "Steps", "Seed", " ", ":", ": ", ",", ", ", "\"", "\\", "\\\"", "\n", "\r\n", "-", "/", "\\u00e9",
+             "\\n", "1", "512x512", "\u0665x2", "é", "\t", "Negative prompt:", "_", "\u00a0", "x", "ü", "\u3000", "\u0001"]
+
+
+KEYS = ["Steps", "Seed", "CFG scale", "Size", "a b", "x-y/z", "_1", "é", "1st", "k", " Sampler", "Lora hashes"]
+
+
+def random_texts(n=400, seed=19):
+    """Half free text from FRAGMENTS, half prompt / negative / parameter lines whose keys and
+    values are drawn from KEYS and FRAGMENTS (quoted or not)."""
+    rng = random.Random(seed)
+
+    def frag(k):
+        return "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(0, k)))
+
+    out = []
+    for i in range(n):
+        if i % 2 == 0:
+            out.append(frag(40))
+            continue
+        pairs = []
+        for _ in range(rng.randint(1, 6)):
+            v = frag(4)
+            if rng.random() < 0.4:
+                v = '"' + v + '"'
+            pairs.append(rng.choice(KEYS) + rng.choice([":", ": ", ":\t"]) + v)
+        lines = [frag(8)] + (["Negative prompt:" + frag(8)] if rng.random() < 0.5 else []) + [rng.choice([", ", ","]).join(pairs)]
+        out.append("\n".join(lines))
+    return out
+
+
+def case(text):
+    prompt, negative, fields, res = parse(text)
+    text2 = formatted(prompt, negative, fields)
+    p2, n2, f2, _ = parse(text2)
+    return {"text": text, "prompt": prompt, "negative": negative, "fields": fields, "res": res,
+            "formatted": text2, "reparsed": {"prompt": p2, "negative": n2, "fields": f2}}
+
+
 def cases():
     out = []
     for text in TEXTS:
@@ -175,7 +216,7 @@ def cases():
         p2, n2, f2, _ = parse(text)
         fmt.append({"prompt": prompt, "negative": negative, "fields": fields, "formatted": text,
                     "reparsed": {"prompt": p2, "negative": n2, "fields": f2}})
-    return {"parse": out, "format": fmt}
+    return {"parse": out, "format": fmt, "random": [case(t) for t in random_texts()]}
 
 
 def char_classes():

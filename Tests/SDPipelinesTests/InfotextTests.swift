@@ -35,6 +35,20 @@ final class InfotextTests: XCTestCase {
         }
     }
 
+    /// 400 seeded random texts from fragments that exercise every rule (fixtures_infotext.py FRAGMENTS).
+    func testRandomTextsMatchA1111() throws {
+        let cases = try json("cases.json")["random"] as! [[String: Any]]
+        XCTAssertEqual(cases.count, 400)
+        for c in cases {
+            let text = c["text"] as! String
+            let t = Infotext.parse(text)
+            check(t, c, text.debugDescription)
+            XCTAssertEqual(t.a1111Values.map { [$0.key, $0.value] }, pairs(c["res"]), "A1111 dict of \(text.debugDescription)")
+            XCTAssertEqual(t.formatted(), c["formatted"] as? String, "formatted \(text.debugDescription)")
+            check(Infotext.parse(t.formatted()), c["reparsed"] as! [String: Any], "reparsed \(text.debugDescription)")
+        }
+    }
+
     func testFormattedQuotesAsA1111() throws {
         for c in try json("cases.json")["format"] as! [[String: Any]] {
             let t = Infotext(prompt: c["prompt"] as! String, negativePrompt: c["negative"] as! String,
