@@ -2,8 +2,9 @@
 // (modules/images.py read_info_from_image): Pillow's image.info["parameters"] — a PNG tEXt, zTXt or
 // iTXt chunk, decoded as Pillow's PngImagePlugin does (chunk_tEXt/zTXt: Latin-1, iTXt: UTF-8, the
 // last such chunk wins) — replaced by a non-empty EXIF UserComment, decoded as
-// piexif.helper.UserComment.load does with A1111's UTF-8 fallback. Every read is bounds-checked and
-// a text over `ImageText.maxTextBytes` (Pillow's MAX_TEXT_CHUNK, compressed or inflated) is refused.
+// piexif.helper.UserComment.load does with A1111's UTF-8 fallback. Every read is bounds-checked; a
+// compressed text inflating past `ImageText.maxTextBytes` (Pillow's MAX_TEXT_CHUNK) is refused as
+// Pillow refuses it, and so is a stored text chunk that long (Pillow would read it).
 import CImageCodecs
 
 public enum ImageText {
