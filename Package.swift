@@ -24,7 +24,7 @@ let package = Package(
                        providers: [.apt(["libjpeg-dev"])]),
         // setjmp/longjmp error handling for libpng/libjpeg cannot be written in Swift.
         .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"],
-                cSettings: [.unsafeFlags(["-O2"])]),
+                cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("z")]),
         // Our own SIMD kernels, compiled once per ISA and chosen at run time (cpuid), the CPU
         // feature reader, and the OpenBLAS loader (dlopen, so its kernels can be chosen first).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=on"])],

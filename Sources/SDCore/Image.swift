@@ -63,12 +63,22 @@ public struct Image: Equatable {
                      bitDepth: Int(img.bit_depth), samples: samples)
     }
 
-    /// PNG bytes, with optional tEXt chunks (key, value) written in order.
+    /// PNG bytes, with optional text chunks (key, value) written in order, as Pillow's
+    /// PngInfo.add_text writes them: tEXt in Latin-1 when the value has no character past U+00FF,
+    /// iTXt in UTF-8 otherwise (so Pillow, and A1111, read back the same text).
     public func encodePNG(text: [(String, String)] = []) throws -> [UInt8] {
         var bytes8: [UInt8] = []
         var bytes16: [UInt16] = []
         if bitDepth == 16 { bytes16 = samples } else { bytes8 = samples.map { UInt8(truncatingIfNeeded: $0) } }
-        let keys = text.map { strdup($0.0) }, values = text.map { strdup($0.1) }
+        let itxt: [Int32] = text.map { $0.1.unicodeScalars.allSatisfy { $0.value <= 0xFF } ? 0 : 1 }
+        let keys = text.map { strdup($0.0) }
+        let values: [UnsafeMutablePointer<CChar>?] = zip(text, itxt).map { t, wide in
+            if wide != 0 { return strdup(t.1) }
+            let latin1 = t.1.unicodeScalars.map { CChar(bitPattern: UInt8($0.value)) } + [0]
+            let p = malloc(latin1.count)?.assumingMemoryBound(to: CChar.self)
+            p?.initialize(from: latin1, count: latin1.count)
+            return p
+        }
         defer { keys.forEach { free($0) }; values.forEach { free($0) } }
         var out: UnsafeMutablePointer<UInt8>? = nil
         var len = 0
@@ -78,7 +88,7 @@ public struct Image: Equatable {
                 func run(_ px: UnsafeMutableRawPointer) -> Int32 {
                     var img = sd_image(width: Int32(width), height: Int32(height), channels: Int32(channels),
                                        bit_depth: Int32(bitDepth), pixels: px)
-                    return sd_png_encode(&img, kp.baseAddress, vp.baseAddress, Int32(text.count), &out, &len, &err, err.count)
+                    return sd_png_encode(&img, kp.baseAddress, vp.baseAddress, itxt, Int32(text.count), &out, &len, &err, err.count)
                 }
                 return bitDepth == 16 ? bytes16.withUnsafeMutableBytes { run($0.baseAddress!) }
                                       : bytes8.withUnsafeMutableBytes { run($0.baseAddress!) }

@@ -8,7 +8,7 @@ import SDModels
 import SDPipelines
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -22,6 +22,8 @@ public enum FuzzTargets {
         case "taesd": _ = scratchFile(data).map { try? TinyAutoencoderSource.load($0) }
         case "prompt": prompt(data)
         case "lora": lora(data)
+        case "infotext": infotext(data)
+        case "pngtext": _ = try? ImageText.parameters(in: data, name: "fuzz")
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -86,6 +88,16 @@ public enum FuzzTargets {
                 precondition(chunk.tokens.count == tok.maxLength && chunk.multipliers.count == tok.maxLength)
             }
         }
+    }
+
+    /// An A1111 parameters text: parsed, every typed value and the dict A1111 builds, written and
+    /// parsed again, and its sampler names looked up.
+    static func infotext(_ data: [UInt8]) {
+        let t = Infotext.parse(String(decoding: data, as: UTF8.self))
+        _ = (t.steps, t.cfgScale, t.seed, t.denoisingStrength, t.width, t.height, t.a1111Values.count)
+        let again = Infotext.parse(t.formatted())
+        if let s = again.samplerName { _ = SchedulerKind(a1111Name: s, scheduleType: again.scheduleType) }
+        _ = SchedulerKind.parse(t.prompt)
     }
 
     static let tokenizer: CLIPTokenizer? = {
