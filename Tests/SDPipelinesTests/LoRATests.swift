@@ -242,20 +242,22 @@ final class LoRATests: XCTestCase {
     func testFuzzSeedsReachTheMerge() throws {
         let dir = Fixtures.root + "/../scripts/fuzz/corpus/lora"
         var merged = 0
+        let ldm = { (n: String) in LoRAFile.unetName(ldm: n, layersPerBlock: 2) }
         for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where name.hasSuffix(".safetensors") {
             let f = try LoRAFile(path: dir + "/" + name)
             for c in [LoRAComponent.unet, .textEncoder] {
                 let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
-                    n.hasPrefix("lora_") ? String(n.dropFirst(c == .unet ? 10 : 8)) + ".weight"
+                    n.hasPrefix("lora_") ? { (b: String) in (c == .unet ? ldm(b) ?? b : b) + ".weight" }(String(n.dropFirst(c == .unet ? 10 : 8)))
                         : (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
                 }
-                for (_, d) in try f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1) {
+                for (_, d) in try f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, ldmName: ldm) {
                     XCTAssertEqual(try d.compute().count, 256)
                     merged += 1
                 }
             }
         }
-        XCTAssertEqual(merged, 10)
+        // 10 modules in the five diffusers-spelled seeds, 5 in ldm.safetensors (LDM UNet names).
+        XCTAssertEqual(merged, 15)
     }
 
     /// Textual inversion (fixtures/lora/embeddings/: A1111 emb_params with 3 vectors, diffusers'

@@ -198,7 +198,10 @@ public final class LoRAFile {
 
     /// The updates this file makes to `component`, keyed by model key ("…to_q.weight"), each checked
     /// against the stored shape `shapeOf` gives. Every module of the component must match a key.
-    public func deltas(for component: LoRAComponent, modelKeys: [String], shapeOf: (String) -> [Int]?, weight: Float) throws -> [(String, WeightDelta)] {
+    /// `ldmName` turns a kohya name in another spelling (prefix removed) into the diffusers one
+    /// (KeyTables.kohyaLDMUNet), tried after the diffusers spelling, as A1111 does.
+    public func deltas(for component: LoRAComponent, modelKeys: [String], shapeOf: (String) -> [Int]?, weight: Float,
+                       ldmName: (String) -> String? = { _ in nil }) throws -> [(String, WeightDelta)] {
         let mine = modules.filter { $0.component == component }
         guard !mine.isEmpty else { return [] }
         let keySet = Set(modelKeys)
@@ -217,11 +220,11 @@ public final class LoRAFile {
                 let name = component == .textEncoder && !m.name.hasPrefix("text_model.") ? "text_model." + m.name : m.name
                 target = keySet.contains(name + ".weight") ? name + ".weight" : nil
             } else {
-                target = underscored[m.name]
+                target = underscored[m.name] ?? ldmName(String(m.name.dropFirst(kohyaPrefix.count))).flatMap { underscored[kohyaPrefix + $0] }
             }
             guard let key = target, let shape = shapeOf(key) else {
                 throw SDError.badFile(path: path, message: "key \(someKey): no module \(m.name) in this model's \(component.rawValue) "
-                                      + "(a LoRA for another architecture? sdedit runs SD 1.x and 2.x LoRAs on their own base models)")
+                                      + LoRAFile.unmatchedReason(m.name))
             }
             if let other = seen[key] {
                 throw SDError.badFile(path: path, message: "key \(someKey): \(key) is changed twice (also by \(other))")
@@ -231,6 +234,31 @@ public final class LoRAFile {
             out.append((key, WeightDelta(source: path, key: someKey, weight: weight, compute: recipe.delta)))
         }
         return out
+    }
+}
+
+extension LoRAFile {
+    /// The diffusers spelling (`down_blocks_0_attentions_0_proj_in`) of a kohya UNet module name in
+    /// LDM spelling, `lora_unet_` removed (`input_blocks_1_1_proj_in`); nil when it is none.
+    public static func unetName(ldm name: String, layersPerBlock: Int) -> String? {
+        KeyTables.kohyaLDMUNet(name, layersPerBlock: layersPerBlock)
+    }
+
+    /// Why a module name matched nothing, in the words a user can act on.
+    static func unmatchedReason(_ name: String) -> String {
+        // SD 1.x and 2.x attentions hold one transformer block; SDXL's hold 2 or 10.
+        let p = name.split(separator: "_")
+        if let i = p.indices.dropFirst().dropLast().first(where: { p[$0] == "blocks" && p[$0 - 1] == "transformer" }), let n = Int(p[i + 1]), n > 0 {
+            return "(a transformer block \(n) in one attention: an SDXL LoRA? sdedit runs SD 1.x and 2.x LoRAs)"
+        }
+        // OpenCLIP's own module names (cond_stage_model.model.transformer.resblocks.N…) or CLIP's LDM
+        // path: A1111 matches neither; kohya names text-encoder modules lora_te_text_model_encoder_layers_N_…
+        // on SD 2.x too, and A1111 maps those onto OpenCLIP (networks.py convert_diffusers_name_to_compvis).
+        if name.hasPrefix("lora_te_model_") || name.hasPrefix("lora_te_transformer_") {
+            return "(LDM/OpenCLIP text-encoder names, which AUTOMATIC1111 does not apply either; "
+                + "kohya spells them lora_te_text_model_encoder_layers_N_…)"
+        }
+        return "(a LoRA for another architecture? sdedit runs SD 1.x and 2.x LoRAs on their own base models)"
     }
 }
 

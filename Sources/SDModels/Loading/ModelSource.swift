@@ -199,7 +199,7 @@ public final class ModelSource {
     }
 
     public func unetWeights(_ c: UNetConfig, precision: Precision = .fp32) throws -> WeightStore {
-        try weights("unet", precision: precision) { _ in
+        try weights("unet", precision: precision, loraNames: { KeyTables.kohyaLDMUNet($0, layersPerBlock: c.layersPerBlock) }) { _ in
             (SingleFileCheckpoint.unetPrefix, { KeyTables.unet($0, layersPerBlock: c.layersPerBlock) })
         }
     }
@@ -218,14 +218,16 @@ public final class ModelSource {
     }
 
     /// One component's store: from the single file under the prefix `single` names (with its key
-    /// table), else from the config folder's `component`/ files (with `folderTable`).
+    /// table), else from the config folder's `component`/ files (with `folderTable`); LoRA module names
+    /// in another spelling go through `loraNames` (LoRAFile.deltas).
     func weights(_ component: String, precision: Precision, folderTable: (String) -> KeyTables.Mapped = { [($0, .none)] },
+                 loraNames: (String) -> String? = { _ in nil },
                  single: ((SingleFileCheckpoint) -> (String, (String) -> KeyTables.Mapped?))?) throws -> WeightStore {
         let store = try baseWeights(component, precision: precision, folderTable: folderTable, single: single)
         if let c = LoRAComponent(rawValue: component) {
             let keys = store.keys
             for (file, w) in loras {
-                for (key, delta) in try file.deltas(for: c, modelKeys: keys, shapeOf: store.storedShape, weight: w) { store.add(delta, to: key) }
+                for (key, delta) in try file.deltas(for: c, modelKeys: keys, shapeOf: store.storedShape, weight: w, ldmName: loraNames) { store.add(delta, to: key) }
             }
         }
         return store
