@@ -456,6 +456,11 @@ def ldm_named_file(root):
                 assert a1111_compvis_name(module) == ldm_name.replace("lora_unet", "diffusion_model", 1), (module, ldm_name)
                 module, renamed = ldm_name, renamed + 1
             tensors[f"{module}.{role}"] = f.get_tensor(key)
+    # A converter that keeps kohya's metadata keeps its sshs_model_hash (sd-scripts: the addnet hash of
+    # the file it saved), which A1111 reports as the file's hash (network.py NetworkOnDisk).
+    import hashlib
+    raw = open(src, "rb").read()
+    meta = dict(meta or {}, sshs_model_hash=hashlib.sha256(raw[8 + int.from_bytes(raw[:8], "little"):]).hexdigest())
     save_file(tensors, os.path.join(out, "kohya_ldm.safetensors"), metadata=meta)
     print(f"wrote lora/kohya_ldm.safetensors ({renamed} of {len(tensors)} keys renamed to LDM names)")
 

@@ -39,6 +39,23 @@ final class LoRANamesTests: XCTestCase {
         assertClose(try pipe.latents(image: image.toTensor(), r), try golden.tensor("kohya_locon_w1.latents"), Tolerances.pipelineLatents, "latents")
     }
 
+    /// kohya_ldm keeps kohya_locon's metadata, sshs_model_hash included: A1111 reports that hash;
+    /// metadata that is not a hex digest is not copied into the infotext.
+    func testShortHashPrefersKohyaMetadata() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("lora/hashes.json")))
+        let hashes = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: String])
+        XCTAssertEqual(try LoRAFile.shortHash(path: Fixtures.path("lora/kohya_ldm.safetensors")), hashes["kohya_locon"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sdedit-sshs-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let json = #"{"__metadata__":{"sshs_model_hash":"0123456789ab\", Steps: 1"},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        var bytes = withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { Data($0) }
+        bytes.append(Data(json.utf8))
+        bytes.append(Data(count: 4))
+        try bytes.write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try SafetensorsFile(path: path).metadata["sshs_model_hash"], "0123456789ab\", Steps: 1")
+        XCTAssertEqual(try LoRAFile.shortHash(path: path), String(SHA256.hex(Data(count: 4)).prefix(12)))
+    }
+
     /// Every kind of LDM UNet name, and names that are not one.
     func testLDMNameTable() {
         let cases: [(String, String?)] = [

@@ -185,8 +185,13 @@ public final class LoRAFile {
 
     /// A1111's short hash of a LoRA (`Lora hashes` in infotext): the first 12 hex digits of the
     /// SHA-256 of the file after its header (sd-scripts' / additional-networks' addnet hash,
-    /// modules/hashes.py addnet_hash_safetensors).
+    /// modules/hashes.py addnet_hash_safetensors), or of the `sshs_model_hash` kohya wrote into the
+    /// metadata, which A1111 prefers (extensions-builtin/Lora/network.py NetworkOnDisk); A1111 takes
+    /// any text there, sdedit only hex digits, so the metadata cannot write into the infotext.
     public static func shortHash(path: String) throws -> String {
+        if let h = (try? SafetensorsFile(path: path))?.metadata["sshs_model_hash"], h.count >= 12, h.allSatisfy({ $0.isASCII && $0.isHexDigit }) {
+            return String(h.prefix(12))
+        }
         let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         guard data.count >= 8 else { throw SDError.badFile(path: path, message: "too short for a safetensors file") }
         let n = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
