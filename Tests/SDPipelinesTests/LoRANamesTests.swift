@@ -39,6 +39,32 @@ final class LoRANamesTests: XCTestCase {
         assertClose(try pipe.latents(image: image.toTensor(), r), try golden.tensor("kohya_locon_w1.latents"), Tolerances.pipelineLatents, "latents")
     }
 
+    /// `lora_te1_text_model_…` names (A1111: "some SD1 Loras also have correct compvis keys") merge as
+    /// `lora_te_…` on SD 1.x's CLIP ViT-L and are refused on SD 2.x's OpenCLIP, where A1111 finds no module.
+    func testTE1NamesOnSD1Only() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sdedit-te1-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let kohya = try SafetensorsFile(path: Fixtures.path("lora/kohya_locon.safetensors"))
+        var te1: [String: Tensor] = [:]
+        for k in kohya.keys where k.hasPrefix("lora_te_") { te1["lora_te1_" + k.dropFirst(8)] = try kohya.tensor(k) }
+        XCTAssertEqual(te1.count, 36)
+        try writeSafetensors(te1, to: path)
+        let sd1 = Fixtures.path("models/tiny-sd1")
+        let (a, b) = (ModelSource(folder: sd1), ModelSource(folder: sd1))
+        try a.addLoRAs([LoRASpec(path: path)])
+        try b.addLoRAs([LoRASpec(path: Fixtures.path("lora/kohya_locon.safetensors"))])
+        let tc = try CLIPTextConfig(a.config("text_encoder"))
+        let (x, y) = (try a.textEncoderWeights(tc), try b.textEncoderWeights(tc))
+        XCTAssertEqual(x.mergedKeys.count, 12)
+        XCTAssertEqual(x.mergedKeys, y.mergedKeys)
+        for k in x.mergedKeys { assertClose(try x.load(k, shape: nil), try y.load(k, shape: nil), Tolerances.exact, k) }
+        let sd2 = ModelSource(folder: base)
+        try sd2.addLoRAs([LoRASpec(path: path)])
+        expectBadFile(containing: ["lora_te1_text_model_encoder_layers_", "SD 1.x models only"]) {
+            _ = try sd2.textEncoderWeights(CLIPTextConfig(sd2.config("text_encoder")))
+        }
+    }
+
     /// kohya_ldm keeps kohya_locon's metadata, sshs_model_hash included: A1111 reports that hash;
     /// metadata that is not a hex digest is not copied into the infotext.
     func testShortHashPrefersKohyaMetadata() throws {
@@ -74,7 +100,9 @@ final class LoRANamesTests: XCTestCase {
             ("input_blocks_01_1_proj_in", nil), ("input_blocks_1_1", "down_blocks_0_attentions_0"), ("middle_block_3_x", nil),
             ("input_blocks_1_0_in_layers_1", nil), ("down_blocks_0_attentions_0_proj_in", nil), ("", nil), ("out", nil),
         ]
-        for (ldm, want) in cases { XCTAssertEqual(LoRAFile.unetName(ldm: ldm, layersPerBlock: 2), want, ldm) }
+        let spell = LoRAFile.unetSpellings(layersPerBlock: 2)
+        for (ldm, want) in cases { XCTAssertEqual(spell("lora_unet_" + ldm), want.map { "lora_unet_" + $0 }, ldm) }
+        XCTAssertNil(spell("lora_te_input_blocks_1_1_proj_in"))
     }
 
     func expectBadFile(containing words: [String], _ body: () throws -> Void, line: UInt = #line) {
@@ -98,6 +126,7 @@ final class LoRANamesTests: XCTestCase {
         func pair(_ m: String) -> [String: Tensor] { ["\(m).lora_up.weight": up, "\(m).lora_down.weight": down] }
         let cases: [(String, [String: Tensor], [String])] = [
             ("sdxl_ldm", pair("lora_unet_input_blocks_4_1_transformer_blocks_1_attn1_to_q"), ["SDXL", "transformer_blocks_1"]),
+            ("sdxl_peft", pair("unet.up_blocks.0.attentions.0.transformer_blocks.9.attn2.to_k").mapValues { $0 }, ["SDXL", "blocks.9"]),
             ("openclip", pair("lora_te_model_transformer_resblocks_0_mlp_c_fc"), ["AUTOMATIC1111", "lora_te_text_model_encoder_layers_N"]),
             ("both", pair("lora_unet_input_blocks_1_1_transformer_blocks_0_attn1_to_q")
                 .merging(pair("lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q")) { a, _ in a }, ["twice"]),
@@ -107,8 +136,8 @@ final class LoRANamesTests: XCTestCase {
             let p = dir + "/\(name).safetensors"
             try writeSafetensors(tensors, to: p)
             let s = ModelSource(folder: base)
-            try s.addLoRAs([LoRASpec(path: p)])
             expectBadFile(containing: [name + ".safetensors"] + words) {
+                try s.addLoRAs([LoRASpec(path: p)])
                 _ = try s.unetWeights(UNetConfig(s.config("unet")))
                 _ = try s.textEncoderWeights(CLIPTextConfig(s.config("text_encoder")))
             }

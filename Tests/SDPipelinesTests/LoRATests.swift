@@ -182,7 +182,7 @@ final class LoRATests: XCTestCase {
         }
         let up = Tensor(repeating: 0.1, shape: [16, 2]), down = Tensor(repeating: 0.1, shape: [2, 16])
         let cases: [(String, [String: Tensor], [String])] = [
-            ("sdxl", ["lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": up], ["SDXL"]),
+            ("sdxl", ["lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": up], ["SDXL"]),
             ("peft_sdxl", ["text_encoder_2.text_model.x.lora_A.weight": up], ["SDXL"]),
             ("checkpoint", ["model.diffusion_model.out.0.weight": up], ["checkpoint", "--model"]),
             ("unknown_role", ["\(q).dora_scale": up], ["dora_scale"]),
@@ -242,15 +242,15 @@ final class LoRATests: XCTestCase {
     func testFuzzSeedsReachTheMerge() throws {
         let dir = Fixtures.root + "/../scripts/fuzz/corpus/lora"
         var merged = 0
-        let ldm = { (n: String) in LoRAFile.unetName(ldm: n, layersPerBlock: 2) }
         for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where name.hasSuffix(".safetensors") {
             let f = try LoRAFile(path: dir + "/" + name)
             for c in [LoRAComponent.unet, .textEncoder] {
+                let spell = c == .unet ? LoRAFile.unetSpellings(layersPerBlock: 2) : LoRAFile.textEncoderSpellings(clipL: true)
                 let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
-                    n.hasPrefix("lora_") ? { (b: String) in (c == .unet ? ldm(b) ?? b : b) + ".weight" }(String(n.dropFirst(c == .unet ? 10 : 8)))
+                    n.hasPrefix("lora_") ? String((spell(n) ?? n).dropFirst(c == .unet ? 10 : 8)) + ".weight"
                         : (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
                 }
-                for (_, d) in try f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, ldmName: ldm) {
+                for (_, d) in try f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, otherSpelling: spell) {
                     XCTAssertEqual(try d.compute().count, 256)
                     merged += 1
                 }

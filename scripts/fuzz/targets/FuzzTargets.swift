@@ -44,13 +44,13 @@ public enum FuzzTargets {
         guard let path = scratchFile(data) else { return }
         _ = try? TextualInversion(path: path).tokens
         guard let f = try? LoRAFile(path: path) else { return }
-        let ldm = { (n: String) in LoRAFile.unetName(ldm: n, layersPerBlock: 2) }
         for c in [LoRAComponent.unet, .textEncoder] {
+            let spell = c == .unet ? LoRAFile.unetSpellings(layersPerBlock: 2) : LoRAFile.textEncoderSpellings(clipL: true)
             let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
-                if n.hasPrefix("lora_") { let bare = String(n.dropFirst(c == .unet ? 10 : 8)); return (c == .unet ? ldm(bare) ?? bare : bare) + ".weight" }
+                if n.hasPrefix("lora_") { return String((spell(n) ?? n).dropFirst(c == .unet ? 10 : 8)) + ".weight" }
                 return (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
             }
-            guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, ldmName: ldm) else { continue }
+            guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, otherSpelling: spell) else { continue }
             for (_, d) in deltas { _ = try? d.compute() }
         }
     }
