@@ -41,17 +41,18 @@ public enum FuzzTargets {
     }
 
     /// A textual-inversion embedding; a LoRA-family file: key parsing, then every module matched to a 16×16 weight of its own name
-    /// (shape checks) and its ΔW computed.
+    /// (shape checks; a UNet name in LDM spelling through the LDM table) and its ΔW computed.
     static func lora(_ data: [UInt8]) {
         guard let path = scratchFile(data) else { return }
         _ = try? TextualInversion(path: path).tokens
         guard let f = try? LoRAFile(path: path) else { return }
         for c in [LoRAComponent.unet, .textEncoder] {
+            let spell = c == .unet ? LoRAFile.unetSpellings(layersPerBlock: 2) : LoRAFile.textEncoderSpellings(clipL: true)
             let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
-                if n.hasPrefix("lora_") { return String(n.dropFirst(c == .unet ? 10 : 8)) + ".weight" }
+                if n.hasPrefix("lora_") { return String((spell(n) ?? n).dropFirst(c == .unet ? 10 : 8)) + ".weight" }
                 return (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
             }
-            guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1) else { continue }
+            guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, otherSpelling: spell) else { continue }
             for (_, d) in deltas { _ = try? d.compute() }
         }
     }
