@@ -79,19 +79,24 @@ public enum Winograd {
     /// Tiles per call from which a per-call filter transform costs under ~2 % of the conv
     /// (the transform is ~324 flops per (o, c) pair, the tile GEMMs 72 per pair and tile).
     static let perCallTiles = 256
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cachedBytes = 0
+    /// The bytes kept, behind a lock: layers on any thread reserve and release them.
+    private final class Kept: @unchecked Sendable {
+        let lock = NSLock()
+        var bytes = 0
+    }
+    private static let kept = Kept()
 
     /// Bytes of transformed filters kept with layers now.
-    public static var cached: Int { lock.lock(); defer { lock.unlock() }; return cachedBytes }
+    public static var cached: Int { kept.lock.lock(); defer { kept.lock.unlock() }; return kept.bytes }
 
     static func reserve(_ bytes: Int) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        guard cachedBytes + bytes <= cacheBudget else { return false }
-        cachedBytes += bytes
+        let budget = cacheBudget
+        kept.lock.lock(); defer { kept.lock.unlock() }
+        guard kept.bytes + bytes <= budget else { return false }
+        kept.bytes += bytes
         return true
     }
-    static func release(_ bytes: Int) { lock.lock(); cachedBytes -= bytes; lock.unlock() }
+    static func release(_ bytes: Int) { kept.lock.lock(); kept.bytes -= bytes; kept.lock.unlock() }
 
     /// One line for `sdedit info`.
     public static var summary: String {
