@@ -194,7 +194,7 @@ extension StableDiffusionModel {
             if let scale = guidance { pred = applyGuidance(pred, scale: scale) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
             try checkFinite(latents, step: i, of: timesteps.count, model: source.path)
-            progress?(i + 1, timesteps.count)
+            reportProgress(progress, scheduler, call: i, of: timesteps.count)
             if stop?.isRequested == true { break }
         }
         return latents
@@ -203,6 +203,14 @@ extension StableDiffusionModel {
 
 /// Progress of the denoising loop: (step done, total steps).
 public typealias Progress = (Int, Int) -> Void
+
+/// Report UNet call `i` of `calls` in the steps the user asked for (Scheduler.progressStep: PNDM
+/// makes one call more than its steps).
+func reportProgress(_ progress: Progress?, _ scheduler: Scheduler, call i: Int, of calls: Int) {
+    guard let progress = progress else { return }
+    let step = scheduler.progressStep(afterCall: i, of: calls)
+    progress(step.done, step.total)
+}
 
 /// A request to end a run between denoising steps, set from another thread (an HTTP request's
 /// interrupt or skip, SIGTERM). `interrupt` ends the whole job, `skip` only the image in progress:

@@ -102,7 +102,7 @@ public struct UpscalePipeline {
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
             try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
-            progress?(i + 1, timesteps.count)
+            reportProgress(progress, scheduler, call: i, of: timesteps.count)
             if r.stop?.isRequested == true { break }
         }
         return latents

@@ -48,6 +48,14 @@ struct SDEdit: ParsableCommand {
     }
 }
 
+extension Backend {
+    /// The CLI's kernel plan: --threads and the environment variables named in the discussion above
+    /// (KernelPlan.from lists them), recorded and started. The one place sdedit reads them.
+    static func start(threads: Int) throws -> [String] {
+        try start(KernelPlan.from(environment: ProcessInfo.processInfo.environment, threads: threads))
+    }
+}
+
 extension SDEdit {
     /// "sdedit 0.1.0 (commit 1a2b3c4d5e6f)": `sdedit --version` and `sdedit info`. The commit is
     /// written at build time by `make` (scripts/build_commit.sh); a plain `swift build` says unknown.
