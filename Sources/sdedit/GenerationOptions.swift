@@ -89,7 +89,7 @@ enum PrecisionChoice: String, CaseIterable, ExpressibleByArgument {
 }
 
 struct GenerationOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Output image (.png or .jpg); '-' writes PNG to stdout. Default: derived from the input name. With --count N, NAME-1 … NAME-N; existing files of those names are overwritten without asking.")
+    @Option(name: .shortAndLong, help: "Output image (.png or .jpg); '-' writes PNG to stdout. Default: derived from the input name. With --count N, NAME-1.png, NAME-2.png, ...: existing files of those names are overwritten without asking.")
     var output: String?
 
     @Option(help: "Negative prompt (what to steer away from).")
