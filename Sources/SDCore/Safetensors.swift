@@ -153,8 +153,17 @@ public final class SafetensorsFile {
     public func tensor(_ key: String) throws -> Tensor {
         let (info, src) = try source(key)
         let n = Tensor.count(info.shape)
+        // Split over the threads in blocks: a large weight copied out (a LoRA-merged one) is a
+        // memory-bound pass that one core cannot saturate.
+        let block = 1 << 18
         let t = Tensor(shape: info.shape) { out in
-            convertToFloat(src, dtype: info.dtype, count: n, into: out.baseAddress!)
+            parallelChunks((n + block - 1) / block) { range in
+                for b in range {
+                    let lo = b * block
+                    convertToFloat(src + lo * info.dtype.size, dtype: info.dtype, count: Swift.min(block, n - lo),
+                                   into: out.baseAddress! + lo)
+                }
+            }
         }
         releasePages(from: dataStart + info.begin, to: dataStart + info.end)
         return t
@@ -289,22 +298,7 @@ public final class MappedFloats {
 
     /// How many values are NaN or ±Inf: one vectorised pass over the mapped pages, split over the
     /// threads (it is the pass that brings the file's pages in, so it is most of a warm load).
-    public var nonFiniteCount: Int {
-        let block = 1 << 18
-        let blocks = (values.count + block - 1) / block
-        guard blocks > 1 else { return values.isEmpty ? 0 : Int(sd_count_nonfinite(values.baseAddress!, values.count)) }
-        var counts = [Int](repeating: 0, count: blocks)
-        counts.withUnsafeMutableBufferPointer { c in
-            let c = c.baseAddress!
-            parallelChunks(blocks) { range in
-                for b in range {
-                    let lo = b * block
-                    c[b] = Int(sd_count_nonfinite(values.baseAddress! + lo, Swift.min(block, values.count - lo)))
-                }
-            }
-        }
-        return counts.reduce(0, +)
-    }
+    public var nonFiniteCount: Int { countNonFinite(values) }
 
     /// An owned copy (for a weight that must change: a merged LoRA, a reshape).
     public var tensor: Tensor { Tensor(shape: shape, storage: Array(values)) }

@@ -43,8 +43,25 @@ extension Tensor {
 
 extension Tensor {
     /// How many values are NaN or ±Inf (one pass, vectorised).
-    public var nonFiniteCount: Int {
-        withUnsafeBufferPointer { p in p.isEmpty ? 0 : Int(sd_count_nonfinite(p.baseAddress!, p.count)) }
+    public var nonFiniteCount: Int { withUnsafeBufferPointer(countNonFinite) }
+}
+
+/// How many values are NaN or ±Inf: one vectorised pass, split over the threads in blocks for large
+/// buffers (a weight's finite check at load is a memory-bound pass one core cannot saturate).
+public func countNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int {
+    let block = 1 << 18
+    let blocks = (values.count + block - 1) / block
+    guard blocks > 1 else { return values.isEmpty ? 0 : Int(sd_count_nonfinite(values.baseAddress!, values.count)) }
+    var counts = [Int](repeating: 0, count: blocks)
+    counts.withUnsafeMutableBufferPointer { c in
+        let c = c.baseAddress!
+        parallelChunks(blocks) { range in
+            for b in range {
+                let lo = b * block
+                c[b] = Int(sd_count_nonfinite(values.baseAddress! + lo, Swift.min(block, values.count - lo)))
+            }
+        }
     }
+    return counts.reduce(0, +)
 }
 
