@@ -17,6 +17,12 @@ load_lora_weights + fuse_lora(lora_scale=0.8), DDIM, 6 steps, guidance 7.5, stre
 prompt "a red brick wall", the image and mask of fixtures/lora/inpaint.{image,mask}.png (written by the
 "lora" part): final latents
 and 8-bit image (output_type "np", the raw decode without diffusers' optional mask overlay).
+It also holds "conv_in_w08|unet|<key>": the weights AUTOMATIC1111 merges from conv_in_sd1.safetensors, a
+LoCon made on tiny-sd1 that does train conv_in (LyCORIS's "full" preset does), at weight 0.8 on
+tiny-sd1-inpainting. Its 4-channel conv_in update does not fit the 9-channel conv_in: diffusers refuses the
+file (load_lora_weights: size mismatch, asserted here); A1111 (extensions-builtin/Lora/networks.py
+network_apply_weights) zero-pads the update's input channels 4 → 9 for a 4-D weight with 9 input channels,
+so the mask and masked-image channels are left alone. sdedit follows A1111.
 sd1_inpaint_noise.json is the difference of a 1-thread and a 2-thread torch run (the reference's own noise).
 """
 import json
@@ -88,6 +94,37 @@ def golden(models, out, modules, threads):
     return fi.run_case(pipe, dict(REQUEST, image=img, mask_image=mask), SEED, CASE)
 
 
+def conv_in_file(models, out):
+    """conv_in_sd1.safetensors (conv_in and one attention projection, made on tiny-sd1) and the weights
+    A1111 merges from it at WEIGHT on tiny-sd1-inpainting ("conv_in_w08|unet|<key>")."""
+    from diffusers import StableDiffusionInpaintPipeline
+    sd1, _ = fl.load_parts(os.path.join(models, "tiny-sd1"))
+    g = torch.Generator().manual_seed(2027)
+    tensors, modules = {}, {}
+    for name in ("conv_in", "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"):
+        up, down = fl.lora_pair(sd1.get_submodule(name), g)
+        w = {"lora_up.weight": up.half(), "lora_down.weight": down.half(), "alpha": torch.tensor(2.0).half()}
+        tensors.update({f"{fl.kohya_name('lora_unet_', name)}.{r}": t for r, t in w.items()})
+        modules[f"unet|{name}.weight"] = {r: t.float() for r, t in w.items()}
+    save_file(tensors, os.path.join(out, "conv_in_sd1.safetensors"), metadata={"ss_network_dim": str(fl.RANK)})
+    pipe = StableDiffusionInpaintPipeline.from_pretrained(os.path.join(models, "tiny-sd1-inpainting"), variant="fp16",
+                                                          torch_dtype=torch.float32, safety_checker=None, requires_safety_checker=False)
+    state = fl.state_of(pipe.unet, pipe.text_encoder)
+    try:
+        pipe.load_lora_weights(os.path.join(out, "conv_in_sd1.safetensors"), adapter_name="conv_in")
+        raise AssertionError("diffusers now loads a 4-channel conv_in LoRA on a 9-channel UNet: revisit this case")
+    except RuntimeError as e:
+        assert "size mismatch" in str(e), e
+    expected = {}
+    for key, w in modules.items():
+        d = fl.a1111_delta(w, torch.empty(w["lora_up.weight"].shape[0], *w["lora_down.weight"].shape[1:])) * WEIGHT
+        base = state[key]
+        if base.dim() == 4 and base.shape[1] == 9:
+            d = torch.nn.functional.pad(d, (0, 0, 0, 0, 0, 5))   # A1111: channel 4 → 9, zeros
+        expected[f"conv_in_w08|{key}"] = base + d.reshape(base.shape)
+    return expected
+
+
 def fixtures(root):
     models = os.path.join(root, "models")
     out = os.path.join(root, "lora")
@@ -98,5 +135,6 @@ def fixtures(root):
     two = golden(models, out, modules, threads=2)
     noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
     json.dump(noise, open(os.path.join(out, "sd1_inpaint_noise.json"), "w"), indent=1, sort_keys=True)
+    one.update(conv_in_file(models, out))
     save_file({k: v.contiguous() for k, v in one.items()}, os.path.join(out, "sd1_inpaint.safetensors"))
     print(f"wrote models/tiny-sd1-inpainting and lora/kohya_sd1 ({len(modules)} modules), lora/sd1_inpaint ({CASE})")

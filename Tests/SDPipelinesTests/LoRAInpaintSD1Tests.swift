@@ -53,4 +53,33 @@ final class LoRAInpaintSD1Tests: XCTestCase {
         let d = compare(plain, wantLatents, Tolerances.exact).maxAbs
         XCTAssertGreaterThan(d, 0.05, "the LoRA changes the latents by only \(d)")
     }
+
+    /// A base-model LoRA that trained conv_in (conv_in_sd1.safetensors): its 4-channel update is
+    /// zero-padded to the inpainting conv_in's 9 input channels, as A1111 merges it (diffusers refuses
+    /// the file); expected weights from the fixture script, the mask and masked-image channels unchanged.
+    func testConvInUpdateIsPaddedLikeA1111() throws {
+        let s = ModelSource(folder: model)
+        try s.addLoRAs([LoRASpec(path: Fixtures.path("lora/conv_in_sd1.safetensors"), weight: 0.8)])
+        let unet = try s.unetWeights(UNetConfig(s.config("unet")))
+        let expected = try Fixtures.file("lora/sd1_inpaint.safetensors")
+        var checked = 0
+        for key in expected.keys where key.hasPrefix("conv_in_w08|") {
+            let name = String(key.split(separator: "|")[2])
+            XCTAssertTrue(unet.hasDelta(name), "\(name) has no LoRA update")
+            assertClose(try unet.load(name, shape: nil), try expected.tensor(key), Tolerances.loraMerge, key)
+            checked += 1
+        }
+        XCTAssertEqual(checked, 2)
+        let plain = ModelSource(folder: model)
+        let base = try plain.unetWeights(UNetConfig(plain.config("unet"))).load("conv_in.weight", shape: nil)
+        let merged = try unet.load("conv_in.weight", shape: nil)
+        XCTAssertEqual(base.shape, [16, 9, 3, 3])
+        var changed = 0
+        for i in 0..<base.count {
+            if (i / 9) % 9 >= 4 { XCTAssertEqual(merged.storage[i], base.storage[i], "channel \((i / 9) % 9) changed") }
+            else if merged.storage[i] != base.storage[i] { changed += 1 }
+        }
+        XCTAssertGreaterThan(changed, 0)
+        _ = try InpaintPipeline(model: StableDiffusionModel(source: s))
+    }
 }
