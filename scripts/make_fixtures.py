@@ -554,9 +554,11 @@ def lora_fixtures():
 
 
 # Written by default (the others are subsets or extras of these).
-DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora"]
+DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora",
+                 "lorasd1"]
 ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
-             "single", "midas", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora", "maskresize"]
+             "single", "midas", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora", "maskresize",
+             "lorasd1"]
 
 
 def main():
@@ -611,6 +613,10 @@ def main():
         fill_fixtures()
     if "lora" in a.parts:
         lora_fixtures()
+    if "lorasd1" in a.parts:
+        # tiny-sd1-inpainting and an SD 1.x LoRA's inpaint golden (scripts/fixtures_lora_sd1.py).
+        import fixtures_lora_sd1
+        fixtures_lora_sd1.fixtures(ROOT)
 
 
 if __name__ == "__main__":

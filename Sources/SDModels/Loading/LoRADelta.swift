@@ -2,7 +2,10 @@
 // (extensions-builtin/Lora/network_lora.py, network_hada.py, network_lokr.py, lyco_helpers.py,
 // network.py finalize_updown/calc_scale): the product is reshaped to the model weight's shape when
 // the counts agree, and scaled by alpha / dim (1 when either is missing). Shapes are checked from the
-// file header before any tensor is read, so a LoRA for another model fails before the merge.
+// file header before any tensor is read, so a LoRA for another model fails before the merge. One more
+// A1111 rule (networks.py network_apply_weights): a 4-channel conv update on a 4-D weight with 9 input
+// channels (an inpainting UNet's conv_in) is zero-padded to 9, so a base model's LoRA that trained
+// conv_in leaves the mask and masked-image channels alone; diffusers refuses such a file.
 import SDCore
 
 /// One pending update of a model weight: W ← W + weight · compute() (compute includes alpha/dim).
@@ -38,6 +41,8 @@ struct LoRARecipe {
     let target: [Int]
     /// alpha / dim, or 1.
     let scale: Float
+    /// The update is a base model's 4-input-channel conv on an inpainting model's 9-channel weight.
+    let padsInpaintChannels: Bool
 
     init(module m: LoRAModule, file: SafetensorsFile, target: [Int]) throws {
         module = m
@@ -120,7 +125,10 @@ struct LoRARecipe {
             dim = s("lokr_w2_b")?[0] ?? s("lokr_w1_b")?[0]
             numel = prod([w1[0], w1[1]] + w2)
         }
-        guard numel == prod(target) else {
+        // A1111 pads for every kind, but only a kohya LoRA/LoCon update has the [out, 4, k, l] shape
+        // torch can pad there (LoHa/LoKr give [out, 4·k·l] and fail in A1111), so only it is padded here.
+        padsInpaintChannels = kind == .lora && target.count == 4 && target[1] == 9 && numel == prod([target[0], 4, target[2], target[3]])
+        guard numel == prod(target) || padsInpaintChannels else {
             throw bad("gives \(numel) values for a model weight of shape \(target) (a LoRA for another model: SD 1.x on SD 2.x?)")
         }
         if let a = m.alpha, let d = dim { scale = a / Float(d) } else { scale = 1 }
@@ -167,7 +175,8 @@ struct LoRARecipe {
         if bad > 0 {
             throw SDError.badFile(path: file.path, message: "key \(module.tensors.values.sorted().first!): the update has \(bad) non-finite value(s) (NaN or Inf)")
         }
-        d = d.reshaped(target)
+        d = padsInpaintChannels ? LoRARecipe.padInputChannels(d.reshaped([target[0], 4, target[2], target[3]]), to: target[1])
+                                : d.reshaped(target)
         if scale != 1 { for i in 0..<d.count { d.storage[i] *= scale } }
         return d
     }
@@ -175,9 +184,9 @@ struct LoRARecipe {
     /// `delta()` added to `w` (the model weight, `target`'s count) with weight `multiplier`, for a plain
     /// up · down LoRA: w ← w + multiplier · scale · up · down in one GEMM over the output rows, so the
     /// merge costs the GEMM and no ΔW buffer. The factors are checked finite first (a non-finite
-    /// factor makes a non-finite update). nil for the other kinds.
+    /// factor makes a non-finite update). nil for the other kinds and for a padded conv_in update.
     func accumulator(multiplier: Float) -> ((UnsafeMutableBufferPointer<Float>) throws -> Void)? {
-        guard kind == .lora, module.tensors["lora_mid.weight"] == nil else { return nil }
+        guard kind == .lora, module.tensors["lora_mid.weight"] == nil, !padsInpaintChannels else { return nil }
         return { w in
             let up = try self.file.tensor(self.module.tensors["lora_up.weight"]!)
             let down = try self.file.tensor(self.module.tensors["lora_down.weight"]!)
@@ -191,6 +200,15 @@ struct LoRARecipe {
                                    b: b.baseAddress!, ldb: n, beta: 1, c: w.baseAddress!, ldc: n)
             } }
         }
+    }
+
+    /// [o, c, k, l] → [o, channels, k, l], the new input channels zero (torch.nn.functional.pad).
+    static func padInputChannels(_ d: Tensor, to channels: Int) -> Tensor {
+        let (o, row) = (d.shape[0], d.count / d.shape[0])
+        let taps = d.shape[2] * d.shape[3]
+        var out = Tensor(zeros: [o, channels, d.shape[2], d.shape[3]])
+        for i in 0..<o { for j in 0..<row { out.storage[i * channels * taps + j] = d.storage[i * row + j] } }
+        return out
     }
 
     /// left [p, i] · core[:, :, k, l] [i, j] · right [j, q] for every tap → [p, q, k, l]
