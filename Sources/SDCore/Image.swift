@@ -1,7 +1,7 @@
 // Images: decode PNG/JPEG (format from magic bytes, not the extension), encode PNG with tEXt chunks or
 // JPEG with a quality, and atomic file IO where "-" means stdin/stdout.
 import CImageCodecs
-import CSystem
+import CSDSystem
 import Foundation
 
 public enum ImageFormat: String, CaseIterable { case png, jpeg }

@@ -1,0 +1,205 @@
+// ServerJobs on SDPipelines: the same pipelines, requests and A1111 parameters text as the commands
+// (Sources/sdedit/Txt2ImgCommand.swift, Img2ImgCommand.swift, InpaintOptions.swift,
+// Depth2ImgCommand.swift), so a request and the equivalent command line give the same PNG bytes.
+// Loaded models stay loaded between requests (the current checkpoint and the last one used).
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+
+public struct PipelineJobsOptions {
+    /// --model: the default checkpoint (a path or hub id from the command line, never from a request).
+    public var model: String?
+    public var modelsDir: String?
+    public var loraDir: String?
+    public var embeddings: String?
+    public var precision: Precision = .fp32
+    /// The "Version" field of the parameters text ("sdedit 0.1.0").
+    public var version = "sdedit"
+    public init() {}
+}
+
+public final class PipelineJobs: ServerJobs, @unchecked Sendable {
+    let options: PipelineJobsOptions
+    private let lock = NSLock()
+    private var current: String
+    /// Loaded models by path, most recently used last; at most two stay loaded.
+    private var loaded: [(path: String, model: StableDiffusionModel, name: String)] = []
+
+    public init(options: PipelineJobsOptions) throws {
+        self.options = options
+        current = ""
+        guard let first = checkpoints().first else {
+            throw SDError.invalidInput("no checkpoint: give --model, or --models-dir with diffusers folders or .safetensors files")
+        }
+        current = first.title
+    }
+
+    // MARK: Checkpoints
+
+    public func checkpoints() -> [Checkpoint] {
+        var list: [Checkpoint] = []
+        if let m = options.model, let path = try? ModelLocator.resolve(m) {
+            list.append(Checkpoint(title: m, modelName: ModelLocator.displayName(path), filename: path))
+        }
+        guard let dir = options.modelsDir, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return list }
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let path = (dir as NSString).appendingPathComponent(name)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { continue }
+            if isDir.boolValue {
+                guard let index = try? String(contentsOfFile: path + "/model_index.json", encoding: .utf8),
+                      !index.contains("StableDiffusionUpscalePipeline") else { continue }
+                list.append(Checkpoint(title: name, modelName: name, filename: path))
+            } else if name.lowercased().hasSuffix(".safetensors") {
+                list.append(Checkpoint(title: name, modelName: (name as NSString).deletingPathExtension, filename: path))
+            }
+        }
+        return list
+    }
+
+    public var currentCheckpoint: String { lock.withLock { current } }
+
+    public func selectCheckpoint(_ title: String) throws {
+        _ = try model(title)
+        lock.withLock { current = title }
+    }
+
+    /// The loaded model of a listed checkpoint (its title or model name); loading it when needed.
+    func model(_ title: String?) throws -> (model: StableDiffusionModel, name: String) {
+        let t = title ?? currentCheckpoint
+        guard let c = checkpoints().first(where: { $0.title == t || $0.modelName == t }) else {
+            throw APIError.notFound("sd_model_checkpoint: no checkpoint '\(t)'")
+        }
+        if let i = loaded.firstIndex(where: { $0.path == c.filename }) {
+            let hit = loaded.remove(at: i)
+            loaded.append(hit)
+            return (hit.model, hit.name)
+        }
+        // Free the least recently used first: two SD 2 models in fp32 are 10 GB.
+        if loaded.count >= 2 { loaded.removeFirst() }
+        let source = try ModelSource.open(c.filename)
+        if let dir = options.embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
+        let sd = try StableDiffusionModel(source: source, precision: options.precision)
+        loaded.append((c.filename, sd, source.displayName))
+        return (sd, source.displayName)
+    }
+
+    // MARK: Jobs
+
+    public func txt2img(_ s: GenerationSettings, control: JobControl) throws -> JobOutput {
+        let (sd, name) = try model(s.checkpoint)
+        let pipe = try Txt2ImgPipeline(model: sd)
+        return try generate(s, sd, name: name, strength: 1, control: control, fields: { _, _ in [] }) { r, progress in
+            try pipe(width: s.width, height: s.height, r, progress: progress)
+        }
+    }
+
+    public func img2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput {
+        let (sd, name) = try model(s.checkpoint)
+        let original = e.image.rgb8()
+        guard let maskImage = e.mask else {
+            let pipe = try Img2ImgPipeline(model: sd)
+            return try generate(s, sd, name: name, strength: e.denoisingStrength, control: control,
+                                fields: { r, _ in [("Denoising strength", "\(r.strength)")] }) { r, progress in
+                try pipe(image: original, r, progress: progress)
+            }
+        }
+        let mask = try MaskPreparation.binaryMask(maskImage, channel: .luminance, invert: e.invertMask)
+        guard mask.storage.contains(where: { $0 > 0 }) else {
+            throw APIError.unprocessable("mask: nothing to repaint (white = repaint, black = keep)")
+        }
+        let pipe = try InpaintPipeline(model: sd)
+        var o = InpaintImageOptions()
+        o.area = e.inpaintFullRes ? .masked : .whole
+        o.padding = e.inpaintFullResPadding
+        o.maskBlur = Double(e.maskBlur)
+        o.content = [MaskedContent.fill, .original, .latentNoise, .latentNothing][e.inpaintingFill]
+        var box: CropBox? = nil
+        return try generate(s, sd, name: name, strength: e.denoisingStrength, control: control, fields: { r, _ in
+            [("Denoising strength", "\(r.strength)"), ("Mask blur", "\(o.maskBlur)"),
+             ("Inpaint area", box == nil ? "Whole picture" : "Only masked"),
+             ("Masked area padding", "\(o.padding)"), ("Mask grow", "\(o.maskGrow)")]
+                + (o.content == .original ? [] : [("Masked content", o.content.a1111Name)])
+        }) { r, progress in
+            let result = try pipe(image: original, mask: mask, r, options: o, progress: progress)
+            box = result.box
+            return result.image
+        }
+    }
+
+    public func depth2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput {
+        let (sd, name) = try model(s.checkpoint)
+        try Depth2ImgPipeline.checkIsDepthModel(sd)
+        let pipe = try Depth2ImgPipeline(model: sd, estimator: DepthEstimator(source: sd.source, precision: options.precision))
+        let original = e.image.rgb8()
+        return try generate(s, sd, name: name, strength: e.denoisingStrength, control: control,
+                            fields: { r, _ in [("Denoising strength", "\(r.strength)"), ("Depth", "DPT-hybrid")] }) { r, progress in
+            try pipe(image: original, depth: nil, r, progress: progress)
+        }
+    }
+
+    public func upscale(_ image: Image, prompt: String, control: JobControl) throws -> [UInt8] {
+        throw APIError(.notImplemented, "the x4 upscaler is not served yet; run `sdedit upscale`")
+    }
+
+    public func loras() -> [(name: String, path: String)] {
+        guard let dir = options.loraDir, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return names.sorted().filter { $0.lowercased().hasSuffix(".safetensors") }.map {
+            (($0 as NSString).deletingPathExtension, (dir as NSString).appendingPathComponent($0))
+        }
+    }
+
+    public func embeddings() -> [String] {
+        guard let dir = options.embeddings, let list = try? TextualInversion.folder(dir) else { return [] }
+        return list.map(\.name)
+    }
+
+    public func upscalers() -> [String] { ["None"] }
+
+    // MARK: The generation loop
+
+    /// Images seed, seed + 1, … (A1111's all_seeds; the CLI's --count), each with its parameters
+    /// text as the commands write it, stopping between images on interrupt.
+    func generate(_ s: GenerationSettings, _ sd: StableDiffusionModel, name: String, strength: Double, control: JobControl,
+                  fields: (GenerationRequest, Image) -> [(String, String)],
+                  run: (GenerationRequest, @escaping SDPipelines.Progress) throws -> Image) throws -> JobOutput {
+        if try !ExtraNetworks.parse(s.prompt).loras.isEmpty {
+            throw APIError.unprocessable("prompt: <lora:…> tags are not served yet; run the command with --lora-dir")
+        }
+        let scheduler = try s.scheduler ?? sd.defaultSchedulerKind()
+        let base = s.seed < 0 ? UInt64(UInt32.random(in: 0...UInt32.max)) : UInt64(s.seed)
+        var out = JobOutput()
+        out.modelName = name
+        out.samplerName = Samplers.name(scheduler)
+        for i in 0..<s.imageCount {
+            if control.isInterrupted { break }
+            control.beginImage(i)
+            var r = GenerationRequest(prompt: s.prompt, strength: strength)
+            r.negativePrompt = s.negativePrompt.isEmpty ? nil : s.negativePrompt
+            r.steps = s.steps
+            r.guidance = s.cfgScale
+            r.seed = base &+ UInt64(i)
+            r.scheduler = scheduler
+            r.promptSyntax = .a1111
+            _ = try sd.promptNotes(r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax)
+            let image = try run(r) { done, total in control.step(done, of: total) }
+            let text = Self.parameters(r, fields: [
+                ("Steps", "\(r.steps)"), ("Sampler", out.samplerName), ("CFG scale", "\(r.guidance)"),
+                ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"), ("Model", name),
+            ] + fields(r, image) + [("Precision", options.precision.rawValue), ("Version", options.version)])
+            out.images.append(try image.encodePNG(text: [("parameters", text)]))
+            out.seeds.append(r.seed)
+            out.infotexts.append(text)
+            out.width = image.width; out.height = image.height
+        }
+        return out
+    }
+
+    /// The A1111 parameters text: prompt, "Negative prompt: …" when there is one, the fields line.
+    static func parameters(_ r: GenerationRequest, fields: [(String, String)]) -> String {
+        var s = r.prompt
+        if let n = r.negativePrompt, !n.isEmpty { s += "\nNegative prompt: \(n)" }
+        return s + "\n" + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
+    }
+}
