@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""`sdedit serve` driven by a real A1111 client (webuiapi, pinned in scripts/requirements.txt).
+
+    python scripts/test_serve.py path/to/sdedit [--load N] [--schemathesis]
+
+Starts the server on 127.0.0.1 with a free port on the tiny fixture models (fixtures/models/
+tiny-sd-turbo-v and tiny-sd2-inpainting through --models-dir), then: txt2img and img2img with a mask
+through webuiapi, each compared byte for byte with the PNG the CLI writes for the same job; options
+(checkpoint switch); interrupt during a long job; 4xx answers for bad input; optionally a load of N
+requests from threads (all answered, server RSS reported) and a schemathesis run over /openapi.json
+(no 5xx). SIGTERM at the end must exit 0. The server is always stopped. Exit 0 = all passed.
+"""
+import argparse
+import base64
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+import webuiapi
+from PIL import Image, ImageDraw
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "fixtures", "models")
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def start_server(binary, models_dir, extra=()):
+    cmd = [binary, "serve", "--models-dir", models_dir, "--port", "0", "--precision", "fp32", "--threads", "1",
+           "--max-pixels", "1048576", *extra]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    port = None
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        if m:
+            port = int(m.group(1))
+            break
+    if port is None:
+        proc.kill()
+        raise SystemExit("sdedit serve did not start: " + (proc.stderr.read() or "no output"))
+    # Keep draining stderr so the server never blocks on a full pipe.
+    threading.Thread(target=lambda: proc.stderr.read(), daemon=True).start()
+    return proc, port
+
+
+def cli_png(binary, args, out):
+    subprocess.run([binary, *args, "--precision", "fp32", "--threads", "1", "-q", "-o", out], check=True)
+    with open(out, "rb") as f:
+        return f.read()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sdedit")
+    ap.add_argument("--load", type=int, default=0, help="requests in the load test (0: skip)")
+    ap.add_argument("--schemathesis", action="store_true", help="fuzz /openapi.json with schemathesis")
+    a = ap.parse_args()
+    binary = os.path.abspath(a.sdedit)
+    tmp = tempfile.mkdtemp(prefix="sdedit-serve-")
+    models = os.path.join(tmp, "models")
+    os.mkdir(models)
+    for name in ["tiny-sd-turbo-v", "tiny-sd2-inpainting"]:
+        os.symlink(os.path.join(FIXTURES, name), os.path.join(models, name))
+
+    proc, port = start_server(binary, models)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        api = webuiapi.WebUIApi(host="127.0.0.1", port=port, sampler="Euler a", steps=2)
+        check(api.util_get_current_model() == "tiny-sd-turbo-v", "options: the first checkpoint is current")
+
+        # 1. txt2img through webuiapi == `sdedit txt2img` with the same numbers.
+        t0 = time.time()
+        r = api.txt2img(prompt="a red cube", seed=11, cfg_scale=7.5, width=64, height=64)
+        latency = time.time() - t0
+        api_png = base64.b64decode(r.json["images"][0])
+        cli = cli_png(binary, ["txt2img", "a red cube", "--model", os.path.join(models, "tiny-sd-turbo-v"), "--steps", "2",
+                               "--seed", "11", "--guidance", "7.5", "--width", "64", "--height", "64",
+                               "--scheduler", "euler-a"], os.path.join(tmp, "cli-txt2img.png"))
+        check(api_png == cli, "txt2img: request PNG bytes == CLI PNG bytes")
+        check(r.info.get("all_seeds") == [11] and len(r.info.get("infotexts", [])) == 1, "txt2img: info has all_seeds and infotexts")
+        print(f"     txt2img request latency {latency * 1000:.0f} ms (tiny model, 2 steps)")
+
+        # 2. img2img with a mask (inpainting checkpoint through override_settings) == `sdedit inpaint`.
+        image = Image.new("RGB", (64, 64), (200, 100, 50))
+        ImageDraw.Draw(image).ellipse((10, 10, 40, 50), fill=(20, 200, 90))
+        mask = Image.new("L", (64, 64), 0)
+        ImageDraw.Draw(mask).rectangle((20, 20, 44, 44), fill=255)
+        image.save(os.path.join(tmp, "in.png"))
+        mask.save(os.path.join(tmp, "mask.png"))
+        r = api.img2img(images=[image], mask_image=mask, prompt="a dog", seed=3, cfg_scale=7, steps=2, sampler_name="DDIM",
+                        denoising_strength=0.75, mask_blur=4, inpainting_fill=1, inpaint_full_res=True,
+                        inpaint_full_res_padding=32, width=64, height=64,
+                        override_settings={"sd_model_checkpoint": "tiny-sd2-inpainting"})
+        api_png = base64.b64decode(r.json["images"][0])
+        cli = cli_png(binary, ["inpaint", os.path.join(tmp, "in.png"), os.path.join(tmp, "mask.png"), "a dog", "--model",
+                               os.path.join(models, "tiny-sd2-inpainting"), "--steps", "2", "--seed", "3", "--guidance", "7",
+                               "--strength", "0.75", "--mask-blur", "4", "--area", "masked", "--padding", "32",
+                               "--scheduler", "ddim"], os.path.join(tmp, "cli-inpaint.png"))
+        check(api_png == cli, "img2img with mask: request PNG bytes == CLI inpaint PNG bytes")
+        check(api.util_get_current_model() == "tiny-sd-turbo-v", "override_settings does not change the current checkpoint")
+
+        # 3. options: sd_model_checkpoint switches; unknown keys are kept.
+        api.set_options({"sd_model_checkpoint": "tiny-sd2-inpainting", "my_option": 5})
+        o = api.get_options()
+        check(o.get("sd_model_checkpoint") == "tiny-sd2-inpainting" and o.get("my_option") == 5, "options: switch and echo")
+        api.set_options({"sd_model_checkpoint": "tiny-sd-turbo-v"})
+
+        # 4. interrupt a long job: it answers early with what exists.
+        box = {}
+        worker = threading.Thread(target=lambda: box.setdefault("r", api.txt2img(prompt="long", seed=1, n_iter=40, steps=50,
+                                                                                 cfg_scale=7.5, width=64, height=64)))
+        worker.start()
+        seen = False
+        for _ in range(400):
+            p = api.get_progress()
+            if p["state"]["job_count"] > 0 and p["progress"] > 0:
+                seen = True
+                break
+            time.sleep(0.02)
+        check(seen, "progress: a running job shows job_count and progress > 0")
+        api.interrupt()
+        worker.join(120)
+        n = len(box["r"].images) if "r" in box else -1
+        check(0 <= n < 40, f"interrupt: the job answered early ({n} of 40 images)")
+
+        # 5. hostile requests get 4xx with a JSON detail.
+        def post(path, body):
+            return requests.post(base + path, data=body, headers={"content-type": "application/json"}, timeout=30)
+        for what, path, body, code in [
+            ("bad base64", "/sdapi/v1/img2img", json.dumps({"init_images": ["@@@"]}), 422),
+            ("malformed JSON", "/sdapi/v1/txt2img", "{", 422),
+            ("unknown sampler", "/sdapi/v1/txt2img", json.dumps({"sampler_name": "Nope"}), 422),
+            ("unknown checkpoint", "/sdapi/v1/options", json.dumps({"sd_model_checkpoint": "../../etc"}), 404),
+            ("size over --max-pixels", "/sdapi/v1/txt2img", json.dumps({"width": 4096, "height": 4096}), 422),
+        ]:
+            resp = post(path, body)
+            check(resp.status_code == code and "detail" in resp.json(), f"{what}: {resp.status_code} with detail")
+
+        # 6. load: requests from threads, all answered; RSS before and after.
+        if a.load:
+            before = rss_kib(proc.pid)
+            statuses = []
+            lock = threading.Lock()
+
+            def one(i):
+                if i % 10 == 0:
+                    s = post("/sdapi/v1/txt2img", json.dumps({"prompt": "x", "steps": 1, "seed": i, "width": 64, "height": 64})).status_code
+                else:
+                    s = requests.get(base + "/sdapi/v1/progress", timeout=60).status_code
+                with lock:
+                    statuses.append(s)
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(a.load)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            after = rss_kib(proc.pid)
+            check(len(statuses) == a.load and all(s == 200 for s in statuses), f"load: {a.load} requests all answered 200")
+            print(f"     server RSS {before} KiB before, {after} KiB after the load")
+
+        if a.schemathesis:
+            st = subprocess.run([sys.executable, "-m", "schemathesis.cli", "run", base + "/openapi.json",
+                                 "--checks", "not_a_server_error", "--max-examples", "20", "--exclude-path-regex",
+                                 "txt2img|img2img|depth2img"], capture_output=True, text=True)
+            print(st.stdout[-1500:])
+            check(st.returncode == 0, "schemathesis: no 5xx")
+
+        # 7. SIGTERM: graceful shutdown, exit 0.
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(30) == 0, "SIGTERM: exit 0")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    print(f"{'FAILED: ' + str(len(failures)) if failures else 'all passed'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
