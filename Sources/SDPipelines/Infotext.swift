@@ -1,13 +1,13 @@
 // AUTOMATIC1111's infotext (the PNG "parameters" text) read back into fields, as
 // modules/infotext_utils.py parse_generation_parameters does: the prompt, "Negative prompt: …", and
-// a last line of `Key: value` pairs (values may be "quoted" with \" escapes); Size is also split
-// into Size-1 and Size-2.
+// a last line of `Key: value` pairs (values may be "quoted" with \" escapes); a WxH value such as
+// Size's becomes Key-1 and Key-2 instead.
 import Foundation
 
 public enum Infotext {
     /// (key, value) pairs: "Prompt", "Negative prompt", then the parameters line in order.
     public static func parse(_ text: String) -> [(String, String)] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var lines = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var params: [(String, String)] = []
         if let last = lines.last {
             let pairs = pairs(last)
@@ -22,9 +22,12 @@ public enum Infotext {
         }
         var out: [(String, String)] = [("Prompt", prompt.joined(separator: "\n")), ("Negative prompt", negative.joined(separator: "\n"))]
         for (k, v) in params {
-            out.append((k, v))
-            let wh = v.split(separator: "x")
-            if k == "Size", wh.count == 2, Int(wh[0]) != nil, Int(wh[1]) != nil { out += [("Size-1", String(wh[0])), ("Size-2", String(wh[1]))] }
+            let wh = v.split(separator: "x", omittingEmptySubsequences: false)
+            if wh.count == 2, wh.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) {
+                out += [("\(k)-1", String(wh[0])), ("\(k)-2", String(wh[1]))]
+            } else {
+                out.append((k, v))
+            }
         }
         return out
     }
@@ -37,7 +40,8 @@ public enum Infotext {
             s = s.drop(while: { $0 == " " })
             guard let colon = s.range(of: ": ") else { break }
             let key = String(s[..<colon.lowerBound])
-            guard !key.isEmpty, !key.contains(","), !key.contains("\"") else { break }
+            // A1111's key pattern: [\w ]+.
+            guard !key.isEmpty, key.allSatisfy({ $0 == " " || $0 == "_" || $0.isLetter || $0.isNumber }) else { break }
             s = s[colon.upperBound...]
             var value = ""
             if s.first == "\"" {

@@ -170,6 +170,8 @@ final class ServerRoutesTests: XCTestCase {
             XCTAssertEqual(p["Negative prompt"], "dog")
             XCTAssertEqual(p["Seed"], "3")
             XCTAssertEqual(p["Size-1"], "64")
+            XCTAssertEqual(p["Size-2"], "32")
+            XCTAssertNil(p["Size"])
             XCTAssertEqual(p["Model"], "x, y")
         }
     }

@@ -8,7 +8,7 @@ import SDModels
 import SDPipelines
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "pngtext"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -22,6 +22,7 @@ public enum FuzzTargets {
         case "taesd": _ = scratchFile(data).map { try? TinyAutoencoderSource.load($0) }
         case "prompt": prompt(data)
         case "lora": lora(data)
+        case "pngtext": pngText(data)
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -86,6 +87,13 @@ public enum FuzzTargets {
                 precondition(chunk.tokens.count == tok.maxLength && chunk.multipliers.count == tok.maxLength)
             }
         }
+    }
+
+    /// A PNG's text chunks (png-info of sdedit serve), each read back as an A1111 infotext, and the
+    /// bytes themselves as an infotext.
+    static func pngText(_ data: [UInt8]) {
+        for (_, text) in PNGText.chunks(data) { _ = Infotext.parse(text) }
+        _ = Infotext.parse(String(decoding: data, as: UTF8.self))
     }
 
     static let tokenizer: CLIPTokenizer? = {
