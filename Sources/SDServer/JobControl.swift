@@ -82,6 +82,10 @@ final class JobQueue: @unchecked Sendable {
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
             queue.async {
                 defer { self.lock.withLock { self.waiting -= 1 } }
+                // A job still waiting when shutdown began is answered, not run.
+                if self.lock.withLock({ self.closed }) {
+                    return c.resume(throwing: APIError(.serviceUnavailable, "the server is shutting down"))
+                }
                 c.resume(with: Result { try work() })
             }
         }

@@ -55,7 +55,7 @@ extension SDServer {
         let s = try generationSettings(fields, maxPixels: config.maxPixels)
         try checkCheckpoint(s.checkpoint)
         let out = try await runJob(images: s.imageCount, label: "txt2img") { [jobs, control] in
-            try jobs.txt2img(s, control: control)
+            try Self.timed { try jobs.txt2img(s, control: control) }
         }
         try save(out)
         return try generated(out, settings: s, echo: raw, strength: nil)
@@ -73,7 +73,7 @@ extension SDServer {
         try checkCheckpoint(s.checkpoint)
         let label = depth ? "depth2img" : "img2img"
         let out = try await runJob(images: s.imageCount, label: label) { [jobs, control] in
-            depth ? try jobs.depth2img(s, e, control: control) : try jobs.img2img(s, e, control: control)
+            try Self.timed { depth ? try jobs.depth2img(s, e, control: control) : try jobs.img2img(s, e, control: control) }
         }
         try save(out)
         // A1111 echoes the request without its images unless include_init_images is set.
@@ -111,6 +111,8 @@ extension SDServer {
             ("infotexts", .array(out.infotexts.map { .string($0) })), ("styles", .array([])),
             ("job_timestamp", .string(Self.timestamp())), ("clip_skip", .number(1)),
             ("is_using_inpainting_conditioning", .bool(false)), ("version", .string("sdedit")),
+            // Not A1111's: the job's own time, so a client can tell the request overhead from it.
+            ("sdedit_job_seconds", .number(out.seconds)),
         ]
         if out.images.count < s.imageCount { info.append(("interrupted", .bool(true))) }
         let infoText = String(decoding: try JSONEncoder().encode(JSONValue.object(info)), as: UTF8.self)
@@ -119,6 +121,14 @@ extension SDServer {
             ("parameters", echo),
             ("info", .string(infoText)),
         ]))
+    }
+
+    /// The job's output with its run time.
+    static func timed(_ job: () throws -> JobOutput) rethrows -> JobOutput {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var out = try job()
+        out.seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        return out
     }
 
     static func timestamp() -> String {
