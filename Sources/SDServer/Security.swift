@@ -33,6 +33,12 @@ struct CORSOriginsMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Allowed origins; "*" allows any.
     let origins: [String]
 
+    /// A trailing slash is dropped: openOutpaint tells users to pass `--cors-allow-origins=http://host:port/`,
+    /// while browsers send the Origin header without it.
+    init(origins: [String]) {
+        self.origins = origins.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let origin = request.headers[.origin] else { return try await next(request, context) }
         let allowed = origins.contains("*") ? "*" : origins.first { $0 == origin }

@@ -115,7 +115,7 @@ final class ServerLimitsTests: XCTestCase {
     }
 
     func testCORSOnlyForListedOrigins() async throws {
-        try await withClient(testServer { $0.corsOrigins = ["http://localhost:3456"]; $0.apiAuth = "me:secret" }) { c in
+        try await withClient(testServer { $0.corsOrigins = ["http://localhost:3456/"]; $0.apiAuth = "me:secret" }) { c in
             let pre = try await c.send(.options, "/sdapi/v1/txt2img",
                                        headers: [.origin: "http://localhost:3456", .accessControlRequestMethod: "POST"])
             XCTAssertEqual(pre.status, .noContent)
@@ -127,6 +127,27 @@ final class ServerLimitsTests: XCTestCase {
             h[.origin] = "http://localhost:3456"
             let v8 = try await c.send(.get, "/sdapi/v1/progress", headers: h).headers[.accessControlAllowOrigin]
             XCTAssertEqual(v8, "http://localhost:3456")
+        }
+    }
+
+    func testShutdownInterruptsTheJobAndRefusesNewOnes() async throws {
+        let jobs = FakeJobs()
+        jobs.stepSeconds = 0.01
+        let server = testServer(jobs: jobs)
+        try await withClient(server) { c in
+            async let running = c.send(.post, "/sdapi/v1/txt2img", json: ["steps": 1000, "n_iter": 5, "width": 8, "height": 8])
+            for _ in 0..<200 {
+                try await Task.sleep(nanoseconds: 5_000_000)
+                let s = try await c.send(.get, "/sdapi/v1/progress").json["state"] as? [String: Any] ?? [:]
+                if (s["sampling_step"] as? Int ?? 0) >= 1 { break }
+            }
+            server.beginShutdown()
+            let a = try await running
+            XCTAssertEqual(a.status, .ok)   // answered with what exists (nothing: stopped in image 1)
+            XCTAssertEqual((a.json["images"] as? [String])?.count, 0)
+            let late = try await c.send(.post, "/sdapi/v1/txt2img", json: ["steps": 1, "width": 8, "height": 8])
+            XCTAssertEqual(late.status, .serviceUnavailable)
+            XCTAssertNotNil(late.detail)
         }
     }
 
