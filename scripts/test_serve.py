@@ -84,7 +84,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sdedit-serve-")
     models = os.path.join(tmp, "models")
     os.mkdir(models)
-    for name in ["tiny-sd-turbo-v", "tiny-sd2-inpainting"]:
+    for name in ["tiny-sd-turbo-v", "tiny-sd2-inpainting", "tiny-sd2-x4-upscaler"]:
         os.symlink(os.path.join(FIXTURES, name), os.path.join(models, name))
 
     proc, port = start_server(binary, models)
@@ -131,6 +131,18 @@ def main():
                                "--scheduler", "ddim"], os.path.join(tmp, "cli-inpaint.png"))
         check(api_png == cli, "img2img with mask: request PNG bytes == CLI inpaint PNG bytes")
         check(api.util_get_current_model() == "tiny-sd-turbo-v", "override_settings does not change the current checkpoint")
+
+        # 2b. extra-single-image with the x4 upscaler folder == `sdedit upscale IMAGE --seed 0`.
+        small = image.resize((16, 16))
+        small.save(os.path.join(tmp, "small.png"))
+        names = [m["title"] for m in api.get_sd_models()]
+        check("tiny-sd2-x4-upscaler" not in names, "sd-models: the upscaler folder is not a checkpoint")
+        check("tiny-sd2-x4-upscaler" in [u["name"] for u in api.get_upscalers()], "upscalers: the upscaler folder is listed")
+        r = api.extra_single_image(image=small, upscaler_1="tiny-sd2-x4-upscaler", upscaling_resize=4)
+        api_png = base64.b64decode(r.json["image"])
+        cli = cli_png(binary, ["upscale", os.path.join(tmp, "small.png"), "--model", os.path.join(models, "tiny-sd2-x4-upscaler"),
+                               "--seed", "0"], os.path.join(tmp, "cli-x4.png"))
+        check(api_png == cli, "extra-single-image: request PNG bytes == CLI upscale PNG bytes")
 
         # 3. options: sd_model_checkpoint switches; unknown keys are kept.
         api.set_options({"sd_model_checkpoint": "tiny-sd2-inpainting", "my_option": 5})

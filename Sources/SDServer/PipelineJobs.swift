@@ -42,16 +42,23 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         if let m = options.model, let path = try? ModelLocator.resolve(m) {
             list.append(Checkpoint(title: m, modelName: ModelLocator.displayName(path), filename: path))
         }
-        guard let dir = options.modelsDir, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return list }
+        return list + scanModelsDir(upscalers: false)
+    }
+
+    /// The diffusers folders (x4 upscalers, or every other pipeline) and, for checkpoints, the
+    /// .safetensors files directly in --models-dir, by name.
+    func scanModelsDir(upscalers: Bool) -> [Checkpoint] {
+        guard let dir = options.modelsDir, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        var list: [Checkpoint] = []
         for name in names.sorted() where !name.hasPrefix(".") {
             let path = (dir as NSString).appendingPathComponent(name)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { continue }
             if isDir.boolValue {
                 guard let index = try? String(contentsOfFile: path + "/model_index.json", encoding: .utf8),
-                      !index.contains("StableDiffusionUpscalePipeline") else { continue }
+                      index.contains("StableDiffusionUpscalePipeline") == upscalers else { continue }
                 list.append(Checkpoint(title: name, modelName: name, filename: path))
-            } else if name.lowercased().hasSuffix(".safetensors") {
+            } else if !upscalers && name.lowercased().hasSuffix(".safetensors") {
                 list.append(Checkpoint(title: name, modelName: (name as NSString).deletingPathExtension, filename: path))
             }
         }
@@ -71,17 +78,22 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         guard let c = checkpoints().first(where: { $0.title == t || $0.modelName == t }) else {
             throw APIError.notFound("sd_model_checkpoint: no checkpoint '\(t)'")
         }
-        if let i = loaded.firstIndex(where: { $0.path == c.filename }) {
+        return try load(c.filename)
+    }
+
+    /// The model at `path` (a listed checkpoint or upscaler), from the cache or loaded.
+    func load(_ path: String) throws -> (model: StableDiffusionModel, name: String) {
+        if let i = loaded.firstIndex(where: { $0.path == path }) {
             let hit = loaded.remove(at: i)
             loaded.append(hit)
             return (hit.model, hit.name)
         }
         // Free the least recently used first: two SD 2 models in fp32 are 10 GB.
         if loaded.count >= 2 { loaded.removeFirst() }
-        let source = try ModelSource.open(c.filename)
+        let source = try ModelSource.open(path)
         if let dir = options.embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
         let sd = try StableDiffusionModel(source: source, precision: options.precision)
-        loaded.append((c.filename, sd, source.displayName))
+        loaded.append((path, sd, source.displayName))
         return (sd, source.displayName)
     }
 
@@ -139,8 +151,27 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         }
     }
 
-    public func upscale(_ image: Image, prompt: String, control: JobControl) throws -> [UInt8] {
-        throw APIError(.notImplemented, "the x4 upscaler is not served yet; run `sdedit upscale`")
+    /// `sdedit upscale IMAGE --seed 0` with its defaults (A1111's extras have no seed or prompt).
+    public func upscale(_ image: Image, upscaler: String, control: JobControl) throws -> [UInt8] {
+        guard let u = scanModelsDir(upscalers: true).first(where: { $0.title == upscaler }) else {
+            throw APIError.unprocessable("upscaler_1: unknown upscaler '\(upscaler)'")
+        }
+        let (sd, name) = try load(u.filename)
+        let pipe = try UpscalePipeline(model: sd)
+        let original = image.rgb8()
+        var r = UpscaleRequest(prompt: "")
+        r.scheduler = try sd.defaultSchedulerKind()
+        control.beginImage(0)
+        let padded = Compositing.padToMultiple(original, sd.vae.config.scaleFactor)
+        let decoded = try pipe(image: padded.toTensor(), r) { done, total in control.step(done, of: total) }
+        let out = Compositing.crop(Image(tensor: decoded), width: original.width * 4, height: original.height * 4)
+        let text = Self.parameters(r.prompt, negative: nil, fields: [
+            ("Steps", "\(r.steps)"), ("Sampler", Samplers.name(r.scheduler!)), ("CFG scale", "\(r.guidance)"),
+            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", name),
+            ("Noise level", "\(r.noiseLevel)"), ("Tile", r.tile.map { "\($0)" } ?? "off"),
+            ("Precision", options.precision.rawValue), ("Version", options.version),
+        ])
+        return try out.encodePNG(text: [("parameters", text)])
     }
 
     public func loras() -> [(name: String, path: String)] {
@@ -155,7 +186,7 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         return list.map(\.name)
     }
 
-    public func upscalers() -> [String] { ["None"] }
+    public func upscalers() -> [String] { ["None"] + scanModelsDir(upscalers: true).map(\.title) }
 
     // MARK: The generation loop
 
@@ -184,7 +215,7 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
             r.promptSyntax = .a1111
             _ = try sd.promptNotes(r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax)
             let image = try run(r) { done, total in control.step(done, of: total) }
-            let text = Self.parameters(r, fields: [
+            let text = Self.parameters(r.prompt, negative: r.negativePrompt, fields: [
                 ("Steps", "\(r.steps)"), ("Sampler", out.samplerName), ("CFG scale", "\(r.guidance)"),
                 ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"), ("Model", name),
             ] + fields(r, image) + [("Precision", options.precision.rawValue), ("Version", options.version)])
@@ -197,9 +228,9 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     }
 
     /// The A1111 parameters text: prompt, "Negative prompt: …" when there is one, the fields line.
-    static func parameters(_ r: GenerationRequest, fields: [(String, String)]) -> String {
-        var s = r.prompt
-        if let n = r.negativePrompt, !n.isEmpty { s += "\nNegative prompt: \(n)" }
+    static func parameters(_ prompt: String, negative: String?, fields: [(String, String)]) -> String {
+        var s = prompt
+        if let n = negative, !n.isEmpty { s += "\nNegative prompt: \(n)" }
         return s + "\n" + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
     }
 }

@@ -229,7 +229,7 @@ extension SDServer {
         if let f = r.upscalingResize, f != 4 { throw APIError.unprocessable("upscaling_resize: the x4 upscaler scales by 4 only") }
         let image = try ImagePayload.decode(text, field: "image", maxPixels: config.maxPixels)
         let png = try await runJob(images: 1, label: "upscale") { [jobs, control] in
-            try jobs.upscale(image, prompt: "", control: control)
+            try jobs.upscale(image, upscaler: name, control: control)
         }
         return try json(.object([("html_info", .string("")), ("image", .string(ImagePayload.encode(png)))]))
     }

@@ -69,8 +69,8 @@ public protocol ServerJobs: AnyObject {
     func txt2img(_ s: GenerationSettings, control: JobControl) throws -> JobOutput
     func img2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput
     func depth2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput
-    /// The x4 upscaler on one image; PNG bytes.
-    func upscale(_ image: Image, prompt: String, control: JobControl) throws -> [UInt8]
+    /// An upscaler of `upscalers()` on one image; PNG bytes.
+    func upscale(_ image: Image, upscaler: String, control: JobControl) throws -> [UInt8]
 
     /// Checkpoints from --models-dir and --model, refreshed on each call.
     func checkpoints() -> [Checkpoint]

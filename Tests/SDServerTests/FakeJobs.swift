@@ -26,7 +26,7 @@ final class FakeJobs: ServerJobs, @unchecked Sendable {
         try img2img(s, e, control: control)
     }
 
-    func upscale(_ image: Image, prompt: String, control: JobControl) throws -> [UInt8] {
+    func upscale(_ image: Image, upscaler: String, control: JobControl) throws -> [UInt8] {
         try Image(width: image.width * 4, height: image.height * 4, channels: 3,
                   samples: [UInt16](repeating: 7, count: image.width * image.height * 48)).encodePNG()
     }
