@@ -84,10 +84,11 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sdedit-serve-")
     models = os.path.join(tmp, "models")
     os.mkdir(models)
-    for name in ["tiny-sd-turbo-v", "tiny-sd2-inpainting", "tiny-sd2-x4-upscaler"]:
+    for name in ["tiny-sd-turbo-v", "tiny-sd2-inpainting", "tiny-sd2-x4-upscaler", "tiny-sd21-base"]:
         os.symlink(os.path.join(FIXTURES, name), os.path.join(models, name))
+    loras = os.path.join(ROOT, "fixtures", "lora")
 
-    proc, port = start_server(binary, models)
+    proc, port = start_server(binary, models, ["--lora-dir", loras])
     base = f"http://127.0.0.1:{port}"
     try:
         api = webuiapi.WebUIApi(host="127.0.0.1", port=port, sampler="Euler a", steps=2)
@@ -143,6 +144,20 @@ def main():
         cli = cli_png(binary, ["upscale", os.path.join(tmp, "small.png"), "--model", os.path.join(models, "tiny-sd2-x4-upscaler"),
                                "--seed", "0"], os.path.join(tmp, "cli-x4.png"))
         check(api_png == cli, "extra-single-image: request PNG bytes == CLI upscale PNG bytes")
+
+        # 2c. a <lora:NAME:W> tag (a file of --lora-dir) == the command with --lora-dir.
+        r = api.txt2img(prompt="a cat <lora:kohya_locon:0.7>", seed=5, steps=2, cfg_scale=7.5, width=64, height=64,
+                        override_settings={"sd_model_checkpoint": "tiny-sd21-base"})
+        api_png = base64.b64decode(r.json["images"][0])
+        cli = cli_png(binary, ["txt2img", "a cat <lora:kohya_locon:0.7>", "--model", os.path.join(models, "tiny-sd21-base"),
+                               "--lora-dir", loras, "--steps", "2", "--seed", "5", "--guidance", "7.5", "--width", "64",
+                               "--height", "64", "--scheduler", "euler-a"], os.path.join(tmp, "cli-lora.png"))
+        check(api_png == cli, "txt2img with a LoRA tag: request PNG bytes == CLI PNG bytes")
+        check("Lora hashes" in r.info["infotexts"][0], "txt2img with a LoRA tag: infotext has Lora hashes")
+        resp = requests.post(base + "/sdapi/v1/txt2img", json={"prompt": "<lora:../x:1>"}, timeout=30)
+        check(resp.status_code == 422 and "detail" in resp.json(), f"LoRA name with a folder: {resp.status_code}")
+        resp = requests.post(base + "/sdapi/v1/txt2img", json={"prompt": "<lora:nope:1>"}, timeout=30)
+        check(resp.status_code == 404 and "detail" in resp.json(), f"unknown LoRA: {resp.status_code}")
 
         # 3. options: sd_model_checkpoint switches; unknown keys are kept.
         api.set_options({"sd_model_checkpoint": "tiny-sd2-inpainting", "my_option": 5})

@@ -21,8 +21,9 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         case let e as SDError:
             switch e {
             case .invalidInput, .badFile, .nonFinite: return .unprocessable("\(e)")
-            case .missingModel: return APIError(.notFound, "\(e)")
-            case .io, .ioWrite: return APIError(.internalServerError, "\(e)")
+            // A file the request named (a LoRA tag, a checkpoint) that cannot be read.
+            case .missingModel, .io: return APIError(.notFound, "\(e)")
+            case .ioWrite: return APIError(.internalServerError, "\(e)")
             }
         case let e as HTTPResponseError where e.status == .contentTooLarge:
             return APIError(.contentTooLarge, "request body exceeds --max-body-mb")

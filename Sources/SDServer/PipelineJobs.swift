@@ -23,8 +23,8 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     let options: PipelineJobsOptions
     private let lock = NSLock()
     private var current: String
-    /// Loaded models by path, most recently used last; at most two stay loaded.
-    private var loaded: [(path: String, model: StableDiffusionModel, name: String)] = []
+    /// Loaded models by path and merged LoRAs, most recently used last; at most two stay loaded.
+    private var loaded: [(path: String, loras: [LoRASpec], model: StableDiffusionModel, name: String)] = []
 
     public init(options: PipelineJobsOptions) throws {
         self.options = options
@@ -72,18 +72,19 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         lock.withLock { current = title }
     }
 
-    /// The loaded model of a listed checkpoint (its title or model name); loading it when needed.
-    func model(_ title: String?) throws -> (model: StableDiffusionModel, name: String) {
+    /// The loaded model of a listed checkpoint (its title or model name) with `loras` merged;
+    /// loading it when needed.
+    func model(_ title: String?, loras: [LoRASpec] = []) throws -> (model: StableDiffusionModel, name: String) {
         let t = title ?? currentCheckpoint
         guard let c = checkpoints().first(where: { $0.title == t || $0.modelName == t }) else {
             throw APIError.notFound("sd_model_checkpoint: no checkpoint '\(t)'")
         }
-        return try load(c.filename)
+        return try load(c.filename, loras: loras)
     }
 
     /// The model at `path` (a listed checkpoint or upscaler), from the cache or loaded.
-    func load(_ path: String) throws -> (model: StableDiffusionModel, name: String) {
-        if let i = loaded.firstIndex(where: { $0.path == path }) {
+    func load(_ path: String, loras: [LoRASpec] = []) throws -> (model: StableDiffusionModel, name: String) {
+        if let i = loaded.firstIndex(where: { $0.path == path && $0.loras == loras }) {
             let hit = loaded.remove(at: i)
             loaded.append(hit)
             return (hit.model, hit.name)
@@ -91,16 +92,17 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         // Free the least recently used first: two SD 2 models in fp32 are 10 GB.
         if loaded.count >= 2 { loaded.removeFirst() }
         let source = try ModelSource.open(path)
+        try source.addLoRAs(loras)
         if let dir = options.embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
         let sd = try StableDiffusionModel(source: source, precision: options.precision)
-        loaded.append((path, sd, source.displayName))
+        loaded.append((path, loras, sd, source.displayName))
         return (sd, source.displayName)
     }
 
     // MARK: Jobs
 
     public func txt2img(_ s: GenerationSettings, control: JobControl) throws -> JobOutput {
-        let (sd, name) = try model(s.checkpoint)
+        let (sd, name) = try model(s.checkpoint, loras: loraSpecs(s.prompt))
         let pipe = try Txt2ImgPipeline(model: sd)
         return try generate(s, sd, name: name, strength: 1, control: control, fields: { _, _ in [] }) { r, progress in
             try pipe(width: s.width, height: s.height, r, progress: progress)
@@ -108,7 +110,7 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     }
 
     public func img2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput {
-        let (sd, name) = try model(s.checkpoint)
+        let (sd, name) = try model(s.checkpoint, loras: loraSpecs(s.prompt))
         let original = e.image.rgb8()
         guard let maskImage = e.mask else {
             let pipe = try Img2ImgPipeline(model: sd)
@@ -141,7 +143,7 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     }
 
     public func depth2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput {
-        let (sd, name) = try model(s.checkpoint)
+        let (sd, name) = try model(s.checkpoint, loras: loraSpecs(s.prompt))
         try Depth2ImgPipeline.checkIsDepthModel(sd)
         let pipe = try Depth2ImgPipeline(model: sd, estimator: DepthEstimator(source: sd.source, precision: options.precision))
         let original = e.image.rgb8()
@@ -195,9 +197,7 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     func generate(_ s: GenerationSettings, _ sd: StableDiffusionModel, name: String, strength: Double, control: JobControl,
                   fields: (GenerationRequest, Image) -> [(String, String)],
                   run: (GenerationRequest, @escaping SDPipelines.Progress) throws -> Image) throws -> JobOutput {
-        if try !ExtraNetworks.parse(s.prompt).loras.isEmpty {
-            throw APIError.unprocessable("prompt: <lora:…> tags are not served yet; run the command with --lora-dir")
-        }
+        let loraField = try loraHashes(loraSpecs(s.prompt))
         let scheduler = try s.scheduler ?? sd.defaultSchedulerKind()
         let base = s.seed < 0 ? UInt64(UInt32.random(in: 0...UInt32.max)) : UInt64(s.seed)
         var out = JobOutput()
@@ -218,13 +218,33 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
             let text = Self.parameters(r.prompt, negative: r.negativePrompt, fields: [
                 ("Steps", "\(r.steps)"), ("Sampler", out.samplerName), ("CFG scale", "\(r.guidance)"),
                 ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"), ("Model", name),
-            ] + fields(r, image) + [("Precision", options.precision.rawValue), ("Version", options.version)])
+            ] + fields(r, image) + [("Precision", options.precision.rawValue), ("Version", options.version)] + loraField)
             out.images.append(try image.encodePNG(text: [("parameters", text)]))
             out.seeds.append(r.seed)
             out.infotexts.append(text)
             out.width = image.width; out.height = image.height
         }
         return out
+    }
+
+    /// The prompt's `<lora:NAME:W>` tags as files of --lora-dir (NAME.safetensors; a name with a
+    /// folder in it is refused). The text-encoder weight of a two-weight tag is used for both, as
+    /// the commands do.
+    func loraSpecs(_ prompt: String) throws -> [LoRASpec] {
+        try ExtraNetworks.parse(prompt).loras.map {
+            try LoRASpec.resolve(tag: $0.name, weight: Float($0.weight), directory: options.loraDir)
+        }
+    }
+
+    /// A1111's `Lora hashes: "NAME: hash, …"` field (extensions-builtin/Lora/extra_networks_lora.py),
+    /// none without LoRAs.
+    func loraHashes(_ specs: [LoRASpec]) throws -> [(String, String)] {
+        guard !specs.isEmpty else { return [] }
+        let hashes = try specs.map { s -> String in
+            let name = ((s.path as NSString).lastPathComponent as NSString).deletingPathExtension
+            return name.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ",", with: "") + ": " + (try LoRAFile.shortHash(path: s.path))
+        }
+        return [("Lora hashes", "\"" + hashes.joined(separator: ", ") + "\"")]
     }
 
     /// The A1111 parameters text: prompt, "Negative prompt: …" when there is one, the fields line.
