@@ -84,7 +84,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sdedit-serve-")
     models = os.path.join(tmp, "models")
     os.mkdir(models)
-    for name in ["tiny-sd-turbo-v", "tiny-sd2-inpainting", "tiny-sd2-x4-upscaler", "tiny-sd21-base"]:
+    for name in ["tiny-sd-turbo-v", "tiny-sd2-inpainting", "tiny-sd2-x4-upscaler", "tiny-sd21-base", "tiny-sd2-depth"]:
         os.symlink(os.path.join(FIXTURES, name), os.path.join(models, name))
     loras = os.path.join(ROOT, "fixtures", "lora")
 
@@ -144,6 +144,25 @@ def main():
         cli = cli_png(binary, ["upscale", os.path.join(tmp, "small.png"), "--model", os.path.join(models, "tiny-sd2-x4-upscaler"),
                                "--seed", "0"], os.path.join(tmp, "cli-x4.png"))
         check(api_png == cli, "extra-single-image: request PNG bytes == CLI upscale PNG bytes")
+
+        # 2a. img2img without a mask == `sdedit img2img`.
+        r = api.img2img(images=[image], prompt="a dog", seed=6, cfg_scale=7.5, steps=3, sampler_name="Euler",
+                        denoising_strength=0.75, override_settings={"sd_model_checkpoint": "tiny-sd21-base"})
+        api_png = base64.b64decode(r.json["images"][0])
+        cli = cli_png(binary, ["img2img", os.path.join(tmp, "in.png"), "a dog", "--model", os.path.join(models, "tiny-sd21-base"),
+                               "--steps", "3", "--seed", "6", "--guidance", "7.5", "--strength", "0.75", "--scheduler", "euler"],
+                      os.path.join(tmp, "cli-img2img.png"))
+        check(api_png == cli, "img2img: request PNG bytes == CLI img2img PNG bytes")
+
+        # 2b'. sdedit's depth2img route (img2img's fields) == `sdedit depth2img`.
+        r = requests.post(base + "/sdedit/v1/depth2img", timeout=300, json={
+            "init_images": [webuiapi.b64_img(image)], "prompt": "a house", "seed": 4, "steps": 2, "cfg_scale": 7.5,
+            "denoising_strength": 0.8, "sampler_name": "DDIM", "override_settings": {"sd_model_checkpoint": "tiny-sd2-depth"}})
+        api_png = base64.b64decode(r.json()["images"][0]) if r.status_code == 200 else b""
+        cli = cli_png(binary, ["depth2img", os.path.join(tmp, "in.png"), "a house", "--model", os.path.join(models, "tiny-sd2-depth"),
+                               "--steps", "2", "--seed", "4", "--guidance", "7.5", "--strength", "0.8", "--scheduler", "ddim"],
+                      os.path.join(tmp, "cli-depth.png"))
+        check(api_png == cli, f"depth2img: request PNG bytes == CLI PNG bytes ({r.status_code})")
 
         # 2c. a <lora:NAME:W> tag (a file of --lora-dir) == the command with --lora-dir.
         r = api.txt2img(prompt="a cat <lora:kohya_locon:0.7>", seed=5, steps=2, cfg_scale=7.5, width=64, height=64,
