@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // sdedit — Stable Diffusion 2 image editing on the CPU.
 // Dependency direction (one way only):
-//   CKernels, CSystem, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels (+ CVocab)  <-  SDPipelines  <-  sdedit
+//   CKernels, CSystem, CPNG, CJPEG, CImageCodecs, CMalloc  <-  SDCore  <-  SDModels (+ CVocab)  <-  SDPipelines
+//   <-  SDJobs  <-  sdedit
 import PackageDescription
 
 let optimise: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"], .when(configuration: .release))]
@@ -26,7 +27,7 @@ let package = Package(
                        providers: [.apt(["libjpeg-dev"])]),
         // setjmp/longjmp error handling for libpng/libjpeg cannot be written in Swift.
         .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"],
-                cSettings: [.unsafeFlags(["-O2"])]),
+                cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("z")]),
         // Our own SIMD kernels, compiled once per ISA and chosen at run time (cpuid), the CPU
         // feature reader, and the OpenBLAS loader (dlopen, so its kernels can be chosen first).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=on"])],
@@ -39,8 +40,10 @@ let package = Package(
         .target(name: "CVocab", cSettings: [.unsafeFlags(["-O0"])]),
         .target(name: "SDModels", dependencies: ["SDCore", "CVocab"], swiftSettings: optimise),
         .target(name: "SDPipelines", dependencies: ["SDModels", "SDCore"], swiftSettings: optimise),
+        // Image-level jobs below the CLI and the server: model store, one generation loop, run record.
+        .target(name: "SDJobs", dependencies: ["SDPipelines", "SDModels", "SDCore"], swiftSettings: optimise),
         .executableTarget(name: "sdedit",
-                          dependencies: ["SDPipelines", "SDModels", "SDCore", "CMalloc", "SDServer",
+                          dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore", "CMalloc", "SDServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
         // Fuzz targets (scripts/fuzz): a library the corpus-replay test also uses, and a binary that is
@@ -55,7 +58,7 @@ let package = Package(
         .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"]),
         .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"]),
         // `sdedit serve`: the AUTOMATIC1111 web API (/sdapi/v1/...) on Hummingbird 2.
-        .target(name: "SDServer", dependencies: ["SDPipelines", "SDModels", "SDCore",
+        .target(name: "SDServer", dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore",
                                                  .product(name: "Hummingbird", package: "hummingbird"),
                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                  .product(name: "Logging", package: "swift-log")],

@@ -12,6 +12,9 @@ Files written to fixtures/lora/ (fp16 tensors, as real kohya files are):
   loha, lokr    LyCORIS LoHa (with and without hada_t1/t2) and LoKr (full, decomposed and lokr_t2)
   sd1_width     a LoRA whose cross-attention width (48) fits no tiny model: the "other architecture" error
   inpaint9      kohya LoRA made on the tiny 9-channel SD 2 inpainting model (its own weights)
+  kohya_ldm     kohya_locon with its UNet modules in LDM spelling (lora_unet_input_blocks_1_1_…), the
+                mapping checked against diffusers' single-file conversion and A1111's name conversion
+ti_hashes.json holds A1111's short hash of each embedding in embeddings/ (sha256 of the whole file).
 
 expected.safetensors holds, per case, the merged value of every weight the file touches
 ("<case>|<model key>"), computed here by A1111's formulas (network_lora.py, network_hada.py,
@@ -360,3 +363,126 @@ def embedding_fixtures(root, threads=1):
     ids = pipe.tokenizer(pipe.maybe_convert_prompt(EMBEDDING_PROMPT, pipe.tokenizer), padding="max_length", max_length=77).input_ids
     t["embeddings.ids"] = torch.tensor(ids, dtype=torch.float32)
     return t
+
+
+# --- kohya names in LDM (compvis) spelling ----------------------------------------------------
+
+RESNET_LDM = {"norm1": "in_layers.0", "conv1": "in_layers.2", "time_emb_proj": "emb_layers.1", "norm2": "out_layers.0",
+              "conv2": "out_layers.3", "conv_shortcut": "skip_connection"}
+
+
+def ldm_unet_key(key, config):
+    """A diffusers UNet key → the LDM one (model.diffusion_model.* without the prefix); checked below
+    against diffusers' own single-file conversion."""
+    L = config["layers_per_block"]
+    p = key.split(".")
+    if p[0] == "conv_in":
+        return ".".join(["input_blocks", "0", "0"] + p[1:])
+    if p[0] == "time_embedding":
+        return ".".join(["time_embed", "0" if p[1] == "linear_1" else "2"] + p[2:])
+    if p[0] in ("conv_norm_out", "conv_out"):
+        return ".".join(["out", "0" if p[0] == "conv_norm_out" else "2"] + p[1:])
+
+    def resnet(rest):
+        return RESNET_LDM[rest[0]].split(".") + rest[1:]
+    if p[0] == "mid_block":
+        if p[1] == "attentions":
+            return ".".join(["middle_block", "1"] + p[3:])
+        return ".".join(["middle_block", "0" if p[2] == "0" else "2"] + resnet(p[3:]))
+    b = int(p[1])
+    if p[0] == "down_blocks":
+        if p[2] == "downsamplers":
+            return ".".join(["input_blocks", str((b + 1) * (L + 1)), "0", "op"] + p[5:])
+        i = 1 + b * (L + 1) + int(p[3])
+        return ".".join(["input_blocks", str(i)] + (["1"] + p[4:] if p[2] == "attentions" else ["0"] + resnet(p[4:])))
+    if p[2] == "upsamplers":
+        has_attention = config["up_block_types"][b].startswith("CrossAttn")
+        return ".".join(["output_blocks", str(b * (L + 1) + L), "2" if has_attention else "1"] + p[4:])
+    i = b * (L + 1) + int(p[3])
+    return ".".join(["output_blocks", str(i)] + (["1"] + p[4:] if p[2] == "attentions" else ["0"] + resnet(p[4:])))
+
+
+def a1111_compvis_name(name):
+    """What A1111's convert_diffusers_name_to_compvis (extensions-builtin/Lora/networks.py, written
+    for SD's three blocks per level) makes of a diffusers-spelled kohya UNet name."""
+    import re
+    res = {"conv1": "in_layers_2", "conv2": "out_layers_3", "norm1": "in_layers_0", "norm2": "out_layers_0",
+           "time_emb_proj": "emb_layers_1", "conv_shortcut": "skip_connection"}
+    m = re.match(r"lora_unet_(down|up)_blocks_(\d+)_(attentions|resnets)_(\d+)_(.+)", name)
+    if m:
+        b, j, rest = int(m[2]), int(m[4]), m[5]
+        sfx = res.get(rest, rest) if m[3] == "resnets" else rest
+        i = 1 + b * 3 + j if m[1] == "down" else b * 3 + j
+        return f"diffusion_model_{'input' if m[1] == 'down' else 'output'}_blocks_{i}_{1 if m[3] == 'attentions' else 0}_{sfx}"
+    m = re.match(r"lora_unet_mid_block_(attentions|resnets)_(\d+)_(.+)", name)
+    if m:
+        sfx = res.get(m[3], m[3]) if m[1] == "resnets" else m[3]
+        return f"diffusion_model_middle_block_{1 if m[1] == 'attentions' else int(m[2]) * 2}_{sfx}"
+    m = re.match(r"lora_unet_down_blocks_(\d+)_downsamplers_0_conv", name)
+    if m:
+        return f"diffusion_model_input_blocks_{3 + int(m[1]) * 3}_0_op"
+    m = re.match(r"lora_unet_up_blocks_(\d+)_upsamplers_0_conv", name)
+    if m:
+        return f"diffusion_model_output_blocks_{2 + int(m[1]) * 3}_{2 if int(m[1]) > 0 else 1}_conv"
+    return name
+
+
+def ldm_named_file(root):
+    """kohya_ldm.safetensors: kohya_locon's tensors with every lora_unet_ module renamed to its LDM
+    spelling (lora_unet_input_blocks_1_1_proj_in …; the text-encoder names stay kohya's, which A1111
+    maps onto OpenCLIP on SD 2.x). sdedit must merge it exactly as kohya_locon (case kohya_locon_w1)."""
+    from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
+    from safetensors import safe_open
+    out = os.path.join(root, "lora")
+    unet, _ = load_parts(os.path.join(root, "models", "tiny-sd21-base"))
+    config = dict(unet.config)
+    state = unet.state_dict()
+    # The mapping, checked on every UNet key against diffusers' single-file conversion.
+    ldm = {"model.diffusion_model." + ldm_unet_key(k, config): v for k, v in state.items()}
+    assert len(ldm) == len(state), "two diffusers keys map to one LDM key"
+    back = convert_ldm_unet_checkpoint(ldm, config)
+    assert set(back) == set(state) and all(torch.equal(back[k], state[k]) for k in state), "LDM mapping disagrees with diffusers"
+    src = os.path.join(out, "kohya_locon.safetensors")
+    tensors, renamed = {}, 0
+    with safe_open(src, "pt") as f:
+        meta = f.metadata()
+        for key in f.keys():
+            module, role = key.split(".", 1)
+            if module.startswith("lora_unet_"):
+                dotted = next(n for n, _ in targets(unet) if kohya_name("lora_unet_", n) == module)
+                ldm_name = "lora_unet_" + ldm_unet_key(dotted + ".weight", config)[:-len(".weight")].replace(".", "_")
+                # A1111 looks an LDM-spelled name up as diffusion_model_…; its conversion of the
+                # diffusers spelling must land on the same module.
+                assert a1111_compvis_name(module) == ldm_name.replace("lora_unet", "diffusion_model", 1), (module, ldm_name)
+                module, renamed = ldm_name, renamed + 1
+            tensors[f"{module}.{role}"] = f.get_tensor(key)
+    # A converter that keeps kohya's metadata keeps its sshs_model_hash (sd-scripts: the addnet hash of
+    # the file it saved), which A1111 reports as the file's hash (network.py NetworkOnDisk).
+    import hashlib
+    raw = open(src, "rb").read()
+    meta = dict(meta or {}, sshs_model_hash=hashlib.sha256(raw[8 + int.from_bytes(raw[:8], "little"):]).hexdigest())
+    save_file(tensors, os.path.join(out, "kohya_ldm.safetensors"), metadata=meta)
+    print(f"wrote lora/kohya_ldm.safetensors ({renamed} of {len(tensors)} keys renamed to LDM names)")
+
+
+def embedding_hashes(root):
+    """A1111's TI short hashes (textual_inversion.py: hashes.sha256 of the whole file, first 12 digits)."""
+    import hashlib
+    d = os.path.join(root, "lora", "embeddings")
+    hashes = {n[:-len(".safetensors")]: hashlib.sha256(open(os.path.join(d, n), "rb").read()).hexdigest()[:12]
+              for n in sorted(os.listdir(d)) if n.endswith(".safetensors")}
+    json.dump(hashes, open(os.path.join(d, "..", "ti_hashes.json"), "w"), indent=1, sort_keys=True)
+
+
+def ldm_fuzz_seed(path):
+    """A seed for the lora fuzz target (scripts/fuzz/corpus/lora/ldm.safetensors): five kohya modules in
+    LDM spelling (attention, resnet layer, downsampler, upsampler, time embedding), each 16×16, rank 2."""
+    g = torch.Generator().manual_seed(5)
+    t = {}
+    for i, m in enumerate(["input_blocks_1_1_proj_in", "middle_block_0_in_layers_2", "input_blocks_3_0_op",
+                           "output_blocks_2_1_conv", "time_embed_0"]):
+        t[f"lora_unet_{m}.lora_up.weight"] = torch.randn(16, 2, generator=g).half()
+        t[f"lora_unet_{m}.lora_down.weight"] = torch.randn(2, 16, generator=g).half()
+        if i % 2 == 0:
+            t[f"lora_unet_{m}.alpha"] = torch.tensor(1.0).half()
+    save_file(t, path)

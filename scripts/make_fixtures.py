@@ -525,6 +525,9 @@ def lora_fixtures():
     noise = {k: {"max": float((one[k] - two[k]).abs().max()), "mean": float((one[k] - two[k]).abs().mean())} for k in one}
     _json.dump(noise, open(os.path.join(ROOT, "lora", "reference_noise.json"), "w"), indent=1, sort_keys=True)
     save(one, os.path.join(ROOT, "lora", "goldens.safetensors"))
+    fl.ldm_named_file(ROOT)
+    fl.embedding_hashes(ROOT)
+    fl.ldm_fuzz_seed(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "corpus", "lora", "ldm.safetensors"))
 
 
 # Written by default (the others are subsets or extras of these).

@@ -201,7 +201,7 @@ def main():
         api.interrupt()
         worker.join(120)
         n = len(box["r"].images) if "r" in box else -1
-        check(0 <= n < 40, f"interrupt: the job answered early ({n} of 40 images)")
+        check(0 <= n < 40 and box["r"].info.get("interrupted") is True, f"interrupt: the job answered early ({n} of 40 images)")
 
         # 5. hostile requests get 4xx with a JSON detail.
         def post(path, body):

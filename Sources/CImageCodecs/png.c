@@ -122,8 +122,8 @@ static void write_bytes(png_structp png, png_bytep in, size_t n) {
 
 static void flush_bytes(png_structp png) { (void)png; }
 
-int sd_png_encode(const sd_image *img, const char *const *keys, const char *const *values, int count,
-                  uint8_t **out, size_t *out_len, char *err, size_t errlen) {
+int sd_png_encode(const sd_image *img, const char *const *keys, const char *const *values, const int *itxt,
+                  int count, uint8_t **out, size_t *out_len, char *err, size_t errlen) {
     static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                  PNG_COLOR_TYPE_RGB_ALPHA};
     if (img->channels < 1 || img->channels > 4 || (img->bit_depth != 8 && img->bit_depth != 16)) {
@@ -151,7 +151,7 @@ int sd_png_encode(const sd_image *img, const char *const *keys, const char *cons
         texts = calloc((size_t)count, sizeof(png_text));
         if (!texts) png_error(png, "out of memory");
         for (int i = 0; i < count; i++) {
-            texts[i].compression = PNG_TEXT_COMPRESSION_NONE;
+            texts[i].compression = itxt && itxt[i] ? PNG_ITXT_COMPRESSION_NONE : PNG_TEXT_COMPRESSION_NONE;
             texts[i].key = (png_charp)keys[i];
             texts[i].text = (png_charp)values[i];
         }

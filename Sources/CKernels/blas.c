@@ -2,7 +2,8 @@
 // A DYNAMIC_ARCH OpenBLAS picks kernels from a table of CPU model numbers when it loads; a CPU newer
 // than the build (Debian 12's 0.3.21 on Sapphire/Emerald Rapids) falls back to its SSE3 "Prescott"
 // kernels, ~7× slower. OPENBLAS_CORETYPE, read by OpenBLAS's constructor (driver/others/dynamic.c),
-// overrides that table, so it is set from cpuid before dlopen. A value the user set is kept.
+// overrides that table, so it is set before dlopen to the kernel set of the caller's plan (KernelPlan:
+// from cpuid here, sd_blas_coretype_for_cpu, unless the user's OPENBLAS_CORETYPE names one).
 #include "sd_kernels.h"
 #include <dlfcn.h>
 #include <stdio.h>
@@ -15,7 +16,6 @@ static sgemm_fn p_sgemm;
 static void (*p_set_threads)(int);
 static char *(*p_corename)(void);
 static char *(*p_config)(void);
-static const char *coretype_source = "openblas";
 
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 
@@ -31,18 +31,11 @@ static const char *coretype_for_features(const sd_cpu_info *c) {
     return NULL; // SSE-only CPU: OpenBLAS's own choice is all there is.
 }
 
-int sd_blas_load(char *err, size_t errlen) {
+const char *sd_blas_coretype_for_cpu(void) { return coretype_for_features(sd_cpu()); }
+
+int sd_blas_load(const char *coretype, char *err, size_t errlen) {
     if (p_sgemm) return 0;
-    const char *user = getenv("OPENBLAS_CORETYPE");
-    if (user && *user) {
-        coretype_source = "environment";
-    } else {
-        const char *ct = coretype_for_features(sd_cpu());
-        if (ct) {
-            setenv("OPENBLAS_CORETYPE", ct, 1);
-            coretype_source = "cpu features";
-        }
-    }
+    if (coretype && *coretype) setenv("OPENBLAS_CORETYPE", coretype, 1);
     // sdedit runs every sgemm single-threaded inside its own thread pool (BLAS.parallelSgemm), so
     // OpenBLAS need not start threads of its own.
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
@@ -72,7 +65,6 @@ int sd_blas_load(char *err, size_t errlen) {
 
 const char *sd_blas_corename(void) { return p_corename ? p_corename() : "unknown"; }
 const char *sd_blas_config(void) { return p_config ? p_config() : "unknown"; }
-const char *sd_blas_coretype_source(void) { return coretype_source; }
 void sd_blas_set_threads(int n) { if (p_set_threads) p_set_threads(n); }
 
 void sd_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,

@@ -1,6 +1,6 @@
 // bf16 GEMM: both operands bfloat16, fp32 accumulation and output. Two kernels behind one call:
 // - native: oneDNN's matmul (brgemm on AMX or AVX512-BF16), when the CPU has native bf16 and the
-//   kernels may use AVX-512 (SDEDIT_MAX_ISA caps it as it caps sdedit's own kernels);
+//   kernels may use AVX-512 (the kernel plan's ISA caps it as it caps sdedit's own kernels);
 // - portable: widen the tile's operands to fp32 (exact) and run sgemm. Same inputs, exact products,
 //   fp32 sums: it differs from native only in summation order.
 // Tiles are fixed by the shape (BLAS.forEachTile), so results do not depend on --threads.
@@ -20,9 +20,12 @@ public enum BF16GEMM {
         return .success("oneDNN \(String(cString: sd_dnnl_version())) \(String(cString: impl))")
     }()
 
-    /// Whether bf16 GEMMs run on native bf16 instructions in this process.
-    public static var isNative: Bool {
-        guard CPU.isa >= .avx512, case .success = native else { return false }
+    /// Whether bf16 GEMMs run on native bf16 instructions under the recorded plan.
+    public static var isNative: Bool { isNative(isa: CPU.isa) }
+
+    /// Whether they would under a plan of this ISA (native kernels need AVX-512).
+    static func isNative(isa: KernelISA) -> Bool {
+        guard isa >= .avx512, case .success = native else { return false }
         return true
     }
 

@@ -4,7 +4,7 @@
 // 4096×320×320 115 vs 91, 1024×640×640 128 vs 100, the VAE conv's 128×1152×cols 142 vs 110; FMA peak
 // 168). Elsewhere (AMD, AVX2 CPUs) OpenBLAS stays: no measurement says otherwise. A fixed rule from
 // cpuid, and tiles fixed by the shape as for OpenBLAS, so the image does not depend on the run.
-// SDEDIT_FP32_GEMM=openblas|onednn overrides the rule (benchmarks, tests).
+// The rule is applied by KernelPlan.from; SDEDIT_FP32_GEMM=openblas|onednn overrides it (benchmarks, tests).
 import CKernels
 import Foundation
 
@@ -21,13 +21,12 @@ public enum FP32GEMM {
         return .success("oneDNN \(String(cString: sd_dnnl_version())) \(String(cString: impl))")
     }()
 
-    /// The backend every fp32 GEMM tile runs on in this process.
-    public static let backend: Backend = {
-        let forced = ProcessInfo.processInfo.environment["SDEDIT_FP32_GEMM"].flatMap(Backend.init(rawValue:))
-        let wanted = forced ?? (CPU.vendor == "GenuineIntel" && CPU.isa >= .avx512 ? .onednn : .openblas)
-        guard wanted == .onednn, case .success = onednn else { return .openblas }
-        return .onednn
-    }()
+    /// The backend large fp32 GEMM tiles run on: the recorded plan's (its rule is KernelPlan.from's),
+    /// OpenBLAS where oneDNN cannot load.
+    public static var backend: Backend { effective(SDCore.Backend.plan.fp32GEMM) }
+
+    /// The backend a plan asking for `wanted` gets here.
+    static func effective(_ wanted: Backend) -> Backend { wanted == .onednn && oneDNNAvailable ? .onednn : .openblas }
 
     /// One line for `sdedit info`.
     public static var summary: String {
@@ -62,7 +61,7 @@ public enum FP32GEMM {
     @inline(__always)
     static func tile(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
-        guard backend == .onednn, alpha == 1, beta == 0 || beta == 1, m * n * k >= minimumWork else { return false }
+        guard alpha == 1, beta == 0 || beta == 1, m * n * k >= minimumWork, backend == .onednn else { return false }
         return tile(on: .onednn, transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
                     beta: beta, c: c, ldc: ldc)
     }

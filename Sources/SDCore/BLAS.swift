@@ -5,18 +5,20 @@
 import CKernels
 
 public enum BLAS {
-    /// Load OpenBLAS once; the first caller pays. Fails only when the library is missing.
-    static let loaded: Result<Void, SDError> = {
+    /// Load OpenBLAS once, with the kernels of the plan recorded then; the first caller pays. Fails
+    /// only when the library is missing. Success holds who chose the kernels (KernelPlan.openblasCoreSource).
+    static let loaded: Result<String, SDError> = {
+        let plan = Backend.plan
         var err = [CChar](repeating: 0, count: 512)
-        if sd_blas_load(&err, err.count) != 0 {
+        if sd_blas_load(plan.openblasCore, &err, err.count) != 0 {
             return .failure(.missingModel(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
         }
         sd_blas_set_threads(1)
-        return .success(())
+        return .success(plan.openblasCoreSource)
     }()
 
     /// Make sure the BLAS is usable; the CLI calls this once at start so a missing library is one line.
-    public static func load() throws { try loaded.get() }
+    public static func load() throws { _ = try loaded.get() }
 
     /// Row-major single-precision GEMM on raw pointers with leading dimensions.
     @inline(__always)
@@ -83,12 +85,9 @@ public enum BLAS {
         }
     }
 
-    /// OpenBLAS always runs single-threaded (see parallelSgemm); loading it pins that.
-    static func pinSingleThreaded() { _ = loaded }
-
     /// The kernel set OpenBLAS runs ("Haswell", "Zen", "SkylakeX", "Cooperlake", …).
     public static var coreName: String { _ = loaded; return String(cString: sd_blas_corename()) }
     /// Who chose it: "cpu features" (sdedit, from cpuid), "environment" (OPENBLAS_CORETYPE) or "openblas".
-    public static var coreSource: String { String(cString: sd_blas_coretype_source()) }
+    public static var coreSource: String { (try? loaded.get()) ?? "openblas" }
     public static var config: String { _ = loaded; return String(cString: sd_blas_config()) }
 }

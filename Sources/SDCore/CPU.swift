@@ -1,11 +1,10 @@
 // What the CPU that runs us can do, read once from cpuid, and the kernel ISA chosen from it.
 // Nothing here depends on the build machine: every SIMD kernel in CKernels is compiled for each ISA
-// and picked at run time. SDEDIT_MAX_ISA=generic|avx2|avx512 caps the choice (tests force the
-// fallback paths with it, as oneDNN's ONEDNN_MAX_CPU_ISA does).
+// and picked at run time; the kernel plan (KernelPlan.isa) may cap the choice below the best.
 import CKernels
 import Foundation
 
-public enum KernelISA: Int32, CaseIterable, Comparable, CustomStringConvertible {
+public enum KernelISA: Int32, CaseIterable, Comparable, CustomStringConvertible, Sendable {
     case generic = 0, avx2 = 1, avx512 = 2
 
     public init?(name: String) {
@@ -25,13 +24,8 @@ public enum CPU {
     /// Every kernel ISA this CPU can run, lowest first (tests run each of them).
     public static var available: [KernelISA] { KernelISA.allCases.filter { $0 <= best } }
 
-    /// The ISA the kernels use: the best one, unless SDEDIT_MAX_ISA caps it.
-    nonisolated(unsafe) public static var isa: KernelISA = {
-        if let cap = ProcessInfo.processInfo.environment["SDEDIT_MAX_ISA"], let c = KernelISA(name: cap) {
-            return Swift.min(c, best)
-        }
-        return best
-    }()
+    /// The ISA the kernels use: the recorded plan's (the best one unless the plan caps it).
+    public static var isa: KernelISA { Backend.plan.isa }
 
     public static var vendor: String { withUnsafeBytes(of: info.vendor) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
     public static var brand: String { withUnsafeBytes(of: info.brand) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }

@@ -1,13 +1,13 @@
-// Wall time per op family, for "profile, then fix the hottest kernel". Off unless SDEDIT_PROFILE=1;
-// then each op adds its time to a table that `sdedit bench` prints. SDEDIT_PROFILE=shapes splits the
-// GEMM-backed families (conv2d, linear) by shape, with their GFLOP/s, to find the shape that is slow.
+// Wall time per op family, for "profile, then fix the hottest kernel". Off unless the kernel plan
+// asks (KernelPlan.profile, SDEDIT_PROFILE=1); then each op adds its time to a table that `sdedit
+// bench` prints. Profile .shapes (SDEDIT_PROFILE=shapes) splits the GEMM-backed families (conv2d,
+// linear) by shape, with their GFLOP/s, to find the shape that is slow.
 // Ops are called from one thread (they parallelise inside), so the table needs no lock.
 import Foundation
 
 public enum OpProfile {
-    static let setting = ProcessInfo.processInfo.environment["SDEDIT_PROFILE"]
-    public static let enabled = setting == "1" || setting == "shapes"
-    public static let byShape = setting == "shapes"
+    public static var enabled: Bool { Backend.plan.profile != .off }
+    public static var byShape: Bool { Backend.plan.profile == .shapes }
     nonisolated(unsafe) static var flops: [String: Double] = [:]
     nonisolated(unsafe) static var table: [String: (seconds: Double, calls: Int)] = [:]
     nonisolated(unsafe) static var depth = 0
@@ -15,7 +15,7 @@ public enum OpProfile {
     /// Time `body` under `name` (outermost op only, so nested ops are not counted twice).
     @inline(__always)
     public static func measure<R>(_ name: String, shape: @autoclosure () -> (String, Double)? = nil, _ body: () -> R) -> R {
-        if !enabled || depth > 0 { return body() }
+        if depth > 0 || !enabled { return body() }
         depth += 1
         let t0 = Stopwatch.now()
         let r = body()

@@ -5,20 +5,9 @@ import Dispatch
 import Foundation
 
 public enum Threads {
-    nonisolated(unsafe) private static var _count: Int = {
-        let n = ProcessInfo.processInfo.activeProcessorCount
-        BLAS.pinSingleThreaded()
-        return n
-    }()
-
-    /// Worker threads of parallelFor, which every kernel (GEMM tiles included) runs on.
-    public static var count: Int { _count }
-
-    /// Set the budget (`--threads`).
-    public static func set(_ n: Int) {
-        _count = max(1, n)
-        BLAS.pinSingleThreaded()
-    }
+    /// Worker threads of parallelFor, which every kernel (GEMM tiles included) runs on: the
+    /// recorded plan's budget (`--threads`).
+    public static var count: Int { Backend.plan.threads }
 }
 
 /// Run `body` over 0..<n in pieces of at least `minChunk`, on at most `Threads.count` threads.

@@ -20,9 +20,8 @@ public enum BF16Attention {
     public static var available: [Kernel] {
         (CPU.isa >= .avx512 && amx ? [.amx] : []) + (CPU.isa >= .avx512 && CPU.info.avx512_bf16 != 0 ? [.dpbf16] : []) + [.portable]
     }
-    /// Tests set this to run each available kernel; nil = the best.
-    nonisolated(unsafe) public static var forced: Kernel?
-    public static var kernel: Kernel { forced.flatMap { available.contains($0) ? $0 : nil } ?? available[0] }
+    /// The plan's kernel where it is available (tests pin each one), else the best.
+    public static var kernel: Kernel { Backend.plan.bf16Attention.flatMap { available.contains($0) ? $0 : nil } ?? available[0] }
     public static var isNative: Bool { kernel != .portable }
     public static var summary: String {
         let capped = CPU.info.avx512_bf16 != 0 && CPU.isa < .avx512 ? " (capped by SDEDIT_MAX_ISA)" : ""

@@ -54,14 +54,8 @@ public enum Winograd {
         case on
     }
 
-    /// SDEDIT_WINOGRAD=0|off, 1|on, auto (default).
-    nonisolated(unsafe) public static var mode: Mode = {
-        switch ProcessInfo.processInfo.environment["SDEDIT_WINOGRAD"]?.lowercased() {
-        case "0", "off": return .off
-        case "1", "on": return .on
-        default: return .auto
-        }
-    }()
+    /// The recorded plan's rule (KernelPlan.winograd; SDEDIT_WINOGRAD=0|off, 1|on, auto).
+    public static var mode: Mode { Backend.plan.winograd }
 
     /// Whether F(4×4, 3×3) computes this convolution at all: 3×3, stride 1, padding 1, one group.
     public static func applies(weight w: [Int], stride: Int, padding: Padding2D, groups: Int) -> Bool {
@@ -79,28 +73,30 @@ public enum Winograd {
         return x[1] >= 64 && w[0] >= 64 && x[2] * x[3] >= 16 * 16
     }
 
-    /// Cap on the bytes of transformed filters kept with their layers (each is 4× its weight).
-    /// SDEDIT_WINOGRAD_CACHE_MB overrides.
-    nonisolated(unsafe) public static var cacheBudget: Int = {
-        if let s = ProcessInfo.processInfo.environment["SDEDIT_WINOGRAD_CACHE_MB"], let mb = Int(s), mb >= 0 { return mb << 20 }
-        return 384 << 20
-    }()
+    /// Cap on the bytes of transformed filters kept with their layers (each is 4× its weight):
+    /// the recorded plan's (KernelPlan.winogradCacheBytes; SDEDIT_WINOGRAD_CACHE_MB).
+    public static var cacheBudget: Int { Backend.plan.winogradCacheBytes }
     /// Tiles per call from which a per-call filter transform costs under ~2 % of the conv
     /// (the transform is ~324 flops per (o, c) pair, the tile GEMMs 72 per pair and tile).
     static let perCallTiles = 256
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cachedBytes = 0
+    /// The bytes kept, behind a lock: layers on any thread reserve and release them.
+    private final class Kept: @unchecked Sendable {
+        let lock = NSLock()
+        var bytes = 0
+    }
+    private static let kept = Kept()
 
     /// Bytes of transformed filters kept with layers now.
-    public static var cached: Int { lock.lock(); defer { lock.unlock() }; return cachedBytes }
+    public static var cached: Int { kept.lock.lock(); defer { kept.lock.unlock() }; return kept.bytes }
 
     static func reserve(_ bytes: Int) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        guard cachedBytes + bytes <= cacheBudget else { return false }
-        cachedBytes += bytes
+        let budget = cacheBudget
+        kept.lock.lock(); defer { kept.lock.unlock() }
+        guard kept.bytes + bytes <= budget else { return false }
+        kept.bytes += bytes
         return true
     }
-    static func release(_ bytes: Int) { lock.lock(); cachedBytes -= bytes; lock.unlock() }
+    static func release(_ bytes: Int) { kept.lock.lock(); kept.bytes -= bytes; kept.lock.unlock() }
 
     /// One line for `sdedit info`.
     public static var summary: String {

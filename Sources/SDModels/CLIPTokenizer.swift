@@ -20,6 +20,8 @@ public final class CLIPTokenizer {
     let specials: [(String, Int)]  // longest first
     /// Textual-inversion tokens: a name and the ids it stands for (several for a multi-vector one).
     private(set) var added: [(String, [Int])] = []
+    /// The ids an added (textual-inversion) token stands for, nil for any other text.
+    public func addedIDs(_ token: String) -> [Int]? { added.first { $0.0 == token }?.1 }
     let byteMap: [Character]
     private var cache: [String: [Int]] = [:]
 

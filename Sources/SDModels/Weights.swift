@@ -99,7 +99,7 @@ public final class WeightStore {
             let rows = t.count / n
             t = Tensor(shape: src.transform.shape(t.shape)!, storage: Array(t.storage[(part * rows)..<((part + 1) * rows)]))
         }
-        if hasDelta(key) { t = try merged(key, base: t) }
+        if hasDelta(key) { try applyDeltas(key, to: &t) }
         try checkFinite(t.nonFiniteCount, src)
         return t
     }
@@ -120,6 +120,13 @@ public final class WeightStore {
     /// multiplier), in fp32 before any bf16 rounding.
     public func merged(_ key: String, base: Tensor) throws -> Tensor {
         var t = base
+        try applyDeltas(key, to: &t)
+        return t
+    }
+
+    /// `merged` in place: load adds the updates to its own fp32 copy of the weight, so the merge
+    /// allocates only each ΔW (a `var t = base` would copy the weight once more on write).
+    func applyDeltas(_ key: String, to t: inout Tensor) throws {
         for d in deltas[key] ?? [] {
             let u = try d.compute()
             guard u.count == t.count else {
@@ -129,7 +136,6 @@ public final class WeightStore {
                 for i in 0..<w.count { w[i] += d.weight * du[i] }
             } }
         }
-        return t
     }
 
     /// A GEMM weight (Linear, Conv2d) in this store's precision. fp32 values stored as F32 are used

@@ -8,13 +8,7 @@ public enum Compositing {
     /// Pad an image on the right and bottom to multiples of `m`, repeating the edge pixels.
     public static func padToMultiple(_ im: Image, _ m: Int) -> Image {
         let w = (im.width + m - 1) / m * m, h = (im.height + m - 1) / m * m
-        if w == im.width && h == im.height { return im }
-        var out = [UInt16](repeating: 0, count: w * h * im.channels)
-        for y in 0..<h { for x in 0..<w {
-            let sy = min(y, im.height - 1), sx = min(x, im.width - 1)
-            for c in 0..<im.channels { out[(y * w + x) * im.channels + c] = im.samples[(sy * im.width + sx) * im.channels + c] }
-        } }
-        return Image(width: w, height: h, channels: im.channels, bitDepth: im.bitDepth, samples: out)
+        return im.edgePadded(right: w - im.width, bottom: h - im.height)
     }
 
     /// Pad a [1, 1, H, W] mask with zeros (keep) on the right and bottom to `width`×`height`.

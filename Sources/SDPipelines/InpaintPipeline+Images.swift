@@ -41,15 +41,13 @@ extension InpaintPipeline {
         // 1. Grow or shrink the mask; the crop box, the pipeline and the feather all use the result.
         let mask = MaskedArea.grow(binary, by: o.maskGrow)
         // 2. The area: a crop around the mask, or the whole image (also when nothing is masked).
-        let work = o.workSize ?? defaultWorkSize
-        let crop = o.area == .masked || (o.area == .auto && (original.width > work || original.height > work))
-        let box = crop ? MaskedArea.cropRegion(mask: mask, width: work, height: work, pad: o.padding) : nil
+        let box = cropBox(grownMask: mask, width: original.width, height: original.height, options: o)
         var generated: Image
         let workSize: (Int, Int)
         if let box = box {
             // 3. Crop and resize image and mask to the working size (Pillow LANCZOS, as diffusers'
             //    image and mask processors; the mask is binarised again after resizing).
-            workSize = MaskedArea.workingSize(for: box, workSize: work, multiple: f)
+            workSize = MaskedArea.workingSize(for: box, workSize: o.workSize ?? defaultWorkSize, multiple: f)
             let image = MaskedArea.crop(original, box).pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos)
             let m = try MaskPreparation.binaryMask(MaskedArea.maskImage(MaskedArea.crop(mask, box))
                 .pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos))
@@ -72,5 +70,24 @@ extension InpaintPipeline {
             generated = Compositing.composite(original: original, generated: generated, mask: mask, blur: o.maskBlur)
         }
         return InpaintImageResult(image: generated, box: box, workWidth: workSize.0, workHeight: workSize.1)
+    }
+
+    /// Where `callAsFunction` will run for this mask (the crop box, nil = the whole image) and at
+    /// which size, so a caller can say so before the run.
+    public func area(mask binary: Tensor, options o: InpaintImageOptions) -> (box: CropBox?, width: Int, height: Int) {
+        let w = binary.dim(3), h = binary.dim(2), f = model.vae.config.scaleFactor
+        guard let box = cropBox(grownMask: MaskedArea.grow(binary, by: o.maskGrow), width: w, height: h, options: o) else {
+            return (nil, (w + f - 1) / f * f, (h + f - 1) / f * f)
+        }
+        let size = MaskedArea.workingSize(for: box, workSize: o.workSize ?? defaultWorkSize, multiple: f)
+        return (box, size.0, size.1)
+    }
+
+    /// Step 2: a crop around the (grown) mask when asked for, or when auto and the image is larger
+    /// than the working size.
+    func cropBox(grownMask mask: Tensor, width: Int, height: Int, options o: InpaintImageOptions) -> CropBox? {
+        let work = o.workSize ?? defaultWorkSize
+        let crop = o.area == .masked || (o.area == .auto && (width > work || height > work))
+        return crop ? MaskedArea.cropRegion(mask: mask, width: work, height: work, pad: o.padding) : nil
     }
 }

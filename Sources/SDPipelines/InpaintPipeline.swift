@@ -96,7 +96,8 @@ public struct InpaintPipeline {
                 latents = (-maskLatent + 1) * proper + maskLatent * latents
             }
             try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
-            progress?(i + 1, timesteps.count)
+            reportProgress(progress, scheduler, call: i, of: timesteps.count)
+            if r.stop?.isRequested == true { break }
         }
         return latents
     }

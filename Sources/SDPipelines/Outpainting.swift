@@ -13,21 +13,14 @@ public struct Extension: Equatable, Sendable {
 public enum Outpainting {
     /// The canvas [W + l + r, H + t + b] and its 0/1 mask [1, 1, H', W'] (1 = paint).
     public static func canvas(_ im: Image, extend e: Extension, overlap: Int) -> (image: Image, mask: Tensor) {
-        let w = im.width + e.left + e.right, h = im.height + e.top + e.bottom, c = im.channels
-        var out = [UInt16](repeating: 0, count: w * h * c)
-        for y in 0..<h {
-            let sy = min(max(y - e.top, 0), im.height - 1)
-            for x in 0..<w {
-                let sx = min(max(x - e.left, 0), im.width - 1)
-                for k in 0..<c { out[(y * w + x) * c + k] = im.samples[(sy * im.width + sx) * c + k] }
-            }
-        }
+        let canvas = im.edgePadded(left: e.left, top: e.top, right: e.right, bottom: e.bottom)
+        let w = canvas.width, h = canvas.height
         // Kept: the original's pixels more than `overlap` inside each extended side.
         let x0 = e.left + (e.left > 0 ? overlap : 0), x1 = e.left + im.width - (e.right > 0 ? overlap : 0)
         let y0 = e.top + (e.top > 0 ? overlap : 0), y1 = e.top + im.height - (e.bottom > 0 ? overlap : 0)
         let mask = Tensor(shape: [1, 1, h, w]) { m in
             for y in 0..<h { for x in 0..<w { m[y * w + x] = (x >= x0 && x < x1 && y >= y0 && y < y1) ? 0 : 1 } }
         }
-        return (Image(width: w, height: h, channels: c, bitDepth: im.bitDepth, samples: out), mask)
+        return (canvas, mask)
     }
 }

@@ -142,6 +142,9 @@ public struct GenerationRequest {
     public var deepCache = 1
     /// How the prompts are read: A1111's syntax (the CLI's default) or diffusers' literal text.
     public var promptSyntax: PromptSyntax = .a1111
+    /// Asked between steps whether to stop early (A1111's interrupt and skip): the loop ends and the
+    /// latents reached so far are decoded.
+    public var stop: StopSignal?
 
     public init(prompt: String, strength: Double) {
         self.prompt = prompt
@@ -180,7 +183,7 @@ extension StableDiffusionModel {
     /// batched) → UNet → guidance → scheduler step, stopping on NaN/Inf.
     func denoise(_ start: Tensor, timesteps: [Float], scheduler: Scheduler, context: Tensor, guidance: Float?,
                  deepCache: DeepCacheRun? = nil, conditioning: Tensor? = nil, generator g: TorchGenerator,
-                 progress: Progress?) throws -> Tensor {
+                 stop: StopSignal? = nil, progress: Progress?) throws -> Tensor {
         var latents = start
         for (i, t) in timesteps.enumerated() {
             var input = guidance != nil ? latents.repeatedBatch(2) : latents
@@ -191,7 +194,8 @@ extension StableDiffusionModel {
             if let scale = guidance { pred = applyGuidance(pred, scale: scale) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
             try checkFinite(latents, step: i, of: timesteps.count, model: source.path)
-            progress?(i + 1, timesteps.count)
+            reportProgress(progress, scheduler, call: i, of: timesteps.count)
+            if stop?.isRequested == true { break }
         }
         return latents
     }
@@ -199,6 +203,36 @@ extension StableDiffusionModel {
 
 /// Progress of the denoising loop: (step done, total steps).
 public typealias Progress = (Int, Int) -> Void
+
+/// Report UNet call `i` of `calls` in the steps the user asked for (Scheduler.progressStep: PNDM
+/// makes one call more than its steps).
+func reportProgress(_ progress: Progress?, _ scheduler: Scheduler, call i: Int, of calls: Int) {
+    guard let progress = progress else { return }
+    let step = scheduler.progressStep(afterCall: i, of: calls)
+    progress(step.done, step.total)
+}
+
+/// A request to end a run between denoising steps, set from another thread (an HTTP request's
+/// interrupt or skip, SIGTERM). `interrupt` ends the whole job, `skip` only the image in progress:
+/// A1111's `state.interrupted` / `state.skipped` (modules/shared_state.py), which its samplers check
+/// between steps before the latents are decoded.
+public final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var interrupted = false, skipped = false
+
+    public init() {}
+
+    public func interrupt() { lock.withLock { interrupted = true } }
+    public func skip() { lock.withLock { skipped = true } }
+    /// Clear a skip once the image it ended is done (an interrupt stays until `reset`).
+    public func clearSkip() { lock.withLock { skipped = false } }
+    public func reset() { lock.withLock { interrupted = false; skipped = false } }
+
+    public var isInterrupted: Bool { lock.withLock { interrupted } }
+    public var isSkipped: Bool { lock.withLock { skipped } }
+    /// Whether the image in progress should stop after this step.
+    public var isRequested: Bool { lock.withLock { interrupted || skipped } }
+}
 
 /// A NaN or Inf in the latents would decode to a black (or garbage) image with exit 0; stop with a
 /// message instead. With finite weights (checked at load) only a degenerate schedule gets here.

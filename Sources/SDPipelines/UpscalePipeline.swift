@@ -21,6 +21,8 @@ public struct UpscaleRequest {
     public var tileOverlap = 32
     /// DeepCache interval N (full UNet every N-th step, the shallow branch between); 1 = off.
     public var deepCache = 1
+    /// Asked between steps whether to stop early (see `StopSignal`).
+    public var stop: StopSignal?
 
     public init(prompt: String) { self.prompt = prompt }
 }
@@ -100,7 +102,8 @@ public struct UpscalePipeline {
             if cfg { pred = applyGuidance(pred, scale: r.guidance) }
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
             try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
-            progress?(i + 1, timesteps.count)
+            reportProgress(progress, scheduler, call: i, of: timesteps.count)
+            if r.stop?.isRequested == true { break }
         }
         return latents
     }

@@ -1,6 +1,7 @@
 // The running job's state for GET progress and its stop requests (POST interrupt / skip): A1111's
 // shared.state (modules/shared_state.py). Written by the job thread, read by request handlers.
 import Foundation
+import SDPipelines
 
 public final class JobControl: @unchecked Sendable {
     private let lock = NSLock()
@@ -9,8 +10,18 @@ public final class JobControl: @unchecked Sendable {
     private var started: Double = 0
     private var text = ""
     private var busy = false
+    /// The running job's stop signal (SDJobs' loop checks it between denoising steps).
+    private var stop: StopSignal?
 
     public init() {}
+
+    /// Interrupt and skip reach `signal` from now until the job ends.
+    public func attach(_ signal: StopSignal) {
+        lock.withLock {
+            stop = signal
+            if interrupted { signal.interrupt() }
+        }
+    }
 
     /// A job of `images` images starts (called on the job thread).
     public func begin(images: Int, label: String) {
@@ -27,10 +38,10 @@ public final class JobControl: @unchecked Sendable {
     /// A denoising step finished.
     public func step(_ done: Int, of total: Int) { lock.withLock { step = done; steps = total } }
 
-    public func end() { lock.withLock { busy = false; jobCount = 0; jobNo = 0; step = 0; steps = 0; text = "" } }
+    public func end() { lock.withLock { busy = false; stop = nil; jobCount = 0; jobNo = 0; step = 0; steps = 0; text = "" } }
 
-    public func interrupt() { lock.withLock { if busy { interrupted = true } } }
-    public func skip() { lock.withLock { if busy { skipped = true } } }
+    public func interrupt() { lock.withLock { if busy { interrupted = true; stop?.interrupt() } } }
+    public func skip() { lock.withLock { if busy { skipped = true; stop?.skip() } } }
 
     /// The whole job should stop (interrupt, or the server is shutting down).
     public var isInterrupted: Bool { lock.withLock { interrupted } }

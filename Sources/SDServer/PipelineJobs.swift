@@ -1,9 +1,11 @@
-// ServerJobs on SDPipelines: the same pipelines, requests and A1111 parameters text as the commands
-// (Sources/sdedit/Txt2ImgCommand.swift, Img2ImgCommand.swift, InpaintOptions.swift,
-// Depth2ImgCommand.swift), so a request and the equivalent command line give the same PNG bytes.
-// Loaded models stay loaded between requests (the current checkpoint and the last one used).
+// ServerJobs on SDJobs: a request becomes the same ImageJob the commands build (Sources/sdedit/
+// Txt2ImgCommand.swift, Img2ImgCommand.swift, InpaintOptions.swift, Depth2ImgCommand.swift,
+// UpscaleCommand.swift) and runs through the same generation loop, so a request and the equivalent
+// command line give the same PNG bytes. What is left here: which checkpoints a request may name,
+// and turning the run into PNGs and progress.
 import Foundation
 import SDCore
+import SDJobs
 import SDModels
 import SDPipelines
 
@@ -14,8 +16,6 @@ public struct PipelineJobsOptions {
     public var loraDir: String?
     public var embeddings: String?
     public var precision: Precision = .fp32
-    /// The "Version" field of the parameters text ("sdedit 0.1.0").
-    public var version = "sdedit"
     public init() {}
 }
 
@@ -23,8 +23,8 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     let options: PipelineJobsOptions
     private let lock = NSLock()
     private var current: String
-    /// Loaded models by path and merged LoRAs, most recently used last; at most two stay loaded.
-    private var loaded: [(path: String, loras: [LoRASpec], model: StableDiffusionModel, name: String)] = []
+    /// One loaded model kept between requests (A1111's sd_checkpoints_limit 1); used on the job queue only.
+    private let store = ModelStore()
 
     public init(options: PipelineJobsOptions) throws {
         self.options = options
@@ -68,89 +68,54 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     public var currentCheckpoint: String { lock.withLock { current } }
 
     public func selectCheckpoint(_ title: String) throws {
-        _ = try model(title)
+        _ = try model(title, prompt: "", observer: SilentObserver())
         lock.withLock { current = title }
     }
 
-    /// The loaded model of a listed checkpoint (its title or model name) with `loras` merged;
-    /// loading it when needed.
-    func model(_ title: String?, loras: [LoRASpec] = []) throws -> (model: StableDiffusionModel, name: String) {
+    /// The loaded model of a listed checkpoint (title or model name; nil = the current one) with the
+    /// prompt's `<lora:NAME:W>` tags (NAME.safetensors in --lora-dir) merged, as the commands' spec.
+    func model(_ title: String?, prompt: String, observer: JobObserver) throws -> LoadedModel {
         let t = title ?? currentCheckpoint
         guard let c = checkpoints().first(where: { $0.title == t || $0.modelName == t }) else {
             throw APIError.notFound("sd_model_checkpoint: no checkpoint '\(t)'")
         }
-        return try load(c.filename, loras: loras)
+        return try load(c.filename, prompt: prompt, observer: observer)
     }
 
-    /// The model at `path` (a listed checkpoint or upscaler), from the cache or loaded.
-    func load(_ path: String, loras: [LoRASpec] = []) throws -> (model: StableDiffusionModel, name: String) {
-        if let i = loaded.firstIndex(where: { $0.path == path && $0.loras == loras }) {
-            let hit = loaded.remove(at: i)
-            loaded.append(hit)
-            return (hit.model, hit.name)
+    func load(_ path: String, prompt: String, observer: JobObserver) throws -> LoadedModel {
+        var spec = ModelSpec(path: path, precision: options.precision)
+        spec.loras = try ExtraNetworks.parse(prompt).loras.map {
+            try LoRASpec.resolve(tag: $0.name, weight: Float($0.weight), directory: options.loraDir)
         }
-        // Free the least recently used first: two SD 2 models in fp32 are 10 GB.
-        if loaded.count >= 2 { loaded.removeFirst() }
-        let source = try ModelSource.open(path)
-        try source.addLoRAs(loras)
-        if let dir = options.embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
-        let sd = try StableDiffusionModel(source: source, precision: options.precision)
-        loaded.append((path, loras, sd, source.displayName))
-        return (sd, source.displayName)
+        spec.embeddings = options.embeddings
+        return try store.model(spec, observer: observer)
     }
 
     // MARK: Jobs
 
     public func txt2img(_ s: GenerationSettings, control: JobControl) throws -> JobOutput {
-        let (sd, name) = try model(s.checkpoint, loras: loraSpecs(s.prompt))
-        let pipe = try Txt2ImgPipeline(model: sd)
-        return try generate(s, sd, name: name, strength: 1, control: control, fields: { _, _ in [] }) { r, progress in
-            try pipe(width: s.width, height: s.height, r, progress: progress)
-        }
+        try run(.txt2img(width: s.width, height: s.height), s, strength: 1, control: control)
     }
 
     public func img2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput {
-        let (sd, name) = try model(s.checkpoint, loras: loraSpecs(s.prompt))
         let original = e.image.rgb8()
         guard let maskImage = e.mask else {
-            let pipe = try Img2ImgPipeline(model: sd)
-            return try generate(s, sd, name: name, strength: e.denoisingStrength, control: control,
-                                fields: { r, _ in [("Denoising strength", "\(r.strength)")] }) { r, progress in
-                try pipe(image: original, r, progress: progress)
-            }
+            return try run(.img2img(image: original), s, strength: e.denoisingStrength, control: control)
         }
         let mask = try MaskPreparation.binaryMask(maskImage, channel: .luminance, invert: e.invertMask)
         guard mask.storage.contains(where: { $0 > 0 }) else {
             throw APIError.unprocessable("mask: nothing to repaint (white = repaint, black = keep)")
         }
-        let pipe = try InpaintPipeline(model: sd)
         var o = InpaintImageOptions()
         o.area = e.inpaintFullRes ? .masked : .whole
         o.padding = e.inpaintFullResPadding
         o.maskBlur = Double(e.maskBlur)
         o.content = [MaskedContent.fill, .original, .latentNoise, .latentNothing][e.inpaintingFill]
-        var box: CropBox? = nil
-        return try generate(s, sd, name: name, strength: e.denoisingStrength, control: control, fields: { r, _ in
-            [("Denoising strength", "\(r.strength)"), ("Mask blur", "\(o.maskBlur)"),
-             ("Inpaint area", box == nil ? "Whole picture" : "Only masked"),
-             ("Masked area padding", "\(o.padding)"), ("Mask grow", "\(o.maskGrow)")]
-                + (o.content == .original ? [] : [("Masked content", o.content.a1111Name)])
-        }) { r, progress in
-            let result = try pipe(image: original, mask: mask, r, options: o, progress: progress)
-            box = result.box
-            return result.image
-        }
+        return try run(.inpaint(image: original, mask: mask, options: o, fields: []), s, strength: e.denoisingStrength, control: control)
     }
 
     public func depth2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput {
-        let (sd, name) = try model(s.checkpoint, loras: loraSpecs(s.prompt))
-        try Depth2ImgPipeline.checkIsDepthModel(sd)
-        let pipe = try Depth2ImgPipeline(model: sd, estimator: DepthEstimator(source: sd.source, precision: options.precision))
-        let original = e.image.rgb8()
-        return try generate(s, sd, name: name, strength: e.denoisingStrength, control: control,
-                            fields: { r, _ in [("Denoising strength", "\(r.strength)"), ("Depth", "DPT-hybrid")] }) { r, progress in
-            try pipe(image: original, depth: nil, r, progress: progress)
-        }
+        try run(.depth2img(image: e.image.rgb8(), depth: .estimate), s, strength: e.denoisingStrength, control: control)
     }
 
     /// `sdedit upscale IMAGE --seed 0` with its defaults (A1111's extras have no seed or prompt).
@@ -158,22 +123,14 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         guard let u = scanModelsDir(upscalers: true).first(where: { $0.title == upscaler }) else {
             throw APIError.unprocessable("upscaler_1: unknown upscaler '\(upscaler)'")
         }
-        let (sd, name) = try load(u.filename)
-        let pipe = try UpscalePipeline(model: sd)
-        let original = image.rgb8()
-        var r = UpscaleRequest(prompt: "")
-        r.scheduler = try sd.defaultSchedulerKind()
-        control.beginImage(0)
-        let padded = Compositing.padToMultiple(original, sd.vae.config.scaleFactor)
-        let decoded = try pipe(image: padded.toTensor(), r) { done, total in control.step(done, of: total) }
-        let out = Compositing.crop(Image(tensor: decoded), width: original.width * 4, height: original.height * 4)
-        let text = Self.parameters(r.prompt, negative: nil, fields: [
-            ("Steps", "\(r.steps)"), ("Sampler", Samplers.name(r.scheduler!)), ("CFG scale", "\(r.guidance)"),
-            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", name),
-            ("Noise level", "\(r.noiseLevel)"), ("Tile", r.tile.map { "\($0)" } ?? "off"),
-            ("Precision", options.precision.rawValue), ("Version", options.version),
-        ])
-        return try out.encodePNG(text: [("parameters", text)])
+        var s = GenerationSettings()
+        s.steps = 75
+        s.cfgScale = 9
+        s.seed = 0
+        let out = try run(.upscale(image: image.rgb8(), noiseLevel: 20, tile: 128, tileOverlap: 32), s, strength: 1,
+                          control: control, modelPath: u.filename)
+        guard let png = out.images.first else { throw APIError(.serviceUnavailable, "interrupted") }
+        return png
     }
 
     public func loras() -> [(name: String, path: String)] {
@@ -190,67 +147,45 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
 
     public func upscalers() -> [String] { ["None"] + scanModelsDir(upscalers: true).map(\.title) }
 
-    // MARK: The generation loop
+    // MARK: The run
 
-    /// Images seed, seed + 1, … (A1111's all_seeds; the CLI's --count), each with its parameters
-    /// text as the commands write it, stopping between images on interrupt.
-    func generate(_ s: GenerationSettings, _ sd: StableDiffusionModel, name: String, strength: Double, control: JobControl,
-                  fields: (GenerationRequest, Image) -> [(String, String)],
-                  run: (GenerationRequest, @escaping SDPipelines.Progress) throws -> Image) throws -> JobOutput {
-        let loraField = try loraHashes(loraSpecs(s.prompt))
-        let scheduler = try s.scheduler ?? sd.defaultSchedulerKind()
-        let base = s.seed < 0 ? UInt64(UInt32.random(in: 0...UInt32.max)) : UInt64(s.seed)
+    /// The request as the commands' ImageJob (seed, seed + 1, … over batch_size × n_iter), run with
+    /// interrupt/skip between steps; every image encoded as the commands write it.
+    func run(_ task: JobTask, _ s: GenerationSettings, strength: Double, control: JobControl,
+             modelPath: String? = nil) throws -> JobOutput {
+        let observer = ControlObserver(control)
+        let m = try modelPath.map { try load($0, prompt: "", observer: observer) }
+            ?? model(s.checkpoint, prompt: s.prompt, observer: observer)
+        var r = GenerationRequest(prompt: s.prompt, strength: strength)
+        r.negativePrompt = s.negativePrompt.isEmpty ? nil : s.negativePrompt
+        r.steps = s.steps
+        r.guidance = s.cfgScale
+        r.seed = s.seed < 0 ? UInt64(UInt32.random(in: 0...UInt32.max)) : UInt64(s.seed)
+        r.scheduler = s.scheduler
+        r.promptSyntax = .a1111
+        let stop = StopSignal()
+        control.attach(stop)
         var out = JobOutput()
-        out.modelName = name
-        out.samplerName = Samplers.name(scheduler)
-        for i in 0..<s.imageCount {
-            if control.isInterrupted { break }
-            control.beginImage(i)
-            var r = GenerationRequest(prompt: s.prompt, strength: strength)
-            r.negativePrompt = s.negativePrompt.isEmpty ? nil : s.negativePrompt
-            r.steps = s.steps
-            r.guidance = s.cfgScale
-            r.seed = base &+ UInt64(i)
-            r.scheduler = scheduler
-            r.promptSyntax = .a1111
-            _ = try sd.promptNotes(r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax)
-            let image = try run(r) { done, total in control.step(done, of: total) }
-            let text = Self.parameters(r.prompt, negative: r.negativePrompt, fields: [
-                ("Steps", "\(r.steps)"), ("Sampler", out.samplerName), ("CFG scale", "\(r.guidance)"),
-                ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"), ("Model", name),
-            ] + fields(r, image) + [("Precision", options.precision.rawValue), ("Version", options.version)] + loraField)
-            out.images.append(try image.encodePNG(text: [("parameters", text)]))
-            out.seeds.append(r.seed)
-            out.infotexts.append(text)
-            out.width = image.width; out.height = image.height
+        out.modelName = m.name
+        out.samplerName = Samplers.name(try s.scheduler ?? m.defaultScheduler())
+        let record = try m.run(ImageJob(task: task, settings: r, count: s.imageCount), observer: observer, stop: stop) { image in
+            out.images.append(try image.image.encodePNG(text: [("parameters", image.parameters)]))
+            out.width = image.image.width
+            out.height = image.image.height
         }
+        out.seeds = record.seeds
+        out.infotexts = record.infotexts
+        out.interrupted = record.interrupted
         return out
     }
+}
 
-    /// The prompt's `<lora:NAME:W>` tags as files of --lora-dir (NAME.safetensors; a name with a
-    /// folder in it is refused). The text-encoder weight of a two-weight tag is used for both, as
-    /// the commands do.
-    func loraSpecs(_ prompt: String) throws -> [LoRASpec] {
-        try ExtraNetworks.parse(prompt).loras.map {
-            try LoRASpec.resolve(tag: $0.name, weight: Float($0.weight), directory: options.loraDir)
-        }
-    }
-
-    /// A1111's `Lora hashes: "NAME: hash, …"` field (extensions-builtin/Lora/extra_networks_lora.py),
-    /// none without LoRAs.
-    func loraHashes(_ specs: [LoRASpec]) throws -> [(String, String)] {
-        guard !specs.isEmpty else { return [] }
-        let hashes = try specs.map { s -> String in
-            let name = ((s.path as NSString).lastPathComponent as NSString).deletingPathExtension
-            return name.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ",", with: "") + ": " + (try LoRAFile.shortHash(path: s.path))
-        }
-        return [("Lora hashes", "\"" + hashes.joined(separator: ", ") + "\"")]
-    }
-
-    /// The A1111 parameters text: prompt, "Negative prompt: …" when there is one, the fields line.
-    static func parameters(_ prompt: String, negative: String?, fields: [(String, String)]) -> String {
-        var s = prompt
-        if let n = negative, !n.isEmpty { s += "\nNegative prompt: \(n)" }
-        return s + "\n" + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
-    }
+/// Progress of a run into the server's JobControl (GET progress); messages are dropped.
+final class ControlObserver: JobObserver {
+    let control: JobControl
+    private var images = 0
+    init(_ control: JobControl) { self.control = control }
+    func message(_ s: String) {}
+    func begin(_ label: String) { control.beginImage(images); images += 1 }
+    func update(_ done: Int, _ total: Int) { control.step(done, of: total) }
 }

@@ -114,7 +114,7 @@ extension SDServer {
             // Not A1111's: the job's own time, so a client can tell the request overhead from it.
             ("sdedit_job_seconds", .number(out.seconds)),
         ]
-        if out.images.count < s.imageCount { info.append(("interrupted", .bool(true))) }
+        if out.interrupted || out.images.count < s.imageCount { info.append(("interrupted", .bool(true))) }
         let infoText = String(decoding: try JSONEncoder().encode(JSONValue.object(info)), as: UTF8.self)
         return try json(.object([
             ("images", .array(out.images.map { .string(ImagePayload.encode($0)) })),
@@ -205,15 +205,20 @@ extension SDServer {
         let data = try await body(request)
         let (r, _) = try decode(PNGInfoRequest.self, data)
         guard let text = r.image, !text.isEmpty else { throw APIError.unprocessable("image: field required") }
-        // The header and the text chunks only: the pixels are decoded under --max-pixels like any input.
+        // The pixels are decoded under --max-pixels like any input; the text is A1111's
+        // read_info_from_image (SDCore's ImageText) parsed as parse_generation_parameters (Infotext).
         let bytes = try ImagePayload.bytes(text, field: "image")
         _ = try ImagePayload.decode(text, field: "image", maxPixels: config.maxPixels)
-        let chunks = PNGText.chunks(bytes)
-        let parameters = chunks.first { $0.0 == "parameters" }?.1 ?? ""
+        let parameters: String
+        do { parameters = try ImageText.parameters(in: bytes, name: "image") ?? "" } catch let e as SDError {
+            throw APIError.unprocessable("\(e)")
+        }
+        let parsed = Infotext.parse(parameters)
+        let values = [("Prompt", parsed.prompt), ("Negative prompt", parsed.negativePrompt)] + parsed.a1111Values.map { ($0.key, $0.value) }
         return try json(.object([
             ("info", .string(parameters)),
-            ("items", .object(chunks.filter { $0.0 != "parameters" }.map { ($0.0, .string($0.1)) })),
-            ("parameters", .object(Infotext.parse(parameters).map { ($0.0, .string($0.1)) })),
+            ("items", .object([])),
+            ("parameters", .object(values.map { ($0.0, .string($0.1)) })),
         ]))
     }
 

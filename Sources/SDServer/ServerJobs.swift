@@ -50,6 +50,8 @@ public struct JobOutput: Sendable {
     public var samplerName = ""
     public var width = 0
     public var height = 0
+    /// The job ended early on an interrupt (images holds what was made).
+    public var interrupted = false
     /// Seconds the job ran on the queue (model work only), for info's sdedit_job_seconds.
     public var seconds = 0.0
     public init() {}

@@ -9,6 +9,7 @@
 import ArgumentParser
 import Foundation
 import SDCore
+import SDJobs
 import SDPipelines
 
 struct BatchJob: BatchLine {
@@ -22,15 +23,12 @@ struct BatchJob: BatchLine {
 }
 
 extension Inpaint {
-    func runBatch(_ path: String, common: GenerationOptions, precision: Precision, progress: ProgressReporter) throws {
-        let m = try inpaint.load(common: common, precision: precision, progress: progress)
+    func runBatch(_ path: String, store: ModelStore, precision: Precision, progress: ProgressReporter) throws {
+        _ = try store.model(inpaint.spec("", common: common, precision: precision), observer: progress)
         let base = common.baseSeed()
         try runJobLines(path, progress: progress) { (i: Int, count: Int, job: BatchJob) in
-            var r = inpaint.request(prompt: job.prompt, common: common, seed: job.seed ?? base &+ UInt64(i), scheduler: m.scheduler)
-            if let v = job.negativePrompt { r.negativePrompt = v }
-            if let v = try checkedSteps(job.steps) { r.steps = v }
-            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
-            if let v = try checkedStrength(job.strength) { r.strength = v }
+            var r = inpaint.request(prompt: job.prompt, common: common, seed: job.seed ?? base &+ UInt64(i))
+            try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: job.strength)
             let out = try batchOutput(job.output, image: job.image, suffix: "inpaint", inputs: [job.image, job.mask, path])
             let original = try common.readImage(job.image).rgb8()
             let maskImage = try common.readImage(job.mask)
@@ -38,10 +36,9 @@ extension Inpaint {
                 throw SDError.invalidInput("\(job.mask): mask is \(maskImage.width)x\(maskImage.height) but the image is \(original.width)x\(original.height)")
             }
             let binary = try checkedBinaryMask(maskImage, path: job.mask, channel: maskChannel, invert: invertMask, progress: progress)
-            let (image, params) = try inpaint.paint(m, image: original, mask: binary, r, precision: precision,
-                                                    label: "job \(i + 1)/\(count)", progress: progress)
-            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
-            progress.message("sdedit: wrote \(out)")
+            let m = try store.model(inpaint.spec(job.prompt, common: common, precision: precision), observer: progress)
+            try writeBatchImage(inpaint.job(image: original, mask: binary, settings: r, label: "job \(i + 1)/\(count)"),
+                                on: m, to: out, common: common, progress: progress)
         }
     }
 }
@@ -120,6 +117,25 @@ func runJobLines<Job: BatchLine>(_ path: String, progress: ProgressReporter,
     if failed > 0 {
         progress.message("sdedit: \(failed) of \(jobs.count) jobs failed")
         throw firstFailure!
+    }
+}
+
+/// A job line's negative_prompt, steps, guidance and strength over the command line's, range-checked
+/// as the command-line options are.
+func applyOverrides(_ r: inout GenerationRequest, negativePrompt: String?, steps: Int?, guidance: Float?,
+                    strength: Double?) throws {
+    if let v = negativePrompt { r.negativePrompt = v }
+    if let v = try checkedSteps(steps) { r.steps = v }
+    if let v = try checkedGuidance(guidance) { r.guidance = v }
+    if let v = try checkedStrength(strength) { r.strength = v }
+}
+
+/// Run one job line's job (one image) and write it to `out`.
+func writeBatchImage(_ job: ImageJob, on model: LoadedModel, to out: String, common: GenerationOptions,
+                     progress: ProgressReporter) throws {
+    try model.run(job, observer: progress) { image in
+        try ImageIO.write(image.image, to: out, text: [("parameters", image.parameters)], jpegQuality: common.jpegQuality)
+        progress.message("sdedit: wrote \(out)")
     }
 }
 

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import SDCore
 import SDModels
+import SDJobs
 import SDPipelines
 
 struct Depth2Img: ParsableCommand {
@@ -65,31 +66,32 @@ struct Depth2Img: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
-            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
+            let store = ModelStore()
+            if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             let inputs = [image] + (depthMap.map { [$0] } ?? [])
             try common.checkOutputs(input: image, suffix: "depth2img", inputs: inputs)
             if let s = saveDepth { try common.refuseOverwrite(s, inputs: inputs) }
             // 1. Inputs.
             let original = try common.readImage(image).rgb8()
             let userMap = try depthMap.map { try readDepthMap($0) }
-            // 2. Model; DPT only when no depth map was given.
-            let m = try load(precision: precision, estimator: userMap == nil, progress: progress)
-            // 3. Depth, once for every seed.
-            let depth = try userMap ?? m.pipe.estimateDepth(original)
-            if let s = saveDepth {
-                let f = m.pipe.model.vae.config.scaleFactor
-                let full = DepthMap.image(depth, width: (original.width + f - 1) / f * f, height: (original.height + f - 1) / f * f)
+            // 2. Model; DPT only when no depth map was given. 3. Depth, once for every seed.
+            let m = try store.model(spec(prompt, precision: precision), observer: progress)
+            let estimated = userMap == nil && saveDepth != nil ? try m.depth2img(estimator: true).estimateDepth(original) : nil
+            if let s = saveDepth, let d = userMap ?? estimated {
+                let f = m.sd.vae.config.scaleFactor
+                let full = DepthMap.image(d, width: (original.width + f - 1) / f * f, height: (original.height + f - 1) / f * f)
                 try ImageIO.write(Compositing.crop(full, width: original.width, height: original.height), to: s)
                 if s != "-" { progress.message("sdedit: wrote depth \(s)") }
             }
-            let base = common.baseSeed()
-            for i in 0..<common.count {
-                let r = request(prompt: prompt, seed: base &+ UInt64(i), scheduler: m.scheduler)
-                let (out, params) = try edit(m, image: original, depth: depth, r, userMap: depthMap != nil, precision: precision,
-                                             label: common.count > 1 ? "depth2img \(i + 1)/\(common.count)" : "depth2img", progress: progress)
-                try common.write(out, input: image, suffix: "depth2img", index: i, parameters: params, progress: progress)
-            }
+            let depth: DepthSource = userMap.map { .map($0) } ?? estimated.map { .estimated($0) } ?? .estimate
+            let r = common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: common.baseSeed())
+            try common.run(ImageJob(task: .depth2img(image: original, depth: depth), settings: r, count: common.count), on: m,
+                           input: image, suffix: "depth2img", progress: progress)
         }
+    }
+
+    func spec(_ prompt: String, precision: Precision) throws -> ModelSpec {
+        try model.spec(for: .depth, prompt: prompt, syntax: common.promptSyntax, precision: precision, vae: vae)
     }
 
     /// A --depth-map (or a job's depth_map) as depth [1, h, w], refused when flat: every pixel the
@@ -103,42 +105,6 @@ struct Depth2Img: ParsableCommand {
         return depth
     }
 
-    struct Loaded { let pipe: Depth2ImgPipeline, name: String, scheduler: SchedulerKind }
-
-    func load(precision: Precision, estimator: Bool, progress: ProgressReporter) throws -> Loaded {
-        let source = try model.source(for: .depth, prompt: prompt, syntax: common.promptSyntax)
-        let tiny = try vae.load(precision: precision)
-        progress.message("sdedit: loading \(source.path)")
-        let t0 = Stopwatch.now()
-        let sd = try StableDiffusionModel(source: source, precision: precision)
-        try Depth2ImgPipeline.checkIsDepthModel(sd)
-        try vae.attach(tiny, to: sd, progress: progress)
-        let pipe = try Depth2ImgPipeline(model: sd, estimator: estimator ? DepthEstimator(source: source, precision: precision) : nil)
-        progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-        return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
-    }
-
-    func request(prompt: String, seed: UInt64, scheduler: SchedulerKind) -> Depth2ImgRequest {
-        common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: seed, scheduler: scheduler)
-    }
-
-    /// One image and its A1111 parameters text.
-    func edit(_ m: Loaded, image: Image, depth: Tensor, _ r: Depth2ImgRequest, userMap: Bool, precision: Precision,
-              label: String, progress: ProgressReporter) throws -> (Image, String) {
-        try notePrompt(m.pipe.model, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
-        progress.message("sdedit: seed \(r.seed)")
-        progress.begin(label)
-        let out = try m.pipe(image: image, depth: depth, r, progress: progress.update)
-        let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
-            ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
-            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
-            ("Denoising strength", "\(r.strength)"), ("Depth", userMap ? "depth map" : "DPT-hybrid"),
-        ] + deepCacheFields(r.deepCache) + vae.fields + [
-            ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
-        ])
-        return (out, params)
-    }
-
     struct Job: BatchLine {
         let image: String, prompt: String
         let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
@@ -150,24 +116,20 @@ struct Depth2Img: ParsableCommand {
         static let shape = "a JSON object with image and prompt"
     }
 
-    /// --batch: one model load (the DPT included, for the jobs without depth_map), then each line.
-    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
-        let m = try load(precision: precision, estimator: true, progress: progress)
+    /// --batch: one model load (the DPT loaded with the first job without depth_map), then each line.
+    func runBatch(_ path: String, store: ModelStore, precision: Precision, progress: ProgressReporter) throws {
+        _ = try store.model(spec("", precision: precision), observer: progress)
         let base = common.baseSeed()
         try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
-            var r = request(prompt: job.prompt, seed: job.seed ?? base &+ UInt64(i), scheduler: m.scheduler)
-            if let v = job.negativePrompt { r.negativePrompt = v }
-            if let v = try checkedSteps(job.steps) { r.steps = v }
-            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
-            if let v = try checkedStrength(job.strength) { r.strength = v }
+            var r = common.request(job.prompt, steps: steps, guidance: guidance, strength: strength, seed: job.seed ?? base &+ UInt64(i))
+            try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: job.strength)
             let out = try batchOutput(job.output, image: job.image, suffix: "depth2img",
                                       inputs: [job.image, path] + (job.depthMap.map { [$0] } ?? []))
             let original = try common.readImage(job.image).rgb8()
-            let depth = try job.depthMap.map { try readDepthMap($0) } ?? m.pipe.estimateDepth(original)
-            let (image, params) = try edit(m, image: original, depth: depth, r, userMap: job.depthMap != nil, precision: precision,
-                                           label: "job \(i + 1)/\(count)", progress: progress)
-            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
-            progress.message("sdedit: wrote \(out)")
+            let depth = try job.depthMap.map { DepthSource.map(try readDepthMap($0)) } ?? .estimate
+            let m = try store.model(spec(job.prompt, precision: precision), observer: progress)
+            try writeBatchImage(ImageJob(task: .depth2img(image: original, depth: depth), settings: r, label: "job \(i + 1)/\(count)"),
+                                on: m, to: out, common: common, progress: progress)
         }
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import SDCore
 import SDModels
+import SDJobs
 import SDPipelines
 
 extension SchedulerKind: ExpressibleByArgument {}
@@ -50,15 +51,28 @@ struct ModelOption: ParsableArguments {
     /// The model with its LoRAs: --lora files, and in A1111 syntax the <lora:NAME:W> tags of `prompt`
     /// (NAME.safetensors in --lora-dir; the text-encoder weight of a two-weight tag is used for both).
     func source(for job: ModelJob, prompt: String = "", syntax: PromptSyntax = .diffusers) throws -> ModelSource {
-        let path = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment[job.environmentKey] ?? job.hubID)
-        let source = try ModelSource.open(path, config: configFolder.map { try ModelLocator.resolve($0) }, predictionType: predictionType)
-        var specs = try loras.map(LoRASpec.init(argument:))
-        if syntax == .a1111 {
-            specs += try ExtraNetworks.parse(prompt).loras.map { try resolveLoRATag(name: $0.name, weight: Float($0.weight)) }
-        }
-        try addLoRAs(to: source, specs)
-        if let dir = embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
+        let s = try spec(for: job, prompt: prompt, syntax: syntax, precision: .fp32)
+        let source = try ModelSource.open(s.path, config: s.config, predictionType: s.predictionType)
+        if !s.loras.isEmpty { try source.addLoRAs(s.loras) }
+        if let dir = s.embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
         return source
+    }
+
+    /// What a job loads: the model resolved (--model, else $SDEDIT_<JOB>_MODEL, else the hub id), its
+    /// configs, LoRAs (files, then the prompt's tags in A1111 syntax), embeddings and TAESD halves.
+    func spec(for job: ModelJob, prompt: String, syntax: PromptSyntax, precision: Precision,
+              vae: TinyVAEOptions? = nil) throws -> ModelSpec {
+        let path = try ModelLocator.resolve(model ?? ProcessInfo.processInfo.environment[job.environmentKey] ?? job.hubID)
+        var s = ModelSpec(path: path, config: try configFolder.map { try ModelLocator.resolve($0) },
+                          predictionType: predictionType, precision: precision)
+        s.loras = try loras.map(LoRASpec.init(argument:))
+        if syntax == .a1111 {
+            s.loras += try ExtraNetworks.parse(prompt).loras.map { try resolveLoRATag(name: $0.name, weight: Float($0.weight)) }
+        }
+        s.embeddings = embeddings
+        s.tinyEncoder = vae?.vaeEncoder.map(TinyVAEOptions.path)
+        s.tinyDecoder = vae?.vaeDecoder.map(TinyVAEOptions.path)
+        return s
     }
 }
 
@@ -154,14 +168,13 @@ struct GenerationOptions: ParsableArguments {
     func readImage(_ path: String) throws -> Image { try ImageIO.read(path, maxPixels: maxPixels) }
 
     /// A run of `prompt` with this command's sampling numbers and --negative-prompt.
-    func request(_ prompt: String, steps: Int, guidance: Float, strength: Double, seed: UInt64,
-                 scheduler: SchedulerKind) -> GenerationRequest {
+    func request(_ prompt: String, steps: Int, guidance: Float, strength: Double, seed: UInt64) -> GenerationRequest {
         var r = GenerationRequest(prompt: prompt, strength: strength)
         r.negativePrompt = negativePrompt
         r.steps = steps
         r.guidance = guidance
         r.seed = seed
-        r.scheduler = scheduler
+        r.scheduler = self.scheduler
         r.deepCache = deepCache
         r.promptSyntax = promptSyntax
         return r
@@ -210,37 +223,19 @@ func checkOutputPath(_ out: String) throws {
     }
 }
 
-/// AUTOMATIC1111's sampler names, for the PNG "parameters" text.
-func samplerName(_ k: SchedulerKind) -> String {
-    switch k {
-    case .pndm: return "PLMS"
-    case .ddim: return "DDIM"
-    case .dpm2m: return "DPM++ 2M"
-    case .dpm2mKarras: return "DPM++ 2M Karras"
-    case .euler: return "Euler"
-    case .eulerAncestral: return "Euler a"
-    case .lcm: return "LCM"
-    }
-}
-
-/// The PNG parameters field of --deep-cache N (none when off).
-func deepCacheFields(_ interval: Int) -> [(String, String)] { interval > 1 ? [("Deep cache", "\(interval)")] : [] }
-
-/// Generation parameters in the text format AUTOMATIC1111 writes to a PNG "parameters" chunk.
-func a1111Parameters(prompt: String, negative: String?, fields: [(String, String)]) -> String {
-    let lora = LoRARecord.infotext(prompt: prompt)
-    var s = lora.prompt
-    if let n = negative, !n.isEmpty { s += "\nNegative prompt: \(n)" }
-    s += "\n" + (fields + (lora.field.map { [$0] } ?? [])).map { "\($0.0): \($0.1)" }.joined(separator: ", ")
-    return s
-}
-
 extension GenerationOptions {
     /// Write image `index` with its A1111 parameters text; reports the path unless it is stdout.
     func write(_ image: Image, input: String, suffix: String, index: Int, parameters: String, progress: ProgressReporter) throws {
         let path = outputPath(input: input, suffix: suffix, index: index)
         try ImageIO.write(image, to: path, text: [("parameters", parameters)], jpegQuality: jpegQuality)
         if path != "-" { progress.message("sdedit: wrote \(path)") }
+    }
+
+    /// Run `job` on `model`, writing each image as it is made (numbered outputs for --count).
+    func run(_ job: ImageJob, on model: LoadedModel, input: String, suffix: String, progress: ProgressReporter) throws {
+        try model.run(job, observer: progress) { out in
+            try write(out.image, input: input, suffix: suffix, index: out.index, parameters: out.parameters, progress: progress)
+        }
     }
 }
 
@@ -249,11 +244,4 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e } catch {
         throw fail(error)
     }
-}
-
-/// Warnings about a request's prompts on stderr (text past 77 tokens in diffusers syntax, tags taken
-/// out in a1111 syntax); a prompt A1111 would refuse is an error before any denoising.
-func notePrompt(_ model: StableDiffusionModel, _ prompt: String, negative: String?, syntax: PromptSyntax,
-                progress: ProgressReporter) throws {
-    for n in try model.promptNotes(prompt, negative: negative, syntax: syntax) { progress.message("sdedit: warning: \(n)") }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import SDCore
 import SDModels
+import SDJobs
 import SDPipelines
 
 struct Img2Img: ParsableCommand {
@@ -48,50 +49,19 @@ struct Img2Img: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
-            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
+            let store = ModelStore()
+            if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "img2img", inputs: [image])
             let original = try common.readImage(image).rgb8()
-            let m = try load(precision: precision, progress: progress)
-            let base = common.baseSeed()
-            for i in 0..<common.count {
-                let r = common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: base &+ UInt64(i),
-                                       scheduler: m.scheduler)
-                let (out, params) = try edit(m, original, r, precision: precision,
-                                             label: common.count > 1 ? "img2img \(i + 1)/\(common.count)" : "img2img", progress: progress)
-                try common.write(out, input: image, suffix: "img2img", index: i, parameters: params, progress: progress)
-            }
+            let m = try store.model(spec(prompt, precision: precision), observer: progress)
+            let r = common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: common.baseSeed())
+            try common.run(ImageJob(task: .img2img(image: original), settings: r, count: common.count), on: m,
+                           input: image, suffix: "img2img", progress: progress)
         }
     }
 
-    struct Loaded { let pipe: Img2ImgPipeline, name: String, scheduler: SchedulerKind }
-
-    func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let source = try model.source(for: .img2img, prompt: prompt, syntax: common.promptSyntax)
-        let tiny = try vae.load(precision: precision)
-        progress.message("sdedit: loading \(source.path)")
-        let t0 = Stopwatch.now()
-        let sd = try StableDiffusionModel(source: source, precision: precision)
-        try vae.attach(tiny, to: sd, progress: progress)
-        let pipe = try Img2ImgPipeline(model: sd)
-        progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-        return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
-    }
-
-    /// One image and its A1111 parameters text.
-    func edit(_ m: Loaded, _ image: Image, _ r: GenerationRequest, precision: Precision, label: String,
-              progress: ProgressReporter) throws -> (Image, String) {
-        try notePrompt(m.pipe.model, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
-        progress.message("sdedit: seed \(r.seed)")
-        progress.begin(label)
-        let out = try m.pipe(image: image, r, progress: progress.update)
-        let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
-            ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
-            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
-            ("Denoising strength", "\(r.strength)"),
-        ] + deepCacheFields(r.deepCache) + vae.fields + [
-            ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
-        ])
-        return (out, params)
+    func spec(_ prompt: String, precision: Precision) throws -> ModelSpec {
+        try model.spec(for: .img2img, prompt: prompt, syntax: common.promptSyntax, precision: precision, vae: vae)
     }
 
     struct Job: BatchLine {
@@ -104,21 +74,19 @@ struct Img2Img: ParsableCommand {
         static let shape = "a JSON object with image and prompt"
     }
 
-    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
-        let m = try load(precision: precision, progress: progress)
+    /// --batch: the model loads once before the first line (again only for a line whose <lora:…> tags
+    /// ask for other LoRAs).
+    func runBatch(_ path: String, store: ModelStore, precision: Precision, progress: ProgressReporter) throws {
+        _ = try store.model(spec("", precision: precision), observer: progress)
         let base = common.baseSeed()
         try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
-            var r = common.request(job.prompt, steps: steps, guidance: guidance, strength: strength,
-                                   seed: job.seed ?? base &+ UInt64(i), scheduler: m.scheduler)
-            if let v = job.negativePrompt { r.negativePrompt = v }
-            if let v = try checkedSteps(job.steps) { r.steps = v }
-            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
-            if let v = try checkedStrength(job.strength) { r.strength = v }
+            var r = common.request(job.prompt, steps: steps, guidance: guidance, strength: strength, seed: job.seed ?? base &+ UInt64(i))
+            try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: job.strength)
             let out = try batchOutput(job.output, image: job.image, suffix: "img2img", inputs: [job.image, path])
-            let (image, params) = try edit(m, try common.readImage(job.image).rgb8(), r, precision: precision,
-                                           label: "job \(i + 1)/\(count)", progress: progress)
-            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
-            progress.message("sdedit: wrote \(out)")
+            let original = try common.readImage(job.image).rgb8()
+            let m = try store.model(spec(job.prompt, precision: precision), observer: progress)
+            try writeBatchImage(ImageJob(task: .img2img(image: original), settings: r, label: "job \(i + 1)/\(count)"),
+                                on: m, to: out, common: common, progress: progress)
         }
     }
 }

@@ -1,5 +1,6 @@
-// `sdedit info`: the CPU, the kernels chosen for it at run time, the BLAS and the thread budget;
-// with --model, what sdedit takes that model for.
+// `sdedit info`: the CPU, the kernel plan built for it from --threads and the environment (one
+// plain line first: fast path or fallback), the BLAS and the thread budget; with --model, what
+// sdedit takes that model for.
 import ArgumentParser
 import Foundation
 import SDCore

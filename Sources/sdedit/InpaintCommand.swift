@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import SDCore
 import SDModels
+import SDJobs
 import SDPipelines
 
 struct Inpaint: ParsableCommand {
@@ -56,7 +57,8 @@ struct Inpaint: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
-            if let batch = batch { return try runBatch(batch, common: common, precision: precision, progress: progress) }
+            let store = ModelStore()
+            if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "inpaint", inputs: [image, mask])
             // 1. Inputs.
             let original = try common.readImage(image).rgb8()
@@ -72,7 +74,7 @@ struct Inpaint: ParsableCommand {
 
             // 2. Model and generation.
             try inpaint.generate(image: original, mask: binary, prompt: prompt, input: image, suffix: "inpaint",
-                                 common: common, precision: precision, progress: progress)
+                                 common: common, store: store, precision: precision, progress: progress)
         }
     }
 }

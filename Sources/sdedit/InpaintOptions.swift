@@ -1,9 +1,10 @@
-// Options and the generation loop shared by `inpaint` and `outpaint` (both run InpaintPipeline's
-// image-level recipe on an image and a 0/1 mask).
+// Options shared by `inpaint` and `outpaint` (both run the inpaint job, InpaintPipeline's image-level
+// recipe, on an image and a 0/1 mask).
 import ArgumentParser
 import Foundation
 import SDCore
 import SDModels
+import SDJobs
 import SDPipelines
 
 struct InpaintOptions: ParsableArguments {
@@ -46,63 +47,27 @@ struct InpaintOptions: ParsableArguments {
         return o
     }
 
-    /// The loaded model and what every job of a run shares.
-    struct Loaded {
-        let pipe: InpaintPipeline
-        let name: String
-        let scheduler: SchedulerKind
+    func spec(_ prompt: String, common: GenerationOptions, precision: Precision) throws -> ModelSpec {
+        try model.spec(for: .inpaint, prompt: prompt, syntax: common.promptSyntax, precision: precision, vae: vae)
     }
 
-    func load(common: GenerationOptions, precision: Precision, progress: ProgressReporter, prompt: String = "") throws -> Loaded {
-        let source = try model.source(for: .inpaint, prompt: prompt, syntax: common.promptSyntax)
-        let tiny = try vae.load(precision: precision)
-        progress.message("sdedit: loading \(source.path)")
-        let t0 = Stopwatch.now()
-        let sd = try StableDiffusionModel(source: source, precision: precision)
-        try vae.attach(tiny, to: sd, progress: progress)
-        let pipe = try InpaintPipeline(model: sd)
-        progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-        return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? sd.defaultSchedulerKind())
+    func request(prompt: String, common: GenerationOptions, seed: UInt64) -> InpaintRequest {
+        common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: seed)
     }
 
-    /// One image: the request (prompt, seed and the per-job numbers) run on `image` and `mask`, with
-    /// its A1111 parameters text.
-    func paint(_ m: Loaded, image: Image, mask: Tensor, _ r: InpaintRequest, precision: Precision, label: String,
-               progress: ProgressReporter, fields extra: [(String, String)] = []) throws -> (Image, String) {
-        try notePrompt(m.pipe.model, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
-        progress.message("sdedit: seed \(r.seed)")
-        progress.begin(label)
-        let result = try m.pipe(image: image, mask: mask, r, options: imageOptions, progress: progress.update)
-        if let box = result.box {
-            progress.message("sdedit: inpainting the \(box) crop around the mask at \(result.workWidth)x\(result.workHeight)")
-        }
-        let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
-            ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
-            ("Seed", "\(r.seed)"), ("Size", "\(image.width)x\(image.height)"),
-            ("Model", m.name), ("Denoising strength", "\(r.strength)"),
-            ("Mask blur", noComposite ? "0" : "\(maskBlur)"),
-            ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
-            ("Masked area padding", "\(padding)"), ("Mask grow", "\(maskGrow)"),
-        ] + (fill == .original ? [] : [("Masked content", fill.a1111Name)]) + extra + deepCacheFields(r.deepCache) + vae.fields + [("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)")])
-        return (result.image, params)
-    }
-
-    func request(prompt: String, common: GenerationOptions, seed: UInt64, scheduler: SchedulerKind) -> InpaintRequest {
-        common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: seed, scheduler: scheduler)
+    /// The job of `mask` in `image`; `fields`: extra infotext fields of the command (outpaint's extension).
+    func job(image: Image, mask: Tensor, settings: InpaintRequest, count: Int = 1, label: String,
+             fields: [(String, String)] = []) -> ImageJob {
+        ImageJob(task: .inpaint(image: image, mask: mask, options: imageOptions, fields: fields), settings: settings,
+                 count: count, label: label)
     }
 
     /// Load the model, then for each of --count seeds inpaint `mask` in `image` and write it.
-    /// `fields`: extra A1111 parameters of the command (outpaint's extension).
     func generate(image: Image, mask: Tensor, prompt: String, input: String, suffix: String, common: GenerationOptions,
-                  precision: Precision, progress: ProgressReporter, fields extra: [(String, String)] = []) throws {
-        let m = try load(common: common, precision: precision, progress: progress, prompt: prompt)
-        let base = common.baseSeed()
-        for i in 0..<common.count {
-            let r = request(prompt: prompt, common: common, seed: base &+ UInt64(i), scheduler: m.scheduler)
-            let (out, params) = try paint(m, image: image, mask: mask, r, precision: precision,
-                                          label: common.count > 1 ? "\(suffix) \(i + 1)/\(common.count)" : suffix,
-                                          progress: progress, fields: extra)
-            try common.write(out, input: input, suffix: suffix, index: i, parameters: params, progress: progress)
-        }
+                  store: ModelStore, precision: Precision, progress: ProgressReporter, fields: [(String, String)] = []) throws {
+        let m = try store.model(spec(prompt, common: common, precision: precision), observer: progress)
+        let r = request(prompt: prompt, common: common, seed: common.baseSeed())
+        try common.run(job(image: image, mask: mask, settings: r, count: common.count, label: suffix, fields: fields),
+                       on: m, input: input, suffix: suffix, progress: progress)
     }
 }

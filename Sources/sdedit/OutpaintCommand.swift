@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import SDCore
+import SDJobs
 import SDPipelines
 
 struct Outpaint: ParsableCommand {
@@ -59,12 +60,13 @@ struct Outpaint: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
-            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
+            let store = ModelStore()
+            if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "outpaint", inputs: [image])
             let e = try parsedExtension()
             let (canvas, mask) = try self.canvas(image, e)
             try inpaint.generate(image: canvas, mask: mask, prompt: prompt, input: image, suffix: "outpaint", common: common,
-                                 precision: precision, progress: progress, fields: fields(e))
+                                 store: store, precision: precision, progress: progress, fields: fields(e))
         }
     }
 
@@ -92,24 +94,20 @@ struct Outpaint: ParsableCommand {
         static let shape = "a JSON object with image and prompt (and extend unless --extend is given)"
     }
 
-    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
-        let m = try inpaint.load(common: common, precision: precision, progress: progress)
+    func runBatch(_ path: String, store: ModelStore, precision: Precision, progress: ProgressReporter) throws {
+        _ = try store.model(inpaint.spec("", common: common, precision: precision), observer: progress)
         let base = common.baseSeed()
         try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
             guard let spec = job.extend ?? extend else { throw SDError.invalidInput("no \"extend\" in the job and no --extend") }
             let e: Extension
             do { e = try Outpaint.parseExtension(spec) } catch let v as ValidationError { throw SDError.invalidInput(v.message) }
-            var r = inpaint.request(prompt: job.prompt, common: common, seed: job.seed ?? base &+ UInt64(i), scheduler: m.scheduler)
-            if let v = job.negativePrompt { r.negativePrompt = v }
-            if let v = try checkedSteps(job.steps) { r.steps = v }
-            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
-            if let v = try checkedStrength(job.strength) { r.strength = v }
+            var r = inpaint.request(prompt: job.prompt, common: common, seed: job.seed ?? base &+ UInt64(i))
+            try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: job.strength)
             let out = try batchOutput(job.output, image: job.image, suffix: "outpaint", inputs: [job.image, path])
             let (canvas, mask) = try self.canvas(job.image, e)
-            let (image, params) = try inpaint.paint(m, image: canvas, mask: mask, r, precision: precision,
-                                                    label: "job \(i + 1)/\(count)", progress: progress, fields: fields(e))
-            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
-            progress.message("sdedit: wrote \(out)")
+            let m = try store.model(inpaint.spec(job.prompt, common: common, precision: precision), observer: progress)
+            try writeBatchImage(inpaint.job(image: canvas, mask: mask, settings: r, label: "job \(i + 1)/\(count)", fields: fields(e)),
+                                on: m, to: out, common: common, progress: progress)
         }
     }
 }

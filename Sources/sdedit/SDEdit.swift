@@ -5,6 +5,7 @@ import Foundation
 import CMalloc
 import CSDSystem
 import SDCore
+import SDJobs
 
 @main
 struct SDEdit: ParsableCommand {
@@ -20,7 +21,7 @@ struct SDEdit: ParsableCommand {
         caps the SIMD kernels; OPENBLAS_CORETYPE, if set, overrides the OpenBLAS kernels sdedit chooses from cpuid; \
         SDEDIT_PROFILE=1 makes sdedit bench print the time per op family.
         """,
-        version: "0.1.0",
+        version: sdeditVersion,
         subcommands: [Inpaint.self, Outpaint.self, Depth2Img.self, Depth.self, Img2Img.self, Upscale.self, Txt2Img.self, Serve.self, Bench.self, Info.self]
     )
 
@@ -44,6 +45,14 @@ struct SDEdit: ParsableCommand {
             printError("sdedit: \(message) (see sdedit help)")
             Foundation.exit(code.rawValue)
         }
+    }
+}
+
+extension Backend {
+    /// The CLI's kernel plan: --threads and the environment variables named in the discussion above
+    /// (KernelPlan.from lists them), recorded and started. The one place sdedit reads them.
+    static func start(threads: Int) throws -> [String] {
+        try start(KernelPlan.from(environment: ProcessInfo.processInfo.environment, threads: threads))
     }
 }
 

@@ -64,7 +64,6 @@ struct Serve: ParsableCommand {
             o.loraDir = loraDir
             o.embeddings = embeddings
             o.precision = precision.resolved
-            o.version = "sdedit \(SDEdit.configuration.version)"
             let server = SDServer(config: config, jobs: try PipelineJobs(options: o))
             try server.prepareOutdir()
             let host = self.host

@@ -1,6 +1,7 @@
 // stderr output: messages and progress never go to stdout, which may carry image bytes ("-o -").
 import Foundation
 import SDCore
+import SDJobs
 
 enum FileHandleStderr {
     /// write(2) and ignore failure: FileHandle traps when stderr is closed (`2>&-`), and a message
@@ -9,7 +10,7 @@ enum FileHandleStderr {
 }
 
 /// Progress on stderr: a bar with ETA on a terminal, one plain line per step otherwise, nothing when quiet.
-final class ProgressReporter {
+final class ProgressReporter: JobObserver {
     let quiet: Bool
     let tty = isatty(2) != 0
     var start = Stopwatch.now()

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import SDCore
 import SDModels
+import SDJobs
 import SDPipelines
 
 struct Txt2Img: ParsableCommand {
@@ -43,35 +44,16 @@ struct Txt2Img: ParsableCommand {
             let precision = try common.startBackend(progress)
             var out = common
             if out.output == nil { out.output = "txt2img.png" }
-            let source = try model.source(for: .txt2img, prompt: prompt, syntax: common.promptSyntax)
-            let tiny = try vae.load(precision: precision)
-            progress.message("sdedit: loading \(source.path)")
-            let t0 = Stopwatch.now()
-            let sd = try StableDiffusionModel(source: source, precision: precision)
-            try vae.attach(tiny, to: sd, progress: progress)
-            let pipe = try Txt2ImgPipeline(model: sd)
-            progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-            let w = width ?? pipe.defaultSize, h = height ?? pipe.defaultSize
+            let spec = try model.spec(for: .txt2img, prompt: prompt, syntax: common.promptSyntax, precision: precision, vae: vae)
+            let m = try ModelStore().model(spec, observer: progress)
+            let native = try Txt2ImgPipeline(model: m.sd).defaultSize
+            let w = width ?? native, h = height ?? native
             guard w * h <= common.maxPixels else {
                 throw SDError.invalidInput("\(w)x\(h) exceeds --max-pixels \(common.maxPixels)")
             }
-            let scheduler = try common.scheduler ?? sd.defaultSchedulerKind()
-            let base = common.baseSeed()
-            for i in 0..<common.count {
-                let r = common.request(prompt, steps: steps, guidance: guidance, strength: 1, seed: base &+ UInt64(i),
-                                       scheduler: scheduler)
-                try notePrompt(sd, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
-                progress.message("sdedit: seed \(r.seed)")
-                progress.begin(common.count > 1 ? "txt2img \(i + 1)/\(common.count)" : "txt2img")
-                let image = try pipe(width: w, height: h, r, progress: progress.update)
-                let params = a1111Parameters(prompt: prompt, negative: common.negativePrompt, fields: [
-                    ("Steps", "\(steps)"), ("Sampler", samplerName(scheduler)), ("CFG scale", "\(guidance)"),
-                    ("Seed", "\(r.seed)"), ("Size", "\(w)x\(h)"), ("Model", source.displayName),
-                ] + deepCacheFields(r.deepCache) + vae.fields + [
-                    ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
-                ])
-                try out.write(image, input: "", suffix: "txt2img", index: i, parameters: params, progress: progress)
-            }
+            let r = common.request(prompt, steps: steps, guidance: guidance, strength: 1, seed: common.baseSeed())
+            try out.run(ImageJob(task: .txt2img(width: w, height: h), settings: r, count: common.count), on: m,
+                        input: "", suffix: "txt2img", progress: progress)
         }
     }
 }

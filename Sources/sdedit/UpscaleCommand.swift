@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import SDCore
 import SDModels
+import SDJobs
 import SDPipelines
 
 struct Upscale: ParsableCommand {
@@ -49,65 +50,25 @@ struct Upscale: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
-            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
+            let store = ModelStore()
+            if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "x4", inputs: [image])
             // 1. Input; 2. model.
             let original = try common.readImage(image).rgb8()
-            let m = try load(precision: precision, progress: progress)
-            let base = common.baseSeed()
-            for i in 0..<common.count {
-                let r = request(prompt: prompt, seed: base &+ UInt64(i))
-                let (out, params) = try upscale(m, original, r, precision: precision,
-                                                label: common.count > 1 ? "upscale \(i + 1)/\(common.count)" : "upscale", progress: progress)
-                try common.write(out, input: image, suffix: "x4", index: i, parameters: params, progress: progress)
-            }
+            let m = try store.model(spec(prompt, precision: precision), observer: progress)
+            let r = common.request(prompt, steps: steps, guidance: guidance, strength: 1, seed: common.baseSeed())
+            try common.run(job(original, settings: r, noiseLevel: noiseLevel, count: common.count, label: "upscale"), on: m,
+                           input: image, suffix: "x4", progress: progress)
         }
     }
 
-    struct Loaded { let pipe: UpscalePipeline, name: String, scheduler: SchedulerKind }
-
-    func load(precision: Precision, progress: ProgressReporter) throws -> Loaded {
-        let source = try model.source(for: .upscale, prompt: prompt, syntax: common.promptSyntax)
-        progress.message("sdedit: loading \(source.path)")
-        let t0 = Stopwatch.now()
-        let pipe = try UpscalePipeline(model: StableDiffusionModel(source: source, precision: precision))
-        progress.message(String(format: "sdedit: loaded in %.1fs", Stopwatch.now() - t0))
-        return Loaded(pipe: pipe, name: source.displayName, scheduler: try common.scheduler ?? pipe.model.defaultSchedulerKind())
+    func spec(_ prompt: String, precision: Precision) throws -> ModelSpec {
+        try model.spec(for: .upscale, prompt: prompt, syntax: common.promptSyntax, precision: precision)
     }
 
-    func request(prompt: String, seed: UInt64) -> UpscaleRequest {
-        var r = UpscaleRequest(prompt: prompt)
-        r.negativePrompt = common.negativePrompt
-        r.promptSyntax = common.promptSyntax
-        r.steps = steps
-        r.guidance = guidance
-        r.noiseLevel = noiseLevel
-        r.seed = seed
-        r.tile = tile == 0 ? nil : tile
-        r.tileOverlap = tileOverlap
-        r.deepCache = common.deepCache
-        return r
-    }
-
-    /// One image, padded to the VAE's multiple and cropped back to exactly 4×, with its A1111 text.
-    func upscale(_ m: Loaded, _ original: Image, _ request: UpscaleRequest, precision: Precision, label: String,
-                 progress: ProgressReporter) throws -> (Image, String) {
-        var r = request
-        r.scheduler = m.scheduler
-        let padded = Compositing.padToMultiple(original, m.pipe.model.vae.config.scaleFactor)
-        try notePrompt(m.pipe.model, r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax, progress: progress)
-        progress.message("sdedit: seed \(r.seed)")
-        progress.begin(label)
-        let decoded = try m.pipe(image: padded.toTensor(), r, progress: progress.update)
-        let out = Compositing.crop(Image(tensor: decoded), width: original.width * 4, height: original.height * 4)
-        let params = a1111Parameters(prompt: r.prompt, negative: r.negativePrompt, fields: [
-            ("Steps", "\(r.steps)"), ("Sampler", samplerName(m.scheduler)), ("CFG scale", "\(r.guidance)"),
-            ("Seed", "\(r.seed)"), ("Size", "\(out.width)x\(out.height)"), ("Model", m.name),
-            ("Noise level", "\(r.noiseLevel)"), ("Tile", tile == 0 ? "off" : "\(tile)"),
-        ] + deepCacheFields(r.deepCache) + [
-            ("Precision", precision.rawValue), ("Version", "sdedit \(SDEdit.configuration.version)"),
-        ])
-        return (out, params)
+    func job(_ image: Image, settings: GenerationRequest, noiseLevel: Int, count: Int = 1, label: String) -> ImageJob {
+        ImageJob(task: .upscale(image: image, noiseLevel: noiseLevel, tile: tile == 0 ? nil : tile, tileOverlap: tileOverlap),
+                 settings: settings, count: count, label: label)
     }
 
     struct Job: BatchLine {
@@ -121,23 +82,22 @@ struct Upscale: ParsableCommand {
         static let shape = "a JSON object with image"
     }
 
-    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
-        let m = try load(precision: precision, progress: progress)
+    func runBatch(_ path: String, store: ModelStore, precision: Precision, progress: ProgressReporter) throws {
+        let first = try store.model(spec(prompt, precision: precision), observer: progress)
+        let maxNoiseLevel = try first.upscalePipeline().maxNoiseLevel
         let base = common.baseSeed()
         try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
-            var r = request(prompt: job.prompt ?? prompt, seed: job.seed ?? base &+ UInt64(i))
-            if let v = job.negativePrompt { r.negativePrompt = v }
-            if let v = try checkedSteps(job.steps) { r.steps = v }
-            if let v = try checkedGuidance(job.guidance) { r.guidance = v }
-            if let v = job.noiseLevel {
-                guard (0...m.pipe.maxNoiseLevel).contains(v) else { throw SDError.invalidInput("noise_level must be 0…\(m.pipe.maxNoiseLevel)") }
-                r.noiseLevel = v
+            let prompt = job.prompt ?? self.prompt
+            var r = common.request(prompt, steps: steps, guidance: guidance, strength: 1, seed: job.seed ?? base &+ UInt64(i))
+            try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: nil)
+            if let v = job.noiseLevel, !(0...maxNoiseLevel).contains(v) {
+                throw SDError.invalidInput("noise_level must be 0…\(maxNoiseLevel)")
             }
             let out = try batchOutput(job.output, image: job.image, suffix: "x4", inputs: [job.image, path])
-            let (image, params) = try upscale(m, try common.readImage(job.image).rgb8(), r, precision: precision,
-                                              label: "job \(i + 1)/\(count)", progress: progress)
-            try ImageIO.write(image, to: out, text: [("parameters", params)], jpegQuality: common.jpegQuality)
-            progress.message("sdedit: wrote \(out)")
+            let original = try common.readImage(job.image).rgb8()
+            let m = try store.model(spec(prompt, precision: precision), observer: progress)
+            try writeBatchImage(self.job(original, settings: r, noiseLevel: job.noiseLevel ?? noiseLevel, label: "job \(i + 1)/\(count)"),
+                                on: m, to: out, common: common, progress: progress)
         }
     }
 }

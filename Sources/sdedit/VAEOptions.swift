@@ -23,35 +23,4 @@ struct TinyVAEOptions: ParsableArguments {
     }
 
     static func path(_ spec: String) -> String { String(spec.dropFirst("taesd:".count)) }
-
-    /// The TAESD halves asked for, loaded (once when both options name the same path) before the
-    /// model so that a bad path fails fast.
-    struct Loaded { let parts: [(tiny: AutoencoderTiny, path: String, encoder: Bool)] }
-
-    func load(precision: Precision) throws -> Loaded {
-        var cache: [String: AutoencoderTiny] = [:], parts: [(AutoencoderTiny, String, Bool)] = []
-        for (spec, encoder) in [(vaeEncoder, true), (vaeDecoder, false)] {
-            guard let spec = spec else { continue }
-            let path = try ModelLocator.resolve(Self.path(spec), pipeline: false)
-            let tiny = try cache[path] ?? TinyAutoencoderSource.load(path, precision: precision)
-            cache[path] = tiny
-            parts.append((tiny, path, encoder))
-        }
-        return Loaded(parts: parts)
-    }
-
-    /// Use the loaded halves in `sd`'s pipelines (after checking they share its latent space).
-    func attach(_ loaded: Loaded, to sd: StableDiffusionModel, progress: ProgressReporter) throws {
-        for (tiny, path, encoder) in loaded.parts {
-            try sd.useTinyAutoencoder(tiny, path: path, encoder: encoder, decoder: !encoder)
-            progress.message("sdedit: \(encoder ? "encoding" : "decoding") with TAESD \(path)")
-        }
-    }
-
-    /// The PNG parameters' record of them.
-    var fields: [(String, String)] {
-        [("VAE encoder", vaeEncoder), ("VAE decoder", vaeDecoder)].compactMap { k, v in
-            v.map { (k, "taesd " + (Self.path($0) as NSString).lastPathComponent) }
-        }
-    }
 }

@@ -37,10 +37,10 @@ final class BF16Tests: XCTestCase {
         // than the tolerance.
         let fp32 = (try t("linear.x")).linear(weight: try t("linear.w"), bias: try t("linear.b"))
         XCTAssertFalse(compare(fp32, try t("linear.y"), Tolerances.gemm).ok, "fixture does not discriminate fp32 from bf16")
-        let saved = CPU.isa
-        defer { CPU.isa = saved }
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
         for isa in CPU.available {
-            CPU.isa = isa   // below avx512 the portable kernel runs even on a bf16 CPU
+            KernelPlan.current.isa = isa   // below avx512 the portable kernel runs even on a bf16 CPU
             let label = "\(isa), \(BF16GEMM.isNative ? "native" : "portable")"
             let lw = LayerWeight(try t("linear.w"), precision: .bf16)
             assertClose((try t("linear.x")).linear(weight: lw, bias: try t("linear.b")), try t("linear.y"),
@@ -58,8 +58,8 @@ final class BF16Tests: XCTestCase {
     /// at every ISA) against fp32 SDPA on bf16-rounded q, k, v; torch's own bf16 SDPA is printed
     /// against the same reference for scale.
     func testBF16AttentionOnEveryKernel() throws {
-        let saved = CPU.isa
-        defer { CPU.isa = saved; BF16Attention.forced = nil }
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
         for name in ["self", "vae", "causal", "cross"] {
             let q = try t("attn.\(name).q"), k = try t("attn.\(name).k"), v = try t("attn.\(name).v")
             let y = try t("attn.\(name).y"), meta = try t("attn.\(name).meta").storage
@@ -68,9 +68,9 @@ final class BF16Tests: XCTestCase {
             let fp32 = Tensor.attention(q: q, k: k, v: v, heads: heads, causal: causal)
             XCTAssertGreaterThan(maxAbsDiff(fp32, y), Tolerances.gemm.atol, "\(name): the fixture does not tell fp32 from bf16 inputs")
             for isa in CPU.available {
-                CPU.isa = isa
+                KernelPlan.current.isa = isa
                 for kernel in BF16Attention.available {
-                    BF16Attention.forced = kernel
+                    KernelPlan.current.bf16Attention = kernel
                     let label = "\(name), \(isa), \(kernel.rawValue)"
                     let ours = Tensor.attention(q: q, k: k, v: v, heads: heads, causal: causal, precision: .bf16)
                     print("bf16 attention \(label): max |Δ| \(maxAbsDiff(ours, y)) (torch bf16 SDPA: \(torchErr))")

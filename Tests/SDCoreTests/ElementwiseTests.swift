@@ -22,11 +22,11 @@ final class ElementwiseTests: XCTestCase {
 
     /// Every kernel ISA this CPU can run (the activations, GEGLU and softmax are per-ISA C kernels).
     func testActivations() throws {
-        let saved = CPU.isa
-        defer { CPU.isa = saved }
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
         let x = try t("act.x")
         for isa in CPU.available {
-            CPU.isa = isa
+            KernelPlan.current.isa = isa
             assertClose(x.silu(), try t("act.silu"), Tolerances.transcendental, "silu \(isa)")
             assertClose(x.gelu(), try t("act.gelu"), Tolerances.transcendental, "gelu \(isa)")
             assertClose(x.sigmoid(), try t("act.sigmoid"), Tolerances.transcendental, "sigmoid \(isa)")

@@ -47,9 +47,9 @@ final class LinearConvTests: XCTestCase {
 
     /// The 3×3 stride-1 padding-1 cases on Winograd F(4×4, 3×3) against torch.
     func testConv2dWinograd() throws {
-        let saved = Winograd.mode
-        Winograd.mode = .on
-        defer { Winograd.mode = saved }
+        let saved = KernelPlan.current
+        KernelPlan.current.winograd = .on
+        defer { KernelPlan.current = saved }
         for c in cases where c.stride == 1 && c.pad == .symmetric(1) && c.groups == 1 {
             let w = try t("conv.\(c.name).w")
             XCTAssertTrue(Winograd.applies(weight: w.shape, stride: 1, padding: c.pad, groups: 1))
@@ -60,9 +60,9 @@ final class LinearConvTests: XCTestCase {
 
     /// A tiny im2col budget forces several bands per image (the VAE path at 512²).
     func testConv2dBanded() throws {
-        let saved = Tuning.im2colFloats
-        Tuning.im2colFloats = 300
-        defer { Tuning.im2colFloats = saved }
+        let saved = KernelPlan.current
+        KernelPlan.current.im2colFloats = 300
+        defer { KernelPlan.current = saved }
         try runConvCases("banded")
     }
 }

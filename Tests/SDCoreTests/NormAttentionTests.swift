@@ -11,11 +11,11 @@ final class NormAttentionTests: XCTestCase {
 
     /// Every kernel ISA this CPU can run (GroupNorm is a per-ISA C kernel).
     func testGroupNorm() throws {
-        let saved = CPU.isa
-        defer { CPU.isa = saved }
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
         let x = try t("gn.x"), w = try t("gn.w"), b = try t("gn.b")
         for isa in CPU.available {
-            CPU.isa = isa
+            KernelPlan.current.isa = isa
             assertClose(x.groupNorm(groups: 4, weight: w, bias: b, eps: 1e-6), try t("gn.y_eps6"), Tolerances.reduction, "gn \(isa)")
             assertClose(x.groupNorm(groups: 2, weight: w, bias: b, eps: 1e-5, silu: true), try t("gn.y_eps5_silu"),
                         Tolerances.reduction, "gn+silu \(isa)")
@@ -41,10 +41,10 @@ final class NormAttentionTests: XCTestCase {
 
     /// Every kernel ISA this CPU can run (SDEDIT_MAX_ISA's levels), each against torch.
     func testAttention() throws {
-        let saved = CPU.isa
-        defer { CPU.isa = saved }
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
         for isa in CPU.available {
-            CPU.isa = isa
+            KernelPlan.current.isa = isa
             try runAttention("\(isa)")
         }
     }
@@ -53,11 +53,11 @@ final class NormAttentionTests: XCTestCase {
     /// against torch's scaled_dot_product_attention (fixtures/core/attention_sizes.safetensors).
     func testAttentionAtModelHeadSizes() throws {
         let sizes = try Fixtures.file("core/attention_sizes.safetensors")
-        let saved = CPU.isa
-        defer { CPU.isa = saved }
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
         let cases: [(String, Int, Bool)] = [("self64", 1, false), ("cross64", 2, false), ("causal40", 1, true), ("vae512", 1, false)]
         for isa in CPU.available {
-            CPU.isa = isa
+            KernelPlan.current.isa = isa
             for (name, heads, causal) in cases {
                 let y = Tensor.attention(q: try sizes.tensor("\(name).q"), k: try sizes.tensor("\(name).k"),
                                          v: try sizes.tensor("\(name).v"), heads: heads, causal: causal)

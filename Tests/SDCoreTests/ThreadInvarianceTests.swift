@@ -42,22 +42,22 @@ final class ThreadInvarianceTests: XCTestCase {
     }
 
     func winograd(_ body: () -> Tensor) -> Tensor {
-        let saved = Winograd.mode
-        defer { Winograd.mode = saved }
-        Winograd.mode = .on
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        KernelPlan.current.winograd = .on
         return body()
     }
 
     func testSameBitsForAnyThreadCount() {
-        let savedThreads = Threads.count, savedISA = CPU.isa, savedBand = Tuning.im2colFloats
-        defer { Threads.set(savedThreads); CPU.isa = savedISA; Tuning.im2colFloats = savedBand }
-        Tuning.im2colFloats = 2 * 24 * 9 * 21 * 3   // bands of 3 output rows: several bands per thread
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        KernelPlan.current.im2colFloats = 2 * 24 * 9 * 21 * 3   // bands of 3 output rows: several bands per thread
         for isa in CPU.available {
-            CPU.isa = isa
-            Threads.set(1)
+            KernelPlan.current.isa = isa
+            KernelPlan.current.threads = 1
             let one = outputs()
             for n in [2, 3] {
-                Threads.set(n)
+                KernelPlan.current.threads = n
                 for (name, t) in outputs() {
                     let ref = one[name]!.storage
                     let differing = zip(t.storage, ref).filter { $0.0.bitPattern != $0.1.bitPattern }.count

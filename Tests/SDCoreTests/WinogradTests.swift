@@ -50,9 +50,9 @@ final class WinogradTests: XCTestCase {
     }
 
     func conv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ mode: Winograd.Mode) -> Tensor {
-        let saved = Winograd.mode
-        defer { Winograd.mode = saved }
-        Winograd.mode = mode
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        KernelPlan.current.winograd = mode
         return x.conv2d(weight: w, bias: b, padding: .symmetric(1))
     }
 
@@ -74,13 +74,13 @@ final class WinogradTests: XCTestCase {
 
     /// Every ISA's transforms, batch 2, no bias, a single partial tile row, maps below one tile.
     func testShapesAndISAs() {
-        let savedISA = CPU.isa
-        defer { CPU.isa = savedISA }
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
         for (n, c, o, h, w) in [(2, 16, 24, 13, 9), (1, 8, 4, 3, 5), (1, 3, 70, 1, 1), (2, 32, 16, 40, 36)] {
             let (x, wt, b) = problem(n: n, c: c, o: o, h: h, w: w, seed: UInt64(h * 100 + w))
             let ref = direct(x, wt, nil)
             for isa in CPU.available {
-                CPU.isa = isa
+                KernelPlan.current.isa = isa
                 let (e, _) = maxError(conv(x, wt, nil, .on), ref)
                 XCTAssertLessThanOrEqual(Float(e), Tolerances.winograd.atol, "\(n)×\(c)×\(h)×\(w) → \(o) on \(isa)")
             }
@@ -91,9 +91,9 @@ final class WinogradTests: XCTestCase {
 
     /// The auto rule takes 3×3 stride-1 padding-1 convs of ≥ 64 channels at ≥ 16², nothing else.
     func testChoice() {
-        let saved = Winograd.mode
-        defer { Winograd.mode = saved }
-        Winograd.mode = .auto
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        KernelPlan.current.winograd = .auto
         XCTAssertTrue(Winograd.chosen(x: [2, 320, 64, 64], weight: [320, 320, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
         XCTAssertTrue(Winograd.chosen(x: [2, 1280, 16, 16], weight: [1280, 1280, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
         XCTAssertFalse(Winograd.chosen(x: [2, 1280, 8, 8], weight: [1280, 1280, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
@@ -101,23 +101,23 @@ final class WinogradTests: XCTestCase {
         XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 128, 3, 3], stride: 2, padding: .symmetric(1), groups: 1))
         XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 64, 3, 3], stride: 1, padding: .symmetric(1), groups: 2))
         XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 128, 1, 1], stride: 1, padding: .symmetric(0), groups: 1))
-        Winograd.mode = .off
+        KernelPlan.current.winograd = .off
         XCTAssertFalse(Winograd.chosen(x: [2, 320, 64, 64], weight: [320, 320, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
     }
 
     /// Past the budget a layer's filter is transformed per call and nothing is kept.
     func testBudget() {
-        let (savedMode, savedBudget) = (Winograd.mode, Winograd.cacheBudget)
-        defer { Winograd.mode = savedMode; Winograd.cacheBudget = savedBudget }
-        Winograd.mode = .on
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        KernelPlan.current.winograd = .on
         let (x, w, b) = problem(n: 1, c: 16, o: 8, h: 12, w: 12, seed: 3)
         let layer = LayerWeight(w)
         let before = Winograd.cached
-        Winograd.cacheBudget = before
+        KernelPlan.current.winogradCacheBytes = before
         let perCall = x.conv2d(weight: layer, bias: b, padding: .symmetric(1))
         XCTAssertEqual(Winograd.cached, before)
         let other = LayerWeight(w)
-        Winograd.cacheBudget = before + 36 * 16 * 8 * 4
+        KernelPlan.current.winogradCacheBytes = before + 36 * 16 * 8 * 4
         let kept = x.conv2d(weight: other, bias: b, padding: .symmetric(1))
         XCTAssertEqual(Winograd.cached, before + 36 * 16 * 8 * 4)
         XCTAssertEqual(perCall.storage, kept.storage)

@@ -182,7 +182,7 @@ final class LoRATests: XCTestCase {
         }
         let up = Tensor(repeating: 0.1, shape: [16, 2]), down = Tensor(repeating: 0.1, shape: [2, 16])
         let cases: [(String, [String: Tensor], [String])] = [
-            ("sdxl", ["lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": up], ["SDXL"]),
+            ("sdxl", ["lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": up], ["SDXL"]),
             ("peft_sdxl", ["text_encoder_2.text_model.x.lora_A.weight": up], ["SDXL"]),
             ("checkpoint", ["model.diffusion_model.out.0.weight": up], ["checkpoint", "--model"]),
             ("unknown_role", ["\(q).dora_scale": up], ["dora_scale"]),
@@ -245,17 +245,19 @@ final class LoRATests: XCTestCase {
         for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where name.hasSuffix(".safetensors") {
             let f = try LoRAFile(path: dir + "/" + name)
             for c in [LoRAComponent.unet, .textEncoder] {
+                let spell = c == .unet ? LoRAFile.unetSpellings(layersPerBlock: 2) : LoRAFile.textEncoderSpellings(clipL: true)
                 let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
-                    n.hasPrefix("lora_") ? String(n.dropFirst(c == .unet ? 10 : 8)) + ".weight"
+                    n.hasPrefix("lora_") ? String((spell(n) ?? n).dropFirst(c == .unet ? 10 : 8)) + ".weight"
                         : (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
                 }
-                for (_, d) in try f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1) {
+                for (_, d) in try f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, otherSpelling: spell) {
                     XCTAssertEqual(try d.compute().count, 256)
                     merged += 1
                 }
             }
         }
-        XCTAssertEqual(merged, 10)
+        // 10 modules in the five diffusers-spelled seeds, 5 in ldm.safetensors (LDM UNet names).
+        XCTAssertEqual(merged, 15)
     }
 
     /// Textual inversion (fixtures/lora/embeddings/: A1111 emb_params with 3 vectors, diffusers'

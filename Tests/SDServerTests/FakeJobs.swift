@@ -48,7 +48,7 @@ final class FakeJobs: ServerJobs, @unchecked Sendable {
                 control.step(step + 1, of: s.steps)
                 if control.isStopRequested { stopped = true; break }
             }
-            if stopped && control.isInterrupted { break }
+            if stopped && control.isInterrupted { out.interrupted = true; break }
             let seed = base &+ UInt64(i)
             let text = "\(s.prompt)\nSteps: \(s.steps), Seed: \(seed), Size: \(s.width)x\(s.height), Model: \(out.modelName)"
             let img = Image(width: 8, height: 8, channels: 3, samples: [UInt16](repeating: UInt16(seed % 256), count: 192))

@@ -12,7 +12,11 @@ public enum Fixtures {
         return url.appendingPathComponent("fixtures").path
     }()
 
-    public static func path(_ relative: String) -> String { root + "/" + relative }
+    /// Also records the environment's kernel plan (TestEnvironment) before the first fixture is read.
+    public static func path(_ relative: String) -> String {
+        _ = TestEnvironment.applied
+        return root + "/" + relative
+    }
 
     public static func file(_ relative: String) throws -> SafetensorsFile {
         try SafetensorsFile(path: path(relative))

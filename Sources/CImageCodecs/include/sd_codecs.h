@@ -24,10 +24,14 @@ typedef struct {
 enum { SD_OK = 0, SD_BAD_DATA = 1, SD_TOO_LARGE = 2 };
 int sd_png_decode(const uint8_t *data, size_t len, long long max_pixels, sd_image *out, char *err, size_t errlen);
 int sd_jpeg_decode(const uint8_t *data, size_t len, long long max_pixels, sd_image *out, char *err, size_t errlen);
+// Text value i is written as tEXt (Latin-1 bytes) or, when text_itxt[i] is non-zero, as iTXt (UTF-8).
 int sd_png_encode(const sd_image *img, const char *const *text_keys, const char *const *text_values,
-                  int text_count, uint8_t **out, size_t *out_len, char *err, size_t errlen);
+                  const int *text_itxt, int text_count, uint8_t **out, size_t *out_len, char *err, size_t errlen);
 int sd_jpeg_encode(const sd_image *img, int quality, uint8_t **out, size_t *out_len,
                    char *err, size_t errlen);
 void sd_free(void *p);
+// zlib stream `data` inflated into a malloc'd buffer (free with sd_free) of at most `limit` bytes:
+// SD_TOO_LARGE when the output would be longer, SD_BAD_DATA when the stream is corrupt.
+int sd_inflate_bounded(const uint8_t *data, size_t len, size_t limit, uint8_t **out, size_t *out_len);
 
 #endif

@@ -26,11 +26,12 @@ int sd_isa_best(void);               // the highest level this CPU and OS suppor
 const char *sd_isa_name(int isa);
 
 // ---- BLAS: OpenBLAS loaded at run time, its kernels chosen from the CPU's features ----
+// coretype: the OPENBLAS_CORETYPE to load with (the kernel plan's), or NULL for OpenBLAS's own choice.
 // Returns 0 on success; otherwise writes a one-line reason into err.
-int sd_blas_load(char *err, size_t errlen);
+int sd_blas_load(const char *coretype, char *err, size_t errlen);
+const char *sd_blas_coretype_for_cpu(void); // OpenBLAS kernels for this CPU's widest ISA, or NULL (SSE only)
 const char *sd_blas_corename(void);   // what OpenBLAS runs ("Haswell", "SkylakeX", …)
 const char *sd_blas_config(void);
-const char *sd_blas_coretype_source(void); // "cpu features", "environment" or "openblas"
 void sd_blas_set_threads(int n);
 // Row-major C[M,N] = alpha·op(A)·op(B) + beta·C.
 void sd_sgemm(int transA, int transB, int m, int n, int k, float alpha,

@@ -76,6 +76,45 @@ enum KeyTables {
         return nil
     }
 
+    /// A kohya UNet module name in LDM spelling (`lora_unet_input_blocks_1_1_proj_in`, `…middle_block_0_in_layers_2`,
+    /// `…output_blocks_2_1_conv`, `…input_blocks_3_0_op`, `…time_embed_0`, `…out_2`) → the diffusers-spelled
+    /// one (`lora_unet_down_blocks_0_attentions_0_proj_in`), through the single-file table above. A1111
+    /// (extensions-builtin/Lora/networks.py load_network) looks such a name up as `diffusion_model_…`
+    /// among the LDM model's own modules. Inside an attention both spellings agree, so only the block
+    /// prefix and a resnet's layer are parsed.
+    static func kohyaLDMUNet(_ name: String, layersPerBlock l: Int) -> String? {
+        guard name.hasPrefix("lora_unet_") else { return nil }
+        let p = name.dropFirst(10).split(separator: "_", omittingEmptySubsequences: false)
+        let head: [String], rest: ArraySlice<Substring>
+        if p.count >= 4, p[0] == "input" || p[0] == "output", p[1] == "blocks", let i = index(p[2]), let j = index(p[3]) {
+            (head, rest) = (["\(p[0])_blocks", "\(i)", "\(j)"], p[4...])
+        } else if p.count >= 3, p[0] == "middle", p[1] == "block", let i = index(p[2]) {
+            (head, rest) = (["middle_block", "\(i)"], p[3...])
+        } else if p.count == 3, p[0] == "time", p[1] == "embed", let i = index(p[2]) {
+            (head, rest) = (["time_embed", "\(i)"], [])
+        } else if p.count == 2, p[0] == "out", let i = index(p[1]) {
+            (head, rest) = (["out", "\(i)"], [])
+        } else {
+            return nil
+        }
+        // A resnet's in_layers_N / emb_layers_N / out_layers_N is two key parts; anything else
+        // (skip_connection, op, conv, an attention's own path) stays one.
+        var tail = rest.isEmpty ? [] : [rest.joined(separator: "_")]
+        if rest.count == 3, rest[rest.startIndex + 1] == "layers", ["in", "emb", "out"].contains(rest.first!) {
+            tail = ["\(rest.first!)_layers", String(rest.last!)]
+        }
+        guard let mapped = unet((head + tail + ["weight"]).joined(separator: "."), layersPerBlock: l), mapped.count == 1 else { return nil }
+        return "lora_unet_" + String(mapped[0].key.dropLast(".weight".count)).replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// `lora_te1_text_model_…` → `lora_te_text_model_…` on a CLIP ViT-L text encoder (SD 1.x): A1111
+    /// maps `lora_te1_text_model` to SD 1.x's `transformer_text_model` when no SDXL module has the name
+    /// ("some SD1 Loras also have correct compvis keys", networks.py load_network); on OpenCLIP (SD 2.x)
+    /// it matches nothing.
+    static func kohyaTE1(_ name: String, clipL: Bool) -> String? {
+        clipL && name.hasPrefix("lora_te1_text_model_") ? "lora_te_" + name.dropFirst(9) : nil
+    }
+
     /// first_stage_model.* (n = number of levels: LDM numbers decoder levels from the lowest
     /// resolution up, diffusers from the highest; the mid attention's 1×1 convs become Linears).
     static func vae(_ key: String, levels n: Int) -> Mapped? {

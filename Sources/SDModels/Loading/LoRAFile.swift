@@ -86,6 +86,9 @@ public final class LoRAFile {
         let keys = file.keys
         guard !keys.isEmpty else { throw SDError.badFile(path: path, message: "no tensors: not a LoRA file") }
         try LoRAFile.refuseDuplicateNames(path: path, tensors: keys.count)
+        if let sign = LoRAFile.sdxlSign(keys: keys, metadata: file.metadata) {
+            throw SDError.badFile(path: path, message: "\(sign): an SDXL LoRA; sdedit runs SD 1.x and 2.x models")
+        }
         var byName: [String: LoRAModule] = [:]
         var order: [String] = []
         for key in keys {
@@ -119,10 +122,12 @@ public final class LoRAFile {
     /// (component, module name, role, dotted name?) of one file key, or an error naming it.
     static func split(_ key: String, path: String) throws -> (LoRAComponent, String, String, Bool) {
         func bad(_ why: String) -> SDError { .badFile(path: path, message: "key \(key): \(why)") }
-        if key.hasPrefix("lora_te1_") || key.hasPrefix("lora_te2_") || key.hasPrefix("text_encoder_2.") {
+        if key.hasPrefix("lora_te2_") || key.hasPrefix("text_encoder_2.") {
             throw bad("an SDXL LoRA (two text encoders); sdedit runs SD 1.x and 2.x models")
         }
-        for (prefix, component) in [("lora_unet_", LoRAComponent.unet), ("lora_te_", .textEncoder)] where key.hasPrefix(prefix) {
+        // lora_te1_: SDXL's first text encoder, or an SD 1.x one A1111 also finds there (deltas).
+        for (prefix, component) in [("lora_unet_", LoRAComponent.unet), ("lora_te_", .textEncoder), ("lora_te1_", .textEncoder)]
+        where key.hasPrefix(prefix) {
             guard let dot = key.firstIndex(of: ".") else { throw bad("no tensor role after the module name") }
             let role = String(key[key.index(after: dot)...])
             guard kohyaRoles.contains(role) else {
@@ -185,8 +190,13 @@ public final class LoRAFile {
 
     /// A1111's short hash of a LoRA (`Lora hashes` in infotext): the first 12 hex digits of the
     /// SHA-256 of the file after its header (sd-scripts' / additional-networks' addnet hash,
-    /// modules/hashes.py addnet_hash_safetensors).
+    /// modules/hashes.py addnet_hash_safetensors), or of the `sshs_model_hash` kohya wrote into the
+    /// metadata, which A1111 prefers (extensions-builtin/Lora/network.py NetworkOnDisk); A1111 takes
+    /// any text there, sdedit only hex digits, so the metadata cannot write into the infotext.
     public static func shortHash(path: String) throws -> String {
+        if let h = (try? SafetensorsFile(path: path))?.metadata["sshs_model_hash"], h.count >= 12, h.allSatisfy({ $0.isASCII && $0.isHexDigit }) {
+            return String(h.prefix(12))
+        }
         let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         guard data.count >= 8 else { throw SDError.badFile(path: path, message: "too short for a safetensors file") }
         let n = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
@@ -198,7 +208,10 @@ public final class LoRAFile {
 
     /// The updates this file makes to `component`, keyed by model key ("…to_q.weight"), each checked
     /// against the stored shape `shapeOf` gives. Every module of the component must match a key.
-    public func deltas(for component: LoRAComponent, modelKeys: [String], shapeOf: (String) -> [Int]?, weight: Float) throws -> [(String, WeightDelta)] {
+    /// `otherSpelling` turns a kohya module name in another spelling into the diffusers-spelled one
+    /// (LoRAFile.unetSpellings, .textEncoderSpellings), tried after the diffusers spelling, as A1111 does.
+    public func deltas(for component: LoRAComponent, modelKeys: [String], shapeOf: (String) -> [Int]?, weight: Float,
+                       otherSpelling: (String) -> String? = { _ in nil }) throws -> [(String, WeightDelta)] {
         let mine = modules.filter { $0.component == component }
         guard !mine.isEmpty else { return [] }
         let keySet = Set(modelKeys)
@@ -217,11 +230,11 @@ public final class LoRAFile {
                 let name = component == .textEncoder && !m.name.hasPrefix("text_model.") ? "text_model." + m.name : m.name
                 target = keySet.contains(name + ".weight") ? name + ".weight" : nil
             } else {
-                target = underscored[m.name]
+                target = underscored[m.name] ?? otherSpelling(m.name).flatMap { underscored[$0] }
             }
             guard let key = target, let shape = shapeOf(key) else {
                 throw SDError.badFile(path: path, message: "key \(someKey): no module \(m.name) in this model's \(component.rawValue) "
-                                      + "(a LoRA for another architecture? sdedit runs SD 1.x and 2.x LoRAs on their own base models)")
+                                      + LoRAFile.unmatchedReason(m.name))
             }
             if let other = seen[key] {
                 throw SDError.badFile(path: path, message: "key \(someKey): \(key) is changed twice (also by \(other))")
@@ -231,6 +244,46 @@ public final class LoRAFile {
             out.append((key, WeightDelta(source: path, key: someKey, weight: weight, compute: recipe.delta)))
         }
         return out
+    }
+}
+
+extension LoRAFile {
+    /// The diffusers spelling of a kohya UNet module name in LDM spelling (`lora_unet_input_blocks_1_1_proj_in`
+    /// → `lora_unet_down_blocks_0_attentions_0_proj_in`), nil for any other name.
+    public static func unetSpellings(layersPerBlock: Int) -> (String) -> String? {
+        { KeyTables.kohyaLDMUNet($0, layersPerBlock: layersPerBlock) }
+    }
+
+    /// The other text-encoder spelling A1111 applies: `lora_te1_text_model_…` on CLIP ViT-L (SD 1.x).
+    public static func textEncoderSpellings(clipL: Bool) -> (String) -> String? {
+        { KeyTables.kohyaTE1($0, clipL: clipL) }
+    }
+
+    /// The key that makes a file an SDXL LoRA, if any: a second text encoder, an attention with
+    /// several transformer blocks (SD 1.x and 2.x attentions hold one, SDXL's 2 or 10), or kohya's
+    /// ss_base_model_version metadata.
+    static func sdxlSign(keys: [String], metadata: [String: String]) -> String? {
+        if let v = metadata["ss_base_model_version"], v.hasPrefix("sdxl") { return "metadata ss_base_model_version \(v)" }
+        return keys.first { k in
+            if k.hasPrefix("lora_te2_") || k.hasPrefix("text_encoder_2.") { return true }
+            let p = k.split(whereSeparator: { $0 == "_" || $0 == "." })
+            return p.indices.dropFirst().dropLast().contains { p[$0] == "blocks" && p[$0 - 1] == "transformer" && (Int(p[$0 + 1]) ?? 0) > 0 }
+        }.map { "key \($0)" }
+    }
+
+    /// Why a module name matched nothing, in the words a user can act on.
+    static func unmatchedReason(_ name: String) -> String {
+        if name.hasPrefix("lora_te1_") {
+            return "(SDXL's first text encoder; AUTOMATIC1111 applies lora_te1_text_model_… names to SD 1.x models only)"
+        }
+        // OpenCLIP's own module names (cond_stage_model.model.transformer.resblocks.N…) or CLIP's LDM
+        // path: A1111 matches neither; kohya names text-encoder modules lora_te_text_model_encoder_layers_N_…
+        // on SD 2.x too, and A1111 maps those onto OpenCLIP (networks.py convert_diffusers_name_to_compvis).
+        if name.hasPrefix("lora_te_model_") || name.hasPrefix("lora_te_transformer_") {
+            return "(LDM/OpenCLIP text-encoder names, which AUTOMATIC1111 does not apply either; "
+                + "kohya spells them lora_te_text_model_encoder_layers_N_…)"
+        }
+        return "(a LoRA for another architecture? sdedit runs SD 1.x and 2.x LoRAs on their own base models)"
     }
 }
 

@@ -192,14 +192,16 @@ public final class ModelSource {
 
     /// The text encoder's and UNet's weight stores under the model's key names, LoRAs queued.
     public func textEncoderWeights(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> WeightStore {
-        try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder) { f in
+        try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder,
+                    // CLIP ViT-L (SD 1.x) is the quick-GELU text encoder, OpenCLIP ViT-H (SD 2.x) exact GELU.
+                    loraNames: LoRAFile.textEncoderSpellings(clipL: c.quickGELU)) { f in
             f.family.openCLIP ? (f.textPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
                 : (SingleFileCheckpoint.clipLPrefix, KeyTables.clipL)
         }
     }
 
     public func unetWeights(_ c: UNetConfig, precision: Precision = .fp32) throws -> WeightStore {
-        try weights("unet", precision: precision) { _ in
+        try weights("unet", precision: precision, loraNames: LoRAFile.unetSpellings(layersPerBlock: c.layersPerBlock)) { _ in
             (SingleFileCheckpoint.unetPrefix, { KeyTables.unet($0, layersPerBlock: c.layersPerBlock) })
         }
     }
@@ -218,14 +220,16 @@ public final class ModelSource {
     }
 
     /// One component's store: from the single file under the prefix `single` names (with its key
-    /// table), else from the config folder's `component`/ files (with `folderTable`).
+    /// table), else from the config folder's `component`/ files (with `folderTable`); LoRA module names
+    /// in another spelling go through `loraNames` (LoRAFile.deltas).
     func weights(_ component: String, precision: Precision, folderTable: (String) -> KeyTables.Mapped = { [($0, .none)] },
+                 loraNames: (String) -> String? = { _ in nil },
                  single: ((SingleFileCheckpoint) -> (String, (String) -> KeyTables.Mapped?))?) throws -> WeightStore {
         let store = try baseWeights(component, precision: precision, folderTable: folderTable, single: single)
         if let c = LoRAComponent(rawValue: component) {
             let keys = store.keys
             for (file, w) in loras {
-                for (key, delta) in try file.deltas(for: c, modelKeys: keys, shapeOf: store.storedShape, weight: w) { store.add(delta, to: key) }
+                for (key, delta) in try file.deltas(for: c, modelKeys: keys, shapeOf: store.storedShape, weight: w, otherSpelling: loraNames) { store.add(delta, to: key) }
             }
         }
         return store

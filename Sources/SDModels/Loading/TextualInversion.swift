@@ -51,6 +51,14 @@ public struct TextualInversion {
         return try files.map { try TextualInversion(path: (folder as NSString).appendingPathComponent($0)) }
     }
 
+    /// A1111's short hash of an embedding (`TI hashes` in infotext): the first 12 hex digits of the
+    /// SHA-256 of the whole file (textual_inversion.py load_from_file: set_hash(hashes.sha256(path)),
+    /// shorthash = hash[0:12]) — unlike a LoRA's, the header is hashed too.
+    public func shortHash() throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        return String(SHA256.hex(data).prefix(12))
+    }
+
     /// The token strings this embedding adds, one per vector.
     public var tokens: [String] { (0..<vectors.shape[0]).map { $0 == 0 ? name : "\(name)_\($0)" } }
 }

@@ -33,6 +33,13 @@ public final class PNDMScheduler: Scheduler {
 
     public func setBeginIndex(_ index: Int) {}
 
+    /// The first interval takes two UNet calls (the second, counter == 1 in step_plms, redoes it
+    /// with the averaged noise), so a run of N steps makes N + 1 calls (a strength tail as well:
+    /// the counter restarts at its first call); the first call completes no step.
+    public func progressStep(afterCall call: Int, of calls: Int) -> (done: Int, total: Int) {
+        calls < 2 ? (call + 1, calls) : (call, calls - 1)
+    }
+
     public func scaleModelInput(_ sample: Tensor, timestep: Float) -> Tensor { sample }
 
     public func step(_ modelOutput: Tensor, timestep: Float, sample: Tensor, generator: TorchGenerator) -> Tensor {

@@ -18,6 +18,13 @@ public protocol Scheduler: AnyObject {
     func scaleModelInput(_ sample: Tensor, timestep: Float) -> Tensor
     func step(_ modelOutput: Tensor, timestep: Float, sample: Tensor, generator: TorchGenerator) -> Tensor
     func addNoise(_ original: Tensor, noise: Tensor, timestep: Float) -> Tensor
+    /// The user's denoising steps done after UNet call `call` (0-based) of the `calls` a run makes,
+    /// and their total, for progress: (call + 1, calls) where each call is one step.
+    func progressStep(afterCall call: Int, of calls: Int) -> (done: Int, total: Int)
+}
+
+extension Scheduler {
+    public func progressStep(afterCall call: Int, of calls: Int) -> (done: Int, total: Int) { (call + 1, calls) }
 }
 
 public enum SchedulerKind: String, CaseIterable {

@@ -8,7 +8,7 @@ import SDModels
 import SDPipelines
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "pngtext"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -22,7 +22,8 @@ public enum FuzzTargets {
         case "taesd": _ = scratchFile(data).map { try? TinyAutoencoderSource.load($0) }
         case "prompt": prompt(data)
         case "lora": lora(data)
-        case "pngtext": pngText(data)
+        case "infotext": infotext(data)
+        case "pngtext": _ = try? ImageText.parameters(in: data, name: "fuzz")
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -40,17 +41,18 @@ public enum FuzzTargets {
     }
 
     /// A textual-inversion embedding; a LoRA-family file: key parsing, then every module matched to a 16×16 weight of its own name
-    /// (shape checks) and its ΔW computed.
+    /// (shape checks; a UNet name in LDM spelling through the LDM table) and its ΔW computed.
     static func lora(_ data: [UInt8]) {
         guard let path = scratchFile(data) else { return }
         _ = try? TextualInversion(path: path).tokens
         guard let f = try? LoRAFile(path: path) else { return }
         for c in [LoRAComponent.unet, .textEncoder] {
+            let spell = c == .unet ? LoRAFile.unetSpellings(layersPerBlock: 2) : LoRAFile.textEncoderSpellings(clipL: true)
             let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
-                if n.hasPrefix("lora_") { return String(n.dropFirst(c == .unet ? 10 : 8)) + ".weight" }
+                if n.hasPrefix("lora_") { return String((spell(n) ?? n).dropFirst(c == .unet ? 10 : 8)) + ".weight" }
                 return (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
             }
-            guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1) else { continue }
+            guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, otherSpelling: spell) else { continue }
             for (_, d) in deltas { _ = try? d.compute() }
         }
     }
@@ -89,11 +91,14 @@ public enum FuzzTargets {
         }
     }
 
-    /// A PNG's text chunks (png-info of sdedit serve), each read back as an A1111 infotext, and the
-    /// bytes themselves as an infotext.
-    static func pngText(_ data: [UInt8]) {
-        for (_, text) in PNGText.chunks(data) { _ = Infotext.parse(text) }
-        _ = Infotext.parse(String(decoding: data, as: UTF8.self))
+    /// An A1111 parameters text: parsed, every typed value and the dict A1111 builds, written and
+    /// parsed again, and its sampler names looked up.
+    static func infotext(_ data: [UInt8]) {
+        let t = Infotext.parse(String(decoding: data, as: UTF8.self))
+        _ = (t.steps, t.cfgScale, t.seed, t.denoisingStrength, t.width, t.height, t.a1111Values.count)
+        let again = Infotext.parse(t.formatted())
+        if let s = again.samplerName { _ = SchedulerKind(a1111Name: s, scheduleType: again.scheduleType) }
+        _ = SchedulerKind.parse(t.prompt)
     }
 
     static let tokenizer: CLIPTokenizer? = {

@@ -1,0 +1,155 @@
+// The one generation loop every job runs: for each of `count` seeds, prompt warnings, the seed,
+// the task's image-level pipeline, and the A1111 infotext; each image is handed to `emit` as soon as
+// it exists (the CLI writes it atomically, the server encodes it). A1111's n_iter loop
+// (modules/processing.py `process_images_inner`) with its interrupt/skip checks.
+import Foundation
+import SDCore
+import SDModels
+import SDPipelines
+
+extension LoadedModel {
+    /// Run `job`; `stop` ends it early between denoising steps (an interrupt ends the job, a skip the
+    /// image in progress); each finished image goes to `emit`.
+    @discardableResult
+    public func run(_ job: ImageJob, observer: JobObserver, stop: StopSignal? = nil,
+                    emit: (JobImage) throws -> Void) throws -> RunRecord {
+        var record = RunRecord(model: name, loras: loras)
+        let scheduler = try job.settings.scheduler ?? defaultScheduler()
+        // Before the first image: the model checked against the task, the depth a depth2img job
+        // conditions on (estimated once for every seed), and where an inpaint will run.
+        var depth: Tensor?
+        switch job.task {
+        case .txt2img: _ = try Txt2ImgPipeline(model: sd)
+        case .img2img: _ = try Img2ImgPipeline(model: sd)
+        case .upscale: _ = try upscalePipeline()
+        case .depth2img(let image, let source):
+            switch source {
+            case .estimate: depth = try depth2img(estimator: true).estimateDepth(image)
+            case .estimated(let d), .map(let d): depth = d
+            }
+            record.depth = depth
+        case .inpaint(_, let mask, let options, _):
+            let area = try inpaintPipeline().area(mask: mask, options: options)
+            if let box = area.box {
+                observer.message("sdedit: inpainting the \(box) crop around the mask at \(area.width)x\(area.height)")
+            }
+        }
+        for i in 0..<job.count {
+            if stop?.isInterrupted == true { record.interrupted = true; break }
+            var r = job.settings
+            r.seed = job.settings.seed &+ UInt64(i)
+            r.scheduler = scheduler
+            r.stop = stop
+            for n in try sd.promptNotes(r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax) {
+                observer.message("sdedit: warning: \(n)")
+            }
+            observer.message("sdedit: seed \(r.seed)")
+            observer.begin(job.count > 1 ? "\(job.label) \(i + 1)/\(job.count)" : job.label)
+            let t0 = Stopwatch.now()
+            let (image, fields) = try generate(job.task, r, depth: depth, progress: observer.update)
+            record.seconds.append(Stopwatch.now() - t0)
+            let out = JobImage(index: i, image: image, seed: r.seed, parameters: infotext(r, fields: fields, latentSpaceTask: !job.task.isUpscale))
+            record.images.append(out)
+            try emit(out)
+            if stop?.isInterrupted == true { record.interrupted = true; break }
+            stop?.clearSkip()
+        }
+        return record
+    }
+
+    /// One image of a task and its task-specific infotext fields (between the common leading ones and
+    /// the trailing DeepCache/TAESD/precision/version ones).
+    func generate(_ task: JobTask, _ r: GenerationRequest, depth: Tensor?, progress: @escaping SDPipelines.Progress) throws
+        -> (Image, [(String, String)]) {
+        let sampled = { (size: (Int, Int)) -> [(String, String)] in
+            [("Steps", "\(r.steps)"), ("Sampler", samplerName(r.scheduler!)), ("CFG scale", "\(r.guidance)"),
+             ("Seed", "\(r.seed)"), ("Size", "\(size.0)x\(size.1)"), ("Model", self.name)]
+        }
+        switch task {
+        case .txt2img(let width, let height):
+            let pipe = try Txt2ImgPipeline(model: sd)
+            let w = width ?? pipe.defaultSize, h = height ?? pipe.defaultSize
+            let out = try pipe(width: w, height: h, r, progress: progress)
+            return (out, sampled((w, h)))
+        case .img2img(let image):
+            let out = try Img2ImgPipeline(model: sd)(image: image, r, progress: progress)
+            return (out, sampled((out.width, out.height)) + [("Denoising strength", "\(r.strength)")])
+        case .inpaint(let image, let mask, let o, let extra):
+            let result = try inpaintPipeline()(image: image, mask: mask, r, options: o, progress: progress)
+            return (result.image, sampled((image.width, image.height)) + [
+                ("Denoising strength", "\(r.strength)"), ("Mask blur", o.composite ? "\(o.maskBlur)" : "0"),
+                ("Inpaint area", result.box == nil ? "Whole picture" : "Only masked"),
+                ("Masked area padding", "\(o.padding)"), ("Mask grow", "\(o.maskGrow)"),
+            ] + (o.content == .original ? [] : [("Masked content", o.content.a1111Name)]) + extra)
+        case .depth2img(let image, let source):
+            let out = try depth2img(estimator: false)(image: image, depth: depth, r, progress: progress)
+            var userMap = false
+            if case .map = source { userMap = true }
+            return (out, sampled((out.width, out.height)) + [
+                ("Denoising strength", "\(r.strength)"), ("Depth", userMap ? "depth map" : "DPT-hybrid"),
+            ])
+        case .upscale(let image, let noiseLevel, let tile, let overlap):
+            let pipe = try upscalePipeline()
+            var u = UpscaleRequest(prompt: r.prompt)
+            u.negativePrompt = r.negativePrompt
+            u.promptSyntax = r.promptSyntax
+            u.steps = r.steps
+            u.guidance = r.guidance
+            u.noiseLevel = noiseLevel
+            u.seed = r.seed
+            u.scheduler = r.scheduler
+            u.tile = tile
+            u.tileOverlap = overlap
+            u.deepCache = r.deepCache
+            u.stop = r.stop
+            // Padded to the VAE's multiple and cropped back to exactly 4×.
+            let padded = Compositing.padToMultiple(image, sd.vae.config.scaleFactor)
+            let decoded = try pipe(image: padded.toTensor(), u, progress: progress)
+            let out = Compositing.crop(Image(tensor: decoded), width: image.width * 4, height: image.height * 4)
+            return (out, sampled((out.width, out.height)) + [
+                ("Noise level", "\(noiseLevel)"), ("Tile", tile.map { "\($0)" } ?? "off"),
+            ])
+        }
+    }
+
+    /// Generation parameters in the text format AUTOMATIC1111 writes to a PNG "parameters" chunk:
+    /// the prompt (with a `<lora:NAME:W>` tag for each merged LoRA it lacks), the negative prompt,
+    /// then the fields, `Lora hashes` last.
+    /// DeepCache and the TAESD halves follow the task's fields (no TAESD on the upscaler, whose VAE
+    /// has its own latent space), then precision and version.
+    func infotext(_ r: GenerationRequest, fields: [(String, String)], latentSpaceTask: Bool) -> String {
+        var all = fields
+        if r.deepCache > 1 { all.append(("Deep cache", "\(r.deepCache)")) }
+        if latentSpaceTask { all += spec.tinyVAEFields }
+        all += [("Precision", precision.rawValue), ("Version", "sdedit \(sdeditVersion)")]
+        var prompt = r.prompt
+        for l in loras where !prompt.contains("<lora:\(l.name):") && !prompt.contains("<lora:\(l.name)>") {
+            prompt += (prompt.isEmpty ? "" : " ") + "<lora:\(l.name):\(Self.formatWeight(l.weight))>"
+        }
+        if !loras.isEmpty {
+            let hashes = loras.map { "\($0.name.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ",", with: "")): \($0.hash)" }
+            all.append(("Lora hashes", "\"" + hashes.joined(separator: ", ") + "\""))
+        }
+        var s = prompt
+        if let n = r.negativePrompt, !n.isEmpty { s += "\nNegative prompt: \(n)" }
+        s += "\n" + all.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
+        return s
+    }
+
+    static func formatWeight(_ w: Float) -> String {
+        w == w.rounded() && abs(w) < 1e6 ? String(Int(w)) : "\(w)"
+    }
+}
+
+/// AUTOMATIC1111's sampler names, for the infotext.
+func samplerName(_ k: SchedulerKind) -> String {
+    switch k {
+    case .pndm: return "PLMS"
+    case .ddim: return "DDIM"
+    case .dpm2m: return "DPM++ 2M"
+    case .dpm2mKarras: return "DPM++ 2M Karras"
+    case .euler: return "Euler"
+    case .eulerAncestral: return "Euler a"
+    case .lcm: return "LCM"
+    }
+}
