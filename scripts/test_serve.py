@@ -203,6 +203,20 @@ def main():
         n = len(box["r"].images) if "r" in box else -1
         check(0 <= n < 40 and box["r"].info.get("interrupted") is True, f"interrupt: the job answered early ({n} of 40 images)")
 
+        # 4b. skip ends only the image in progress: both images of the job are answered.
+        box = {}
+        worker = threading.Thread(target=lambda: box.setdefault("r", api.txt2img(prompt="skip", seed=1, n_iter=2, steps=300,
+                                                                                 cfg_scale=7.5, width=64, height=64)))
+        worker.start()
+        for _ in range(400):
+            p = api.get_progress()
+            if p["state"]["sampling_step"] > 0:
+                break
+            time.sleep(0.02)
+        api.skip()
+        worker.join(300)
+        check("r" in box and box["r"].info.get("all_seeds") == [1, 2], "skip: the job goes on with its next image")
+
         # 5. hostile requests get 4xx with a JSON detail.
         def post(path, body):
             return requests.post(base + path, data=body, headers={"content-type": "application/json"}, timeout=30)

@@ -16,6 +16,8 @@ public struct PipelineJobsOptions {
     public var loraDir: String?
     public var embeddings: String?
     public var precision: Precision = .fp32
+    /// --vae-encoder / --vae-decoder: TAESD halves (the path after `taesd:`), for every checkpoint.
+    public var tinyEncoder: String?, tinyDecoder: String?
     public init() {}
 }
 
@@ -82,12 +84,17 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         return try load(c.filename, prompt: prompt, observer: observer)
     }
 
-    func load(_ path: String, prompt: String, observer: JobObserver) throws -> LoadedModel {
+    /// `tiny`: with the TAESD halves (not for the x4 upscaler, whose VAE has its own latent space).
+    func load(_ path: String, prompt: String, tiny: Bool = true, observer: JobObserver) throws -> LoadedModel {
         var spec = ModelSpec(path: path, precision: options.precision)
         spec.loras = try ExtraNetworks.parse(prompt).loras.map {
             try LoRASpec.resolve(tag: $0.name, weight: Float($0.weight), directory: options.loraDir)
         }
         spec.embeddings = options.embeddings
+        if tiny {
+            spec.tinyEncoder = options.tinyEncoder
+            spec.tinyDecoder = options.tinyDecoder
+        }
         return try store.model(spec, observer: observer)
     }
 
@@ -154,7 +161,7 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     func run(_ task: JobTask, _ s: GenerationSettings, strength: Double, control: JobControl,
              modelPath: String? = nil) throws -> JobOutput {
         let observer = ControlObserver(control)
-        let m = try modelPath.map { try load($0, prompt: "", observer: observer) }
+        let m = try modelPath.map { try load($0, prompt: "", tiny: false, observer: observer) }
             ?? model(s.checkpoint, prompt: s.prompt, observer: observer)
         var r = GenerationRequest(prompt: s.prompt, strength: strength)
         r.negativePrompt = s.negativePrompt.isEmpty ? nil : s.negativePrompt

@@ -23,9 +23,10 @@ struct Serve: ParsableCommand {
     var model: String?
     @Option(help: ArgumentHelp("Folder of checkpoints (diffusers folders and .safetensors files) clients may choose by name.", valueName: "dir"))
     var modelsDir: String?
-    @Option(help: ArgumentHelp("Folder of LoRA files listed by GET loras.", valueName: "dir")) var loraDir: String?
+    @Option(help: ArgumentHelp("Folder of LoRA files: GET loras lists them, <lora:NAME:W> in a prompt loads NAME.safetensors.", valueName: "dir")) var loraDir: String?
     @Option(help: ArgumentHelp("Folder of textual-inversion embeddings: each NAME.safetensors defines the prompt word NAME.", valueName: "dir"))
     var embeddings: String?
+    @OptionGroup var vae: TinyVAEOptions
     @Option(help: ArgumentHelp("Require HTTP basic auth with these credentials on every route.", valueName: "user:pass"))
     var apiAuth: String?
     @Option(help: ArgumentHelp("Comma-separated origins a browser page may call from ('*' for any).", valueName: "origins"))
@@ -64,6 +65,8 @@ struct Serve: ParsableCommand {
             o.loraDir = loraDir
             o.embeddings = embeddings
             o.precision = precision.resolved
+            o.tinyEncoder = vae.vaeEncoder.map(TinyVAEOptions.path)
+            o.tinyDecoder = vae.vaeDecoder.map(TinyVAEOptions.path)
             let server = SDServer(config: config, jobs: try PipelineJobs(options: o))
             try server.prepareOutdir()
             let host = self.host
