@@ -48,7 +48,7 @@ extension LoadedModel {
             let t0 = Stopwatch.now()
             let (image, fields) = try generate(job.task, r, depth: depth, progress: observer.update)
             record.seconds.append(Stopwatch.now() - t0)
-            let out = JobImage(index: i, image: image, seed: r.seed, parameters: infotext(r, fields: fields, latentSpaceTask: !job.task.isUpscale))
+            let out = JobImage(index: i, image: image, seed: r.seed, parameters: try infotext(r, fields: fields, latentSpaceTask: !job.task.isUpscale))
             record.images.append(out)
             try emit(out)
             if stop?.isInterrupted == true { record.interrupted = true; break }
@@ -62,8 +62,8 @@ extension LoadedModel {
     func generate(_ task: JobTask, _ r: GenerationRequest, depth: Tensor?, progress: @escaping SDPipelines.Progress) throws
         -> (Image, [(String, String)]) {
         let sampled = { (size: (Int, Int)) -> [(String, String)] in
-            [("Steps", "\(r.steps)"), ("Sampler", samplerName(r.scheduler!)), ("CFG scale", "\(r.guidance)"),
-             ("Seed", "\(r.seed)"), ("Size", "\(size.0)x\(size.1)"), ("Model", self.name)]
+            [("Steps", "\(r.steps)")] + r.scheduler!.a1111Fields.map { ($0.key, $0.value) } + [
+                ("CFG scale", "\(r.guidance)"), ("Seed", "\(r.seed)"), ("Size", "\(size.0)x\(size.1)"), ("Model", self.name)]
         }
         switch task {
         case .txt2img(let width, let height):
@@ -115,9 +115,11 @@ extension LoadedModel {
     /// Generation parameters in the text format AUTOMATIC1111 writes to a PNG "parameters" chunk:
     /// the prompt (with a `<lora:NAME:W>` tag for each merged LoRA it lacks), the negative prompt,
     /// then the fields, `Lora hashes` last.
-    /// DeepCache and the TAESD halves follow the task's fields (no TAESD on the upscaler, whose VAE
-    /// has its own latent space), then precision and version.
-    func infotext(_ r: GenerationRequest, fields: [(String, String)], latentSpaceTask: Bool) -> String {
+    /// The infotext, as A1111's create_infotext writes it (Infotext.formatted quotes values holding
+    /// ",", ":" or newlines): the prompt with a `<lora:NAME:W>` tag for each merged LoRA it lacks,
+    /// the negative prompt, the task's fields, then DeepCache and the TAESD halves (not on the
+    /// upscaler, whose VAE has its own latent space), precision, version, `Lora hashes` and `TI hashes`.
+    func infotext(_ r: GenerationRequest, fields: [(String, String)], latentSpaceTask: Bool) throws -> String {
         var all = fields
         if r.deepCache > 1 { all.append(("Deep cache", "\(r.deepCache)")) }
         if latentSpaceTask { all += spec.tinyVAEFields }
@@ -126,30 +128,19 @@ extension LoadedModel {
         for l in loras where !prompt.contains("<lora:\(l.name):") && !prompt.contains("<lora:\(l.name)>") {
             prompt += (prompt.isEmpty ? "" : " ") + "<lora:\(l.name):\(Self.formatWeight(l.weight))>"
         }
-        if !loras.isEmpty {
-            let hashes = loras.map { "\($0.name.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ",", with: "")): \($0.hash)" }
-            all.append(("Lora hashes", "\"" + hashes.joined(separator: ", ") + "\""))
+        func listed(_ items: [(String, String)]) -> String {
+            items.map { "\($0.0.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ",", with: "")): \($0.1)" }
+                .joined(separator: ", ")
         }
-        var s = prompt
-        if let n = r.negativePrompt, !n.isEmpty { s += "\nNegative prompt: \(n)" }
-        s += "\n" + all.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
-        return s
+        if !loras.isEmpty { all.append(("Lora hashes", listed(loras.map { ($0.name, $0.hash) }))) }
+        if let ti = try EmbeddingHashes.infotextField(prompt: r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax,
+                                                      tokenizer: sd.tokenizer, embeddings: source.embeddings) {
+            all.append(ti)
+        }
+        return Infotext(prompt: prompt, negativePrompt: r.negativePrompt ?? "", fields: all.map { (key: $0.0, value: $0.1) }).formatted()
     }
 
     static func formatWeight(_ w: Float) -> String {
         w == w.rounded() && abs(w) < 1e6 ? String(Int(w)) : "\(w)"
-    }
-}
-
-/// AUTOMATIC1111's sampler names, for the infotext.
-func samplerName(_ k: SchedulerKind) -> String {
-    switch k {
-    case .pndm: return "PLMS"
-    case .ddim: return "DDIM"
-    case .dpm2m: return "DPM++ 2M"
-    case .dpm2mKarras: return "DPM++ 2M Karras"
-    case .euler: return "Euler"
-    case .eulerAncestral: return "Euler a"
-    case .lcm: return "LCM"
     }
 }

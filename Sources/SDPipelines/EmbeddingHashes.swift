@@ -29,7 +29,8 @@ public enum EmbeddingHashes {
         return order.map { embeddings[$0] }
     }
 
-    /// ("TI hashes", "\"NAME: hash, …\"") for the embeddings the prompts use, nil when they use none.
+    /// ("TI hashes", "NAME: hash, …") for the embeddings the prompts use, nil when they use none. The
+    /// value is unquoted: Infotext.formatted quotes it, as A1111's create_infotext does.
     public static func infotextField(prompt: String, negative: String?, syntax: PromptSyntax, tokenizer: CLIPTokenizer,
                                      embeddings: [TextualInversion]) throws -> (String, String)? {
         let list = try used(prompt: prompt, negative: negative, syntax: syntax, tokenizer: tokenizer, embeddings: embeddings)
@@ -37,7 +38,6 @@ public enum EmbeddingHashes {
         let items = try list.map { e in
             e.name.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ",", with: "") + ": " + (try e.shortHash())
         }
-        let text = items.joined(separator: ", ")
-        return ("TI hashes", "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"")
+        return ("TI hashes", items.joined(separator: ", "))
     }
 }

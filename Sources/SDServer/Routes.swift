@@ -180,14 +180,15 @@ extension SDServer {
     }
 
     static func samplerList() -> JSONValue {
-        .array(Samplers.table.map {
-            .object([("name", .string($0.name)), ("aliases", .array($0.aliases.map { .string($0) })), ("options", .object([]))])
+        .array(SchedulerKind.a1111Samplers.map { s in
+            .object([("name", .string(s.name)), ("aliases", .array(s.aliases.map { .string($0) })),
+                     ("options", .object(s.options.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))])
         })
     }
 
     static func schedulerList() -> JSONValue {
-        .array(Samplers.schedulers.map {
-            .object([("name", .string($0.name)), ("label", .string($0.label)), ("aliases", .null),
+        .array(SchedulerKind.a1111ScheduleTypes.filter { Samplers.schedules.contains($0.name) }.map { t in
+            .object([("name", .string(t.name)), ("label", .string(t.label)), ("aliases", t.aliases.isEmpty ? .null : .array(t.aliases.map { .string($0) })),
                      ("default_rho", .number(-1)), ("need_inner_model", .bool(false))])
         })
     }

@@ -55,7 +55,7 @@ struct Depth2Img: ParsableCommand {
             }
             return
         }
-        guard imageArg != nil, promptArg != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
+        guard imageArg != nil, promptArg != nil || common.paramsFrom != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
         if image == "-" && depthMap == "-" { throw ValidationError("IMAGE and --depth-map cannot both be stdin") }
         if saveDepth == "-" && (common.output == nil ? image == "-" : common.output == "-") {
             throw ValidationError("--save-depth and the output cannot both be stdout")
@@ -75,7 +75,9 @@ struct Depth2Img: ParsableCommand {
             let original = try common.readImage(image).rgb8()
             let userMap = try depthMap.map { try readDepthMap($0) }
             // 2. Model; DPT only when no depth map was given. 3. Depth, once for every seed.
-            let m = try store.model(spec(prompt, precision: precision), observer: progress)
+            let r = try common.settings(prompt: promptArg, steps: steps, guidance: guidance, strength: strength, fileStrength: true,
+                                        progress: progress)
+            let m = try store.model(spec(r.prompt, precision: precision), observer: progress)
             let estimated = userMap == nil && saveDepth != nil ? try m.depth2img(estimator: true).estimateDepth(original) : nil
             if let s = saveDepth, let d = userMap ?? estimated {
                 let f = m.sd.vae.config.scaleFactor
@@ -84,7 +86,6 @@ struct Depth2Img: ParsableCommand {
                 if s != "-" { progress.message("sdedit: wrote depth \(s)") }
             }
             let depth: DepthSource = userMap.map { .map($0) } ?? estimated.map { .estimated($0) } ?? .estimate
-            let r = common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: common.baseSeed())
             try common.run(ImageJob(task: .depth2img(image: original, depth: depth), settings: r, count: common.count), on: m,
                            input: image, suffix: "depth2img", progress: progress)
         }

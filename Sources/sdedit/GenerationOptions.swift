@@ -6,7 +6,13 @@ import SDModels
 import SDJobs
 import SDPipelines
 
-extension SchedulerKind: ExpressibleByArgument {}
+extension SchedulerKind: ExpressibleByArgument {
+    /// sdedit's names or A1111's ("Euler a", "DPM++ 2M Karras", "DDIM", "PLMS"), as painting clients send them.
+    public init?(argument: String) {
+        guard let k = SchedulerKind.parse(argument) else { return nil }
+        self = k
+    }
+}
 extension MaskChannel: ExpressibleByArgument {}
 extension InpaintArea: ExpressibleByArgument {}
 extension PromptSyntax: ExpressibleByArgument {}
@@ -92,8 +98,11 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "Seed (torch.Generator(\"cpu\").manual_seed semantics); random when absent, always printed.")
     var seed: UInt64?
 
-    @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")). Default: the checkpoint's own.")
+    @Option(help: "Scheduler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")), or A1111's sampler names (\"Euler a\", \"DPM++ 2M Karras\", DDIM, PLMS, LCM). Default: the checkpoint's own.")
     var scheduler: SchedulerKind?
+
+    @Option(help: ArgumentHelp("Take the prompt (when none is given), negative prompt, seed, steps, CFG scale and sampler — and txt2img's size, the edits' denoising strength — from an image's A1111 parameters text (PNG chunk or JPEG EXIF). Options given on the command line win.", valueName: "image"))
+    var paramsFrom: String?
 
     @Option(parsing: .unconditional, help: "Number of images; image i uses seed + i.")
     var count: Int = 1
@@ -177,6 +186,46 @@ struct GenerationOptions: ParsableArguments {
         r.scheduler = self.scheduler
         r.deepCache = deepCache
         r.promptSyntax = promptSyntax
+        return r
+    }
+
+    /// --params-from's values, read and checked (nil without the option).
+    func paramsFile(_ progress: ProgressReporter) throws -> InfotextSettings? {
+        guard let path = paramsFrom else { return nil }
+        guard let text = try ImageIO.readParameters(path: path) else {
+            throw SDError.invalidInput("\(path): no A1111 parameters text (PNG \"parameters\" chunk or EXIF UserComment)")
+        }
+        let s = try Infotext.parse(text).settings(source: path)
+        var said: [String] = []
+        if let v = s.seed { said.append("seed \(v)") }
+        if let v = s.steps { said.append("\(v) steps") }
+        if let v = s.cfgScale { said.append("CFG \(v)") }
+        if let v = s.scheduler { said.append(v.a1111Name) }
+        if let w = s.width, let h = s.height { said.append("\(w)x\(h)") }
+        progress.message("sdedit: from \(path): " + (said.isEmpty ? "prompt only" : said.joined(separator: ", ")))
+        return s
+    }
+
+    /// Whether an option was given on the command line (so it wins over --params-from).
+    static func given(_ flag: String) -> Bool {
+        CommandLine.arguments.dropFirst().contains { $0 == flag || $0.hasPrefix(flag + "=") }
+    }
+
+    /// A command-line job's settings: `prompt` (nil = the file's) and the command's numbers, with
+    /// --params-from's values where the option was not given; `strength` is taken from the file only
+    /// for the edits (in a txt2img infotext it belongs to A1111's hires fix).
+    func settings(prompt: String?, steps: Int, guidance: Float, strength: Double, fileStrength: Bool,
+                  progress: ProgressReporter) throws -> GenerationRequest {
+        let f = try paramsFile(progress)
+        guard let text = prompt ?? f?.prompt else { throw ValidationError("missing PROMPT (or --params-from IMAGE)") }
+        var r = request(text, steps: steps, guidance: guidance, strength: strength, seed: baseSeed())
+        guard let f = f else { return r }
+        if !Self.given("--negative-prompt"), let v = f.negativePrompt { r.negativePrompt = v }
+        if !Self.given("--seed"), let v = f.seed { r.seed = v }
+        if !Self.given("--steps"), let v = try checkedSteps(f.steps) { r.steps = v }
+        if !Self.given("--guidance"), let v = try checkedGuidance(f.cfgScale.map { Float($0) }) { r.guidance = v }
+        if !Self.given("--scheduler"), let v = f.scheduler { r.scheduler = v }
+        if fileStrength, !Self.given("--strength"), let v = try checkedStrength(f.denoisingStrength) { r.strength = v }
         return r
     }
 

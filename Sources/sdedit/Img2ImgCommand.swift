@@ -38,7 +38,7 @@ struct Img2Img: ParsableCommand {
             guard imageArg == nil else { throw ValidationError("--batch takes its images from the file: no IMAGE PROMPT") }
             guard common.output == nil else { throw ValidationError("--batch: give each job's output in the file, not -o") }
         } else {
-            guard imageArg != nil, promptArg != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
+            guard imageArg != nil, promptArg != nil || common.paramsFrom != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
         }
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
         guard (0...1).contains(strength) else { throw ValidationError("--strength must be within 0…1") }
@@ -53,8 +53,9 @@ struct Img2Img: ParsableCommand {
             if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "img2img", inputs: [image])
             let original = try common.readImage(image).rgb8()
-            let m = try store.model(spec(prompt, precision: precision), observer: progress)
-            let r = common.request(prompt, steps: steps, guidance: guidance, strength: strength, seed: common.baseSeed())
+            let r = try common.settings(prompt: promptArg, steps: steps, guidance: guidance, strength: strength, fileStrength: true,
+                                        progress: progress)
+            let m = try store.model(spec(r.prompt, precision: precision), observer: progress)
             try common.run(ImageJob(task: .img2img(image: original), settings: r, count: common.count), on: m,
                            input: image, suffix: "img2img", progress: progress)
         }

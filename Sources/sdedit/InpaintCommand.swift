@@ -49,7 +49,7 @@ struct Inpaint: ParsableCommand {
             guard common.output == nil else { throw ValidationError("--batch: give each job's output in the file, not -o") }
             return
         }
-        guard imageArg != nil, maskArg != nil, promptArg != nil else { throw ValidationError("missing IMAGE MASK PROMPT (or --batch FILE)") }
+        guard imageArg != nil, maskArg != nil, promptArg != nil || common.paramsFrom != nil else { throw ValidationError("missing IMAGE MASK PROMPT (or --batch FILE)") }
         if image == "-" && mask == "-" { throw ValidationError("IMAGE and MASK cannot both be stdin") }
     }
 
@@ -73,7 +73,7 @@ struct Inpaint: ParsableCommand {
             let binary = try checkedBinaryMask(maskImage, path: mask, channel: maskChannel, invert: invertMask, progress: progress)
 
             // 2. Model and generation.
-            try inpaint.generate(image: original, mask: binary, prompt: prompt, input: image, suffix: "inpaint",
+            try inpaint.generate(image: original, mask: binary, prompt: promptArg, input: image, suffix: "inpaint",
                                  common: common, store: store, precision: precision, progress: progress)
         }
     }

@@ -63,10 +63,11 @@ struct InpaintOptions: ParsableArguments {
     }
 
     /// Load the model, then for each of --count seeds inpaint `mask` in `image` and write it.
-    func generate(image: Image, mask: Tensor, prompt: String, input: String, suffix: String, common: GenerationOptions,
+    func generate(image: Image, mask: Tensor, prompt: String?, input: String, suffix: String, common: GenerationOptions,
                   store: ModelStore, precision: Precision, progress: ProgressReporter, fields: [(String, String)] = []) throws {
-        let m = try store.model(spec(prompt, common: common, precision: precision), observer: progress)
-        let r = request(prompt: prompt, common: common, seed: common.baseSeed())
+        let r = try common.settings(prompt: prompt, steps: steps, guidance: guidance, strength: strength, fileStrength: true,
+                                    progress: progress)
+        let m = try store.model(spec(r.prompt, common: common, precision: precision), observer: progress)
         try common.run(job(image: image, mask: mask, settings: r, count: common.count, label: suffix, fields: fields),
                        on: m, input: input, suffix: suffix, progress: progress)
     }

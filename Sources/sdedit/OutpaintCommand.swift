@@ -49,7 +49,7 @@ struct Outpaint: ParsableCommand {
             guard common.output == nil else { throw ValidationError("--batch: give each job's output in the file, not -o") }
             if extend != nil { _ = try parsedExtension() }
         } else {
-            guard imageArg != nil, promptArg != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
+            guard imageArg != nil, promptArg != nil || common.paramsFrom != nil else { throw ValidationError("missing IMAGE PROMPT (or --batch FILE)") }
             guard extend != nil else { throw ValidationError("missing --extend L,T,R,B") }
             _ = try parsedExtension()
         }
@@ -65,7 +65,7 @@ struct Outpaint: ParsableCommand {
             try common.checkOutputs(input: image, suffix: "outpaint", inputs: [image])
             let e = try parsedExtension()
             let (canvas, mask) = try self.canvas(image, e)
-            try inpaint.generate(image: canvas, mask: mask, prompt: prompt, input: image, suffix: "outpaint", common: common,
+            try inpaint.generate(image: canvas, mask: mask, prompt: promptArg, input: image, suffix: "outpaint", common: common,
                                  store: store, precision: precision, progress: progress, fields: fields(e))
         }
     }

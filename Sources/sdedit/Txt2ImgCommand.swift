@@ -21,7 +21,7 @@ struct Txt2Img: ParsableCommand {
         from SDEDIT_TXT2IMG_MODEL, else stabilityai/stable-diffusion-2-1.
         """)
 
-    @Argument(help: "What the image should show.") var prompt: String
+    @Argument(help: "What the image should show (optional with --params-from).") var prompt: String?
     @OptionGroup var model: ModelOption
     @OptionGroup var vae: TinyVAEOptions
     @OptionGroup var common: GenerationOptions
@@ -44,14 +44,19 @@ struct Txt2Img: ParsableCommand {
             let precision = try common.startBackend(progress)
             var out = common
             if out.output == nil { out.output = "txt2img.png" }
-            let spec = try model.spec(for: .txt2img, prompt: prompt, syntax: common.promptSyntax, precision: precision, vae: vae)
+            let r = try common.settings(prompt: prompt, steps: steps, guidance: guidance, strength: 1, fileStrength: false,
+                                        progress: progress)
+            let file = try common.paramsFile(.init(quiet: true))
+            let spec = try model.spec(for: .txt2img, prompt: r.prompt, syntax: common.promptSyntax, precision: precision, vae: vae)
             let m = try ModelStore().model(spec, observer: progress)
             let native = try Txt2ImgPipeline(model: m.sd).defaultSize
-            let w = width ?? native, h = height ?? native
+            let w = width ?? file?.width ?? native, h = height ?? file?.height ?? native
+            for (name, v) in [("width", w), ("height", h)] where !(8...8192).contains(v) || v % 8 != 0 {
+                throw SDError.invalidInput("\(common.paramsFrom ?? "") gives \(name) \(v): txt2img takes a multiple of 8 within 8…8192")
+            }
             guard w * h <= common.maxPixels else {
                 throw SDError.invalidInput("\(w)x\(h) exceeds --max-pixels \(common.maxPixels)")
             }
-            let r = common.request(prompt, steps: steps, guidance: guidance, strength: 1, seed: common.baseSeed())
             try out.run(ImageJob(task: .txt2img(width: w, height: h), settings: r, count: common.count), on: m,
                         input: "", suffix: "txt2img", progress: progress)
         }

@@ -55,8 +55,9 @@ struct Upscale: ParsableCommand {
             try common.checkOutputs(input: image, suffix: "x4", inputs: [image])
             // 1. Input; 2. model.
             let original = try common.readImage(image).rgb8()
-            let m = try store.model(spec(prompt, precision: precision), observer: progress)
-            let r = common.request(prompt, steps: steps, guidance: guidance, strength: 1, seed: common.baseSeed())
+            let r = try common.settings(prompt: prompt.isEmpty && common.paramsFrom != nil ? nil : prompt, steps: steps, guidance: guidance, strength: 1,
+                                        fileStrength: false, progress: progress)
+            let m = try store.model(spec(r.prompt, precision: precision), observer: progress)
             try common.run(job(original, settings: r, noiseLevel: noiseLevel, count: common.count, label: "upscale"), on: m,
                            input: image, suffix: "x4", progress: progress)
         }

@@ -3,6 +3,7 @@
 // unknown samplers and checkpoints, paths as checkpoint names, CORS, and files only under --outdir.
 import Foundation
 import SDCore
+import SDPipelines
 import Hummingbird
 @testable import SDServer
 import XCTest
@@ -104,6 +105,14 @@ final class ServerLimitsTests: XCTestCase {
             let ok = try await c.send(.post, "/sdapi/v1/txt2img", json: ["sampler_name": "DPM++ 2M", "scheduler": "Karras", "steps": 1, "width": 8, "height": 8])
             XCTAssertEqual(ok.status, .ok)
             XCTAssertEqual(jobs.lastSettings?.scheduler, .dpm2mKarras)
+            // A1111 >= 1.9: no scheduler is Automatic, which is Karras for DPM++ 2M; Uniform is the plain one.
+            for (scheduler, kind) in [(nil, SchedulerKind.dpm2mKarras), ("Uniform", .dpm2m)] as [(String?, SchedulerKind)] {
+                var body: [String: Any] = ["sampler_name": "DPM++ 2M", "steps": 1, "width": 8, "height": 8]
+                body["scheduler"] = scheduler
+                let d = try await c.send(.post, "/sdapi/v1/txt2img", json: body)
+                XCTAssertEqual(d.status, .ok)
+                XCTAssertEqual(jobs.lastSettings?.scheduler, kind, scheduler ?? "none")
+            }
             for name in ["nope", "../../etc/passwd", "/models/tiny-a", "tiny-a/../x"] {
                 let o = try await c.send(.post, "/sdapi/v1/options", json: ["sd_model_checkpoint": name])
                 XCTAssertEqual(o.status, .notFound, name)

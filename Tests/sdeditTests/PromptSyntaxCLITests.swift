@@ -63,4 +63,21 @@ final class PromptSyntaxCLITests: CLITestCase {
         XCTAssertTrue(r.stderr.contains("nosuch"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/missing.png"))
     }
+
+    /// In --batch, each line's <lora:NAME:W> tags load their LoRA for that line only (the model is
+    /// loaded again only when a line's LoRA set differs): the same pixels as the single commands.
+    func testBatchLinesLoadTheirTags() throws {
+        let loras = Fixtures.path("lora")
+        XCTAssertEqual(try img2img("tiny-sd21-base", "a castle <lora:peft:0.7> at night", "single.png", ["--lora-dir", loras, "-q"]).status, 0)
+        XCTAssertEqual(try img2img("tiny-sd21-base", "a castle at night", "plain.png", ["-q"]).status, 0)
+        let jobs = [["image": image, "prompt": "a castle <lora:peft:0.7> at night", "output": dir + "/b1.png", "seed": 5],
+                    ["image": image, "prompt": "a castle at night", "output": dir + "/b2.png", "seed": 5]]
+        let lines = try jobs.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        try lines.joined(separator: "\n").write(toFile: dir + "/jobs.jsonl", atomically: true, encoding: .utf8)
+        let r = try run(["img2img", "--batch", dir + "/jobs.jsonl", "--model", Fixtures.path("models/tiny-sd21-base"), "--steps", "2",
+                         "--precision", "fp32", "--lora-dir", loras])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try pixels("b1.png"), try pixels("single.png"), "the batch line's tag was not applied")
+        XCTAssertEqual(try pixels("b2.png"), try pixels("plain.png"), "the previous line's LoRA leaked into the next")
+    }
 }
