@@ -63,7 +63,7 @@ let package = Package(
                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                  .product(name: "Logging", package: "swift-log")],
                 swiftSettings: optimise),
-        .testTarget(name: "SDServerTests", dependencies: ["SDServer", "SDCore", "SDTestSupport",
+        .testTarget(name: "SDServerTests", dependencies: ["SDServer", "SDJobs", "SDPipelines", "SDCore", "SDTestSupport",
                                                           .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport", "SDFuzzTargets"]),
     ],
