@@ -67,6 +67,9 @@ struct Serve: ParsableCommand {
             o.precision = precision.resolved
             o.tinyEncoder = vae.vaeEncoder.map(TinyVAEOptions.path)
             o.tinyDecoder = vae.vaeDecoder.map(TinyVAEOptions.path)
+            if !["127.0.0.1", "localhost", "::1"].contains(host) && apiAuth == nil {
+                printError("sdedit: warning: serving on \(host) without --api-auth: anyone who reaches this port can run jobs")
+            }
             let server = SDServer(config: config, jobs: try PipelineJobs(options: o))
             try server.prepareOutdir()
             let host = self.host
