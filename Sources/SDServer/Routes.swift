@@ -168,7 +168,7 @@ extension SDServer {
                 try await runJob(images: 0, label: "load \(title)") { [jobs] in try jobs.selectCheckpoint(title) }
             }
         }
-        storeOptions(pairs.filter { $0.0 != "sd_model_checkpoint" })
+        try storeOptions(pairs.filter { $0.0 != "sd_model_checkpoint" })
         return try json(options())
     }
 

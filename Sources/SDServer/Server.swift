@@ -106,8 +106,12 @@ public final class SDServer: @unchecked Sendable {
         return o.setting("sd_model_checkpoint", .string(jobs.currentCheckpoint))
     }
 
-    func storeOptions(_ o: [(String, JSONValue)]) {
-        lock.withLock {
+    /// Keep `o`'s keys; at most 1000 distinct keys are kept (A1111 knows a fixed set, sdedit stores
+    /// any, so repeated posts of new keys must not grow memory without bound).
+    func storeOptions(_ o: [(String, JSONValue)]) throws {
+        try lock.withLock {
+            let new = Set(o.map(\.0)).subtracting(storedOptions.map(\.0))
+            if storedOptions.count + new.count > 1000 { throw APIError.unprocessable("options: more than 1000 keys") }
             for (k, v) in o {
                 if let i = storedOptions.firstIndex(where: { $0.0 == k }) { storedOptions[i].1 = v } else { storedOptions.append((k, v)) }
             }

@@ -76,6 +76,12 @@ final class ServerRoutesTests: XCTestCase {
             let o = try await c.send(.get, "/sdapi/v1/options").json
             XCTAssertEqual(o["sd_model_checkpoint"] as? String, "tiny-b.safetensors")
             XCTAssertEqual(o["my_key"] as? String, "v")
+            // New keys are capped (memory), existing ones can always be set again.
+            let many = Dictionary(uniqueKeysWithValues: (0..<1001).map { ("k\($0)", $0) })
+            let tooMany = try await c.send(.post, "/sdapi/v1/options", json: many)
+            XCTAssertEqual(tooMany.status, .unprocessableContent)
+            let again = try await c.send(.post, "/sdapi/v1/options", json: ["my_key": "w"])
+            XCTAssertEqual(again.status, .ok)
         }
     }
 
