@@ -6,6 +6,9 @@
 import PackageDescription
 
 let optimise: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"], .when(configuration: .release))]
+// The library and tool targets build in the Swift 6 language mode (strict concurrency checking);
+// the tests and fuzz targets, whose fixtures are shared statics, stay in Swift 5 mode for now.
+let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
     name: "sdedit",
@@ -49,23 +52,24 @@ let package = Package(
         // Fuzz targets (scripts/fuzz): a library the corpus-replay test also uses, and a binary that is
         // a libFuzzer fuzzer when built with -sanitize=fuzzer (scripts/fuzz/run.sh), a replayer otherwise.
         .target(name: "SDFuzzTargets", dependencies: ["SDPipelines", "SDModels", "SDCore"], path: "scripts/fuzz/targets",
-                swiftSettings: optimise),
+                swiftSettings: optimise + swift5),
         .target(name: "CFuzzDriver", path: "scripts/fuzz/driver"),
         .executableTarget(name: "sdedit-fuzz", dependencies: ["SDFuzzTargets", "CFuzzDriver"], path: "scripts/fuzz/main",
-                          swiftSettings: optimise),
-        .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),
-        .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"]),
-        .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"]),
-        .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"]),
+                          swiftSettings: optimise + swift5),
+        .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport", swiftSettings: swift5),
+        .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"], swiftSettings: swift5),
         // `sdedit serve`: the AUTOMATIC1111 web API (/sdapi/v1/...) on Hummingbird 2.
         .target(name: "SDServer", dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore",
                                                  .product(name: "Hummingbird", package: "hummingbird"),
                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                  .product(name: "Logging", package: "swift-log")],
-                swiftSettings: optimise),
+                swiftSettings: optimise + swift5),
         .testTarget(name: "SDServerTests", dependencies: ["SDServer", "SDJobs", "SDPipelines", "SDCore", "SDTestSupport",
-                                                          .product(name: "HummingbirdTesting", package: "hummingbird")]),
-        .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport", "SDFuzzTargets"]),
+                                                          .product(name: "HummingbirdTesting", package: "hummingbird")],
+                    swiftSettings: swift5),
+        .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport", "SDFuzzTargets"], swiftSettings: swift5),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

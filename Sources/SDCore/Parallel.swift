@@ -27,13 +27,24 @@ public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> 
     let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     next.initialize(to: 0)
     defer { next.deallocate() }
-    DispatchQueue.concurrentPerform(iterations: workers) { _ in
-        while true {
-            let lo = sd_fetch_add(next, grain)
-            if lo >= n { break }
-            body(lo..<min(n, lo + grain))
+    withoutActuallyEscaping(body) { body in
+        let shared = SharedWork(next: next, body: body)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let lo = sd_fetch_add(shared.next, grain)
+                if lo >= n { break }
+                shared.body(lo..<min(n, lo + grain))
+            }
         }
     }
+}
+
+/// What the workers of one parallelChunks call share: the piece counter, only touched through an
+/// atomic fetch-add, and the body, which every kernel writes for disjoint ranges (its contract: the
+/// pieces never write the same memory). Sendable by that contract, not by the types.
+private struct SharedWork: @unchecked Sendable {
+    let next: UnsafeMutablePointer<Int>
+    let body: (Range<Int>) -> Void
 }
 
 /// Run `body(i)` for each i in 0..<n across the thread budget.

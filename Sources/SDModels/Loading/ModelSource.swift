@@ -194,9 +194,9 @@ public final class ModelSource {
     public func textEncoderWeights(_ c: CLIPTextConfig, precision: Precision = .fp32) throws -> WeightStore {
         try weights("text_encoder", precision: precision, folderTable: KeyTables.folderTextEncoder,
                     // CLIP ViT-L (SD 1.x) is the quick-GELU text encoder, OpenCLIP ViT-H (SD 2.x) exact GELU.
-                    loraNames: LoRAFile.textEncoderSpellings(clipL: c.quickGELU)) { f in
-            f.family.openCLIP ? (f.textPrefix, { KeyTables.openCLIP($0, layers: c.layers) })
-                : (SingleFileCheckpoint.clipLPrefix, KeyTables.clipL)
+                    loraNames: LoRAFile.textEncoderSpellings(clipL: c.quickGELU)) { f -> (String, (String) -> KeyTables.Mapped?) in
+            if f.family.openCLIP { return (f.textPrefix, { KeyTables.openCLIP($0, layers: c.layers) }) }
+            return (SingleFileCheckpoint.clipLPrefix, { KeyTables.clipL($0) })
         }
     }
 

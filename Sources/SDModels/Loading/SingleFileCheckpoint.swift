@@ -96,7 +96,7 @@ public final class SingleFileCheckpoint {
     /// Every component's keys through its table, as loading would with these config values (the
     /// fuzz target's entry: a hostile key name must give an error, never a trap).
     public func checkKeys(layersPerBlock l: Int, vaeLevels n: Int, textLayers t: Int) throws -> Int {
-        let text: (String) -> KeyTables.Mapped? = family.openCLIP ? { KeyTables.openCLIP($0, layers: t) } : KeyTables.clipL
+        let text: (String) -> KeyTables.Mapped? = family.openCLIP ? { KeyTables.openCLIP($0, layers: t) } : { KeyTables.clipL($0) }
         return try entries(prefix: Self.unetPrefix) { KeyTables.unet($0, layersPerBlock: l) }.count
             + entries(prefix: Self.vaePrefix) { KeyTables.vae($0, levels: n) }.count + entries(prefix: textPrefix, text).count
             + (hasDepthModel ? entries(prefix: Self.depthPrefix, KeyTables.midas).count : 0)

@@ -8,7 +8,7 @@
 
 extension SchedulerKind {
     /// One A1111 sampler as GET /sdapi/v1/samplers lists it.
-    public struct A1111Sampler: Equatable {
+    public struct A1111Sampler: Equatable, Sendable {
         public let name: String
         public let aliases: [String]
         public let options: [String: String]
