@@ -65,7 +65,7 @@ let package = Package(
                                                  .product(name: "Hummingbird", package: "hummingbird"),
                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                  .product(name: "Logging", package: "swift-log")],
-                swiftSettings: optimise + swift5),
+                swiftSettings: optimise),
         .testTarget(name: "SDServerTests", dependencies: ["SDServer", "SDJobs", "SDPipelines", "SDCore", "SDTestSupport",
                                                           .product(name: "HummingbirdTesting", package: "hummingbird")],
                     swiftSettings: swift5),

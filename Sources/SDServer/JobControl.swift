@@ -85,7 +85,7 @@ final class JobQueue: @unchecked Sendable {
     /// Refuse new jobs from now on (shutdown).
     func close() { lock.withLock { closed = true } }
 
-    func run<T>(_ work: @escaping () throws -> T) async throws -> T {
+    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try lock.withLock {
             if closed { throw APIError(.serviceUnavailable, "the server is shutting down") }
             waiting += 1

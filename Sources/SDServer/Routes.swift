@@ -72,7 +72,7 @@ extension SDServer {
         s.width = e.image.width; s.height = e.image.height
         try checkCheckpoint(s.checkpoint)
         let label = depth ? "depth2img" : "img2img"
-        let out = try await runJob(images: s.imageCount, label: label) { [jobs, control] in
+        let out = try await runJob(images: s.imageCount, label: label) { [jobs, control, s] in
             try Self.timed { depth ? try jobs.depth2img(s, e, control: control) : try jobs.img2img(s, e, control: control) }
         }
         try save(out)
@@ -233,9 +233,9 @@ extension SDServer {
             throw APIError.unprocessable("upscaler_1: unknown upscaler '\(name)' (GET /sdapi/v1/upscalers lists them)")
         }
         if let f = r.upscalingResize, f != 4 { throw APIError.unprocessable("upscaling_resize: the x4 upscaler scales by 4 only") }
-        let image = try ImagePayload.decode(text, field: "image", maxPixels: config.maxPixels)
+        let input = EditSettings(image: try ImagePayload.decode(text, field: "image", maxPixels: config.maxPixels))
         let png = try await runJob(images: 1, label: "upscale") { [jobs, control] in
-            try jobs.upscale(image, upscaler: name, control: control)
+            try jobs.upscale(input.image, upscaler: name, control: control)
         }
         return try json(.object([("html_info", .string("")), ("image", .string(ImagePayload.encode(png)))]))
     }

@@ -88,7 +88,7 @@ public final class SDServer: @unchecked Sendable {
     }
 
     /// Run `work` on the job queue with the progress state set for `images` images.
-    func runJob<T>(images: Int, label: String, _ work: @escaping () throws -> T) async throws -> T {
+    func runJob<T: Sendable>(images: Int, label: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await queue.run { [control] in
             control.begin(images: images, label: label)
             defer { control.end() }

@@ -5,8 +5,9 @@ import Foundation
 import SDCore
 import SDPipelines
 
-/// The sampling numbers of an A1111 txt2img or img2img request.
-public struct GenerationSettings {
+/// The sampling numbers of an A1111 txt2img or img2img request. Sendable by hand: plain values (a
+/// String-backed enum from SDPipelines, which does not declare it Sendable).
+public struct GenerationSettings: @unchecked Sendable {
     public var prompt = ""
     public var negativePrompt = ""
     /// -1 (or any negative): a random 32-bit seed, as A1111's get_fixed_seed.
@@ -27,7 +28,8 @@ public struct GenerationSettings {
 }
 
 /// The img2img fields of a request (modules/api/models.py's StableDiffusionImg2ImgProcessingAPI).
-public struct EditSettings {
+/// Sendable by hand: SDCore's Image is a value type (sizes and a sample array) not declared Sendable.
+public struct EditSettings: @unchecked Sendable {
     public var image: Image
     public var mask: Image?
     public var maskBlur = 4
@@ -67,7 +69,7 @@ public struct Checkpoint: Sendable, Equatable {
     }
 }
 
-public protocol ServerJobs: AnyObject {
+public protocol ServerJobs: AnyObject, Sendable {
     func txt2img(_ s: GenerationSettings, control: JobControl) throws -> JobOutput
     func img2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput
     func depth2img(_ s: GenerationSettings, _ e: EditSettings, control: JobControl) throws -> JobOutput
