@@ -28,11 +28,12 @@ func withClient(_ server: SDServer, _ body: @escaping @Sendable (TestClientProto
 }
 
 extension TestClientProtocol {
-    func send(_ method: HTTPRequest.Method, _ uri: String, json: Any? = nil, raw: String? = nil,
+    func send(_ method: HTTPRequest.Method, _ uri: String, json: Any? = nil, raw: String? = nil, bytes: [UInt8]? = nil,
               headers: HTTPFields = [:]) async throws -> Answer {
         var buffer: ByteBuffer? = nil
         if let j = json { buffer = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: j)) }
         if let r = raw { buffer = ByteBuffer(string: r) }
+        if let b = bytes { buffer = ByteBuffer(bytes: b) }
         var h = headers
         if buffer != nil && h[.contentType] == nil { h[.contentType] = "application/json" }
         return try await execute(uri: uri, method: method, headers: h, body: buffer) { r in
