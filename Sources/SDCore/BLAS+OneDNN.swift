@@ -1,8 +1,7 @@
 // fp32 GEMM on oneDNN instead of OpenBLAS where it is measured faster: Intel cores with AVX-512.
 // There oneDNN's brgemm kernels beat OpenBLAS's Cooperlake/SkylakeX sgemm on the UNet's and VAE's
-// shapes (one core, Xeon family 6 model 207, 2026-12-02: 4096×2560×320 108 vs 100 GFLOP/s,
-// 4096×320×320 115 vs 91, 1024×640×640 128 vs 100, the VAE conv's 128×1152×cols 142 vs 110; FMA peak
-// 168). Elsewhere (AMD, AVX2 CPUs) OpenBLAS stays: no measurement says otherwise. A fixed rule from
+// shapes (figures in docs/benchmarks.md, "Why the kernel rules are what they are"). Elsewhere (AMD,
+// AVX2 CPUs) OpenBLAS stays: no measurement says otherwise. A fixed rule from
 // cpuid, and tiles fixed by the shape as for OpenBLAS, so the image does not depend on the run.
 // The rule is applied by KernelPlan.from; SDEDIT_FP32_GEMM=openblas|onednn overrides it (benchmarks, tests).
 import CKernels

@@ -51,11 +51,9 @@ public enum CPU {
     /// Whether bf16 GEMMs beat fp32 ones on this core, from its features and vendor (a fixed rule,
     /// never a timing, so `--precision auto` gives the same image on every run): AMX, yes; AVX512-BF16
     /// on AMD Zen 4/5, yes (its FMAs run 512-bit vectors as two 256-bit halves while a VDPBF16PS does
-    /// twice the multiplies; measured 0.72× the fp32 UNet step, EPYC family 25 model 17); AVX512-BF16
-    /// on Intel without AMX (Cooper Lake, or a Xeon whose AMX the hypervisor hides), no: its two 512-bit
-    /// FMA ports outrun VDPBF16PS (one core, 12 independent accumulators: 168 GFLOP/s fp32 FMA against
-    /// 84 GFLOP/s bf16 dot products; a 20-step inpaint 310 s in bf16 against 251 s in fp32; Xeon family
-    /// 6 model 207 with AMX masked by the hypervisor, 2026-12-02).
+    /// twice the multiplies); AVX512-BF16 on Intel without AMX (Cooper Lake, or a Xeon whose AMX the
+    /// hypervisor hides), no: its two 512-bit FMA ports outrun VDPBF16PS. The measurements behind the
+    /// rule are in docs/benchmarks.md ("Why the kernel rules are what they are").
     public static var bf16OutrunsFP32: Bool { hasAMX || (info.avx512_bf16 != 0 && vendor == "AuthenticAMD") }
 
     /// One line: "AMD EPYC (family 25 model 1, AuthenticAMD): avx2 fma f16c".

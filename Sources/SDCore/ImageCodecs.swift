@@ -30,7 +30,7 @@ extension Image {
                            : sd_jpeg_decode(p.baseAddress, p.count, Int64(maxPixels), &img, &err, err.count)
         }
         if rc != 0 {
-            let msg = String(cString: err)
+            let msg = cText(err)
             throw SDError.badFile(path: name, message: "cannot decode \(format == .png ? "PNG" : "JPEG"): \(msg)")
         }
         defer { sd_free(img.pixels) }
@@ -78,7 +78,7 @@ extension Image {
                                       : bytes8.withUnsafeMutableBytes { run($0.baseAddress!) }
             }
         }
-        guard rc == 0, let o = out else { throw SDError.invalidInput("cannot encode PNG: \(String(cString: err))") }
+        guard rc == 0, let o = out else { throw SDError.invalidInput("cannot encode PNG: \(cText(err))") }
         defer { sd_free(o) }
         return Array(UnsafeBufferPointer(start: o, count: len))
     }
@@ -95,8 +95,13 @@ extension Image {
                                bit_depth: 8, pixels: p.baseAddress!)
             return sd_jpeg_encode(&img, Int32(Swift.max(1, Swift.min(100, quality))), &out, &len, &err, err.count)
         }
-        guard rc == 0, let o = out else { throw SDError.invalidInput("cannot encode JPEG: \(String(cString: err))") }
+        guard rc == 0, let o = out else { throw SDError.invalidInput("cannot encode JPEG: \(cText(err))") }
         defer { free(o) }
         return Array(UnsafeBufferPointer(start: o, count: len))
     }
+}
+
+/// The text of a NUL-terminated C buffer (an error message or path the C side filled in).
+func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -54,7 +54,7 @@ public enum ImageIO {
         sd_cleanup_install()
         let fd = mkstemp(&template)
         if fd < 0 { throw failure("cannot create output") }
-        let tmp = String(cString: template)
+        let tmp = cText(template)
         sd_cleanup_set(tmp)
         defer { sd_cleanup_set(nil) }
         let mask = umask(0)

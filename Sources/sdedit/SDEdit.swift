@@ -63,9 +63,8 @@ extension SDEdit {
 }
 
 /// Serve every allocation from the heap and never trim it. glibc otherwise maps each large tensor
-/// (> 32 MiB) afresh and unmaps it on free, so every op pays page faults and kernel page zeroing:
-/// measured 2026-11-23, VAE encode 512² 6.00 s → 4.22 s, decode 11.16 s → 9.42 s, model load halved,
-/// for about 160 MiB more peak RSS.
+/// (> 32 MiB) afresh and unmaps it on free, so every op pays page faults and kernel page zeroing
+/// (the VAE took about a third longer that way; figures in docs/benchmarks.md).
 func keepFreedMemory() {
     _ = mallopt(M_MMAP_MAX, 0)
     _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
