@@ -32,13 +32,14 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--only", default="")
     p.add_argument("--suite", default="core", choices=["core", "inpaint", "inpaint-full", "upscale", "depth", "depth-full",
-                                                    "turbo", "turbo-job"])
+                                                    "turbo", "turbo-job", "lora"])
     p.add_argument("--model", default="bench-models/sd2-inpainting")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--no-full", action="store_true")
     p.add_argument("--taesd", default="bench-models/taesd")
     p.add_argument("--strength", type=float, default=0.5)
     p.add_argument("--tiny-vae", action="store_true")
+    p.add_argument("--lora", default="bench-models/lora-r32.safetensors")
     p.add_argument("--bf16", action="store_true", help="also time torch.autocast('cpu', torch.bfloat16)")
     a = p.parse_args()
     if a.suite == "upscale":
@@ -47,6 +48,8 @@ def main():
         return depth(a)
     if a.suite in ("turbo", "turbo-job"):
         return turbo(a)
+    if a.suite == "lora":
+        return lora(a)
     if a.suite != "core":
         return inpaint(a)
     torch.set_num_threads(a.threads)
@@ -190,6 +193,25 @@ def turbo(a):
         out["seconds"][key] = mid["job"]
         out["seconds"]["python_imports"] = mid["imports"]
         out["peak_rss_mib"][key] = mid["peak_rss_mib"]
+    print(json.dumps(out))
+
+
+def lora(a):
+    """Same work as `sdedit bench lora`: the pipeline's from_pretrained, and the same followed by
+    load_lora_weights + fuse_lora (the LoRA merged into the weights, as sdedit merges it at load)."""
+    from diffusers import StableDiffusionPipeline
+    torch.set_num_threads(a.threads)
+
+    def load(with_lora):
+        pipe = StableDiffusionPipeline.from_pretrained(a.model, torch_dtype=torch.float32, safety_checker=None,
+                                                       requires_safety_checker=False)
+        if with_lora:
+            pipe.load_lora_weights(a.lora)
+            pipe.fuse_lora(lora_scale=1.0)
+        return pipe
+    out = {"torch": torch.__version__, "threads": a.threads,
+           "seconds": {"load": median(lambda: load(False), 1, a.repeat),
+                       "load_lora": median(lambda: load(True), 1, a.repeat)}}
     print(json.dumps(out))
 
 

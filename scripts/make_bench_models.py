@@ -88,6 +88,7 @@ def main():
     print(x4)
     depth(a.out, folder)
     turbo(a.out, folder)
+    lora(a.out, os.path.join(a.out, "sd-turbo"))
 
 
 # stabilityai/sd-turbo's scheduler_config.json (SD 2.1-base architecture, distilled for 1–4 steps).
@@ -122,6 +123,39 @@ def turbo(out, inpaint_folder):
     if not os.path.exists(os.path.join(taesd, "config.json")):
         AutoencoderTiny().save_pretrained(taesd)
     print(taesd)
+
+
+def lora(out, base_folder, rank=32):
+    """A kohya-format LoRA the shape of the ones people share for SD 2.x: rank 32 on every attention and
+    feed-forward Linear and proj_in/proj_out of the UNet's transformers and on the text encoder's
+    q/k/v/out and MLP, alpha = rank, fp16 as kohya's trainer saves (`sdedit bench lora`)."""
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import save_file
+    from transformers import CLIPTextModel
+    path = os.path.join(out, "lora-r32.safetensors")
+    if os.path.exists(path):
+        return print(path)
+    g = torch.Generator().manual_seed(3)
+    tensors = {}
+
+    def add(prefix, module):
+        tensors[prefix + ".lora_down.weight"] = (torch.randn(rank, module.in_features, generator=g) * 0.02).half()
+        tensors[prefix + ".lora_up.weight"] = (torch.randn(module.out_features, rank, generator=g) * 0.02).half()
+        tensors[prefix + ".alpha"] = torch.tensor(float(rank)).half()
+    unet = UNet2DConditionModel.from_pretrained(os.path.join(base_folder, "unet"))
+    leaves = ("to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2", "proj_in", "proj_out")
+    for name, m in unet.named_modules():
+        if isinstance(m, torch.nn.Linear) and "attentions" in name and name.endswith(leaves):
+            add("lora_unet_" + name.replace(".", "_"), m)
+    te = CLIPTextModel.from_pretrained(os.path.join(base_folder, "text_encoder"))
+    for name, m in te.named_modules():
+        if isinstance(m, torch.nn.Linear) and ".layers." in name:
+            # kohya names the text encoder's modules from CLIPTextModel's text_model (transformers 5
+            # lists them without that prefix).
+            full = name if name.startswith("text_model.") else "text_model." + name
+            add("lora_te_" + full.replace(".", "_"), m)
+    save_file(tensors, path)
+    print(path)
 
 
 def depth(out, inpaint_folder):

@@ -282,6 +282,29 @@ def crop_region_fixtures():
     print(f"wrote inpaint/crop_regions.json ({len(cases)} cases)")
 
 
+def mask_resize_fixtures():
+    """Masks resized as diffusers' mask processor resizes them (VaeImageProcessor with do_binarize and
+    do_convert_grayscale: Pillow LANCZOS on the L image, / 255, ≥ 0.5 → 1), up and down, with
+    several regions: fixtures/inpaint/mask_resize.json (0/255 input planes and 0/1 outputs)."""
+    import json
+    from diffusers.image_processor import VaeImageProcessor
+    proc = VaeImageProcessor(vae_scale_factor=1, do_normalize=False, do_binarize=True, do_convert_grayscale=True)
+    cases = []
+    for (w, h, rects, ow, oh) in [(6, 4, [(3, 0, 6, 4)], 9, 5), (7, 7, [(2, 2, 5, 5)], 3, 3),
+                                  (10, 8, [(1, 1, 4, 3), (7, 5, 9, 8)], 4, 3), (5, 5, [(2, 2, 3, 3)], 13, 11),
+                                  (31, 17, [(0, 0, 9, 17), (20, 4, 31, 12)], 64, 40), (40, 30, [(5, 7, 33, 21)], 16, 12)]:
+        m = np.zeros((h, w), np.uint8)
+        for (x0, y0, x1, y1) in rects:
+            m[y0:y1, x0:x1] = 255
+        out = proc.preprocess(Image.fromarray(m, "L"), height=oh, width=ow)
+        cases.append({"width": w, "height": h, "mask": (m // 255).flatten().tolist(), "out_width": ow, "out_height": oh,
+                      "out": [int(v) for v in out.flatten().tolist()]})
+    path = os.path.join(ROOT, "inpaint", "mask_resize.json")
+    with open(path, "w") as fh:
+        json.dump(cases, fh, separators=(",", ":"))
+    print(f"wrote inpaint/mask_resize.json ({len(cases)} cases)")
+
+
 def bpe_fixtures():
     """Byte-level BPE edge cases (fixtures/inpaint/bpe_cases.json): random words over small alphabets,
     where merges compete and overlap, and long repetitive words, tokenised by transformers'
@@ -533,7 +556,7 @@ def lora_fixtures():
 # Written by default (the others are subsets or extras of these).
 DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora"]
 ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
-             "single", "midas", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora"]
+             "single", "midas", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora", "maskresize"]
 
 
 def main():
@@ -561,6 +584,8 @@ def main():
         crop_region_fixtures()
     if "inpaint" in a.parts or "cropcase" in a.parts:
         crop_pipeline_fixtures()
+    if "inpaint" in a.parts or "maskresize" in a.parts:
+        mask_resize_fixtures()
     if "upscale" in a.parts:
         upscale_fixtures()
     if "depth" in a.parts:

@@ -102,10 +102,7 @@ extension LoadedModel {
             u.tileOverlap = overlap
             u.deepCache = r.deepCache
             u.stop = r.stop
-            // Padded to the VAE's multiple and cropped back to exactly 4×.
-            let padded = Compositing.padToMultiple(image, sd.vae.config.scaleFactor)
-            let decoded = try pipe(image: padded.toTensor(), u, progress: progress)
-            let out = Compositing.crop(Image(tensor: decoded), width: image.width * 4, height: image.height * 4)
+            let out = try pipe(image: image, u, progress: progress)
             return (out, sampled((out.width, out.height)) + [
                 ("Noise level", "\(noiseLevel)"), ("Tile", tile.map { "\($0)" } ?? "off"),
             ])

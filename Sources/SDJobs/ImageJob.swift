@@ -16,9 +16,9 @@ public enum JobTask {
     case txt2img(width: Int?, height: Int?)
     /// The image re-noised by `strength` and denoised again.
     case img2img(image: Image)
-    /// `mask` ([1, 1, H, W], 1 = repaint) repainted in `image`; `fields` are extra infotext fields
+    /// `mask` (the image's size) repainted in `image`; `fields` are extra infotext fields
     /// (outpaint's extension and overlap).
-    case inpaint(image: Image, mask: Tensor, options: InpaintImageOptions, fields: [(String, String)])
+    case inpaint(image: Image, mask: Mask, options: InpaintImageOptions, fields: [(String, String)])
     /// A depth-conditioned img2img.
     case depth2img(image: Image, depth: DepthSource)
     /// The x4 latent upscaler.

@@ -128,6 +128,10 @@ public final class WeightStore {
     /// allocates only each ΔW (a `var t = base` would copy the weight once more on write).
     func applyDeltas(_ key: String, to t: inout Tensor) throws {
         for d in deltas[key] ?? [] {
+            if let add = d.accumulate {
+                try t.withUnsafeMutableBufferPointer { try add($0) }
+                continue
+            }
             let u = try d.compute()
             guard u.count == t.count else {
                 throw SDError.badFile(path: d.source, message: "key \(d.key): update of shape \(u.shape) does not fit \(key) \(t.shape)")

@@ -11,11 +11,6 @@ public enum Compositing {
         return im.edgePadded(right: w - im.width, bottom: h - im.height)
     }
 
-    /// Pad a [1, 1, H, W] mask with zeros (keep) on the right and bottom to `width`×`height`.
-    public static func padMask(_ mask: Tensor, width: Int, height: Int) -> Tensor {
-        mask.padded2D(left: 0, right: width - mask.dim(3), top: 0, bottom: height - mask.dim(2))
-    }
-
     /// The top-left `width`×`height` of an image.
     public static func crop(_ im: Image, width: Int, height: Int) -> Image {
         if im.width == width && im.height == height { return im }
@@ -29,10 +24,11 @@ public enum Compositing {
 
     /// original·(1 − α) + generated·α with α = the binary mask blurred by a Gaussian of σ = `blur`
     /// pixels, limited to the mask itself: pixels outside the mask keep their original values exactly.
-    public static func composite(original: Image, generated: Image, mask: Tensor, blur: Double) -> Image {
+    public static func composite(original: Image, generated: Image, mask: Mask, blur: Double) -> Image {
         precondition(original.width == generated.width && original.height == generated.height && original.channels == generated.channels)
+        precondition(mask.width == original.width && mask.height == original.height, "mask and image sizes differ")
         let w = original.width, h = original.height, c = original.channels
-        let m = mask.storage
+        let m = mask.values.map(Float.init)
         let alpha = blur > 0 ? gaussianBlur(m, width: w, height: h, sigma: blur) : m
         var out = original.samples
         for i in 0..<(w * h) where m[i] > 0 {

@@ -33,13 +33,13 @@ extension InpaintPipeline {
     /// model's 32 px does not crop every image.
     public var defaultWorkSize: Int { max(512, model.unet.config.sampleSize * model.vae.config.scaleFactor) }
 
-    /// Inpaint `mask` (a [1, 1, H, W] 0/1 mask, 1 = repaint, the image's size) in an RGB image.
-    public func callAsFunction(image original: Image, mask binary: Tensor, _ r: InpaintRequest,
+    /// Inpaint `mask` (the image's size) in an RGB image.
+    public func callAsFunction(image original: Image, mask given: Mask, _ r: InpaintRequest,
                                options o: InpaintImageOptions, progress: Progress? = nil) throws -> InpaintImageResult {
-        precondition(binary.dim(2) == original.height && binary.dim(3) == original.width, "mask and image sizes differ")
+        precondition(given.height == original.height && given.width == original.width, "mask and image sizes differ")
         let f = model.vae.config.scaleFactor
         // 1. Grow or shrink the mask; the crop box, the pipeline and the feather all use the result.
-        let mask = MaskedArea.grow(binary, by: o.maskGrow)
+        let mask = given.grown(by: o.maskGrow)
         // 2. The area: a crop around the mask, or the whole image (also when nothing is masked).
         let box = cropBox(grownMask: mask, width: original.width, height: original.height, options: o)
         var generated: Image
@@ -49,10 +49,9 @@ extension InpaintPipeline {
             //    image and mask processors; the mask is binarised again after resizing).
             workSize = MaskedArea.workingSize(for: box, workSize: o.workSize ?? defaultWorkSize, multiple: f)
             let image = MaskedArea.crop(original, box).pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos)
-            let m = try MaskPreparation.binaryMask(MaskedArea.maskImage(MaskedArea.crop(mask, box))
-                .pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos))
+            let m = MaskedArea.crop(mask, box).resized(width: workSize.0, height: workSize.1)
             // 4. The pipeline on the crop.
-            let decoded = try self(image: image.toTensor(), mask: m, r, content: o.content, progress: progress)
+            let decoded = try self(image: image.toTensor(), mask: m.tensor(), r, content: o.content, progress: progress)
             // 5. Back to the box's size, over the untouched original.
             let back = Image(tensor: decoded).pillowResized(width: box.width, height: box.height, filter: .lanczos)
             generated = MaskedArea.paste(back, into: original, at: box)
@@ -60,9 +59,9 @@ extension InpaintPipeline {
             // 3. Pad to the VAE multiple (edge pixels; the mask with keep) so the exact size survives.
             let padded = Compositing.padToMultiple(original, f)
             workSize = (padded.width, padded.height)
-            let m = Compositing.padMask(mask, width: padded.width, height: padded.height)
+            let m = mask.padded(right: padded.width - mask.width, bottom: padded.height - mask.height)
             // 4. The pipeline on the whole image; 5. the padding cropped off.
-            let decoded = try self(image: padded.toTensor(), mask: m, r, content: o.content, progress: progress)
+            let decoded = try self(image: padded.toTensor(), mask: m.tensor(), r, content: o.content, progress: progress)
             generated = Compositing.crop(Image(tensor: decoded), width: original.width, height: original.height)
         }
         // 6. Paste back through the feathered mask: pixels outside the mask stay the original's.
@@ -74,9 +73,9 @@ extension InpaintPipeline {
 
     /// Where `callAsFunction` will run for this mask (the crop box, nil = the whole image) and at
     /// which size, so a caller can say so before the run.
-    public func area(mask binary: Tensor, options o: InpaintImageOptions) -> (box: CropBox?, width: Int, height: Int) {
-        let w = binary.dim(3), h = binary.dim(2), f = model.vae.config.scaleFactor
-        guard let box = cropBox(grownMask: MaskedArea.grow(binary, by: o.maskGrow), width: w, height: h, options: o) else {
+    public func area(mask: Mask, options o: InpaintImageOptions) -> (box: CropBox?, width: Int, height: Int) {
+        let w = mask.width, h = mask.height, f = model.vae.config.scaleFactor
+        guard let box = cropBox(grownMask: mask.grown(by: o.maskGrow), width: w, height: h, options: o) else {
             return (nil, (w + f - 1) / f * f, (h + f - 1) / f * f)
         }
         let size = MaskedArea.workingSize(for: box, workSize: o.workSize ?? defaultWorkSize, multiple: f)
@@ -85,7 +84,7 @@ extension InpaintPipeline {
 
     /// Step 2: a crop around the (grown) mask when asked for, or when auto and the image is larger
     /// than the working size.
-    func cropBox(grownMask mask: Tensor, width: Int, height: Int, options o: InpaintImageOptions) -> CropBox? {
+    func cropBox(grownMask mask: Mask, width: Int, height: Int, options o: InpaintImageOptions) -> CropBox? {
         let work = o.workSize ?? defaultWorkSize
         let crop = o.area == .masked || (o.area == .auto && (width > work || height > work))
         return crop ? MaskedArea.cropRegion(mask: mask, width: work, height: work, pad: o.padding) : nil

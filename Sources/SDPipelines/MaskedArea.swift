@@ -1,7 +1,7 @@
 // Inpainting only around the mask ("Inpaint area: Only masked" in AUTOMATIC1111, diffusers'
 // padding_mask_crop): the box that holds every masked pixel, padded and widened to the working
 // aspect ratio within the image, exactly as diffusers' VaeImageProcessor.get_crop_region
-// (src/diffusers/image_processor.py); and growing/shrinking a binary mask before the pipeline sees it.
+// (src/diffusers/image_processor.py); and cropping and pasting the box.
 import SDCore
 
 /// Where an inpaint runs: on a crop around the mask, on the whole image, or (auto) on a crop when
@@ -18,15 +18,14 @@ public struct CropBox: Equatable, CustomStringConvertible, Sendable {
 }
 
 public enum MaskedArea {
-    /// get_crop_region(mask, width, height, pad) for a [1, 1, H, W] 0/1 mask: the bounding box of the
+    /// get_crop_region(mask, width, height, pad): the bounding box of the
     /// nonzero pixels, `pad` pixels wider on each side (clipped to the image), then grown along one
     /// axis to width:height, shifted back inside the image where it overhangs. Several disjoint
     /// regions get one box around all of them. nil when nothing is masked (diffusers divides by zero).
-    public static func cropRegion(mask: Tensor, width: Int, height: Int, pad: Int) -> CropBox? {
-        let h = mask.dim(2), w = mask.dim(3)
+    public static func cropRegion(mask: Mask, width: Int, height: Int, pad: Int) -> CropBox? {
+        let h = mask.height, w = mask.width
         var left = w, right = -1, top = h, bottom = -1
-        mask.withUnsafeBufferPointer { m in
-            let p = m.baseAddress!
+        mask.values.withUnsafeBufferPointer { p in
             for y in 0..<h {
                 var x = 0
                 while x < w && p[y * w + x] == 0 { x += 1 }
@@ -71,35 +70,6 @@ public enum MaskedArea {
         return (round(Double(workSize) * Double(box.width) / Double(box.height)), round(Double(workSize)))
     }
 
-    /// Dilate (px > 0) or erode (px < 0) a [1, 1, H, W] 0/1 mask by |px| pixels with a square window
-    /// of side 2|px| + 1 (ComfyUI's grow_mask_by kernel is square too). The window is clipped at the
-    /// image's edges, so a mask touching the border stays on it when shrunk (scipy's grey_erosion, which
-    /// ComfyUI's GrowMask uses, reflects at the border to the same effect).
-    public static func grow(_ mask: Tensor, by px: Int) -> Tensor {
-        if px == 0 { return mask }
-        let h = mask.dim(2), w = mask.dim(3), r = abs(px)
-        let dilate = px > 0
-        // Separable running max (dilation) or min (erosion) over ±r along x, then along y.
-        func pass(_ src: [Float], along horizontal: Bool) -> [Float] {
-            var out = [Float](repeating: 0, count: src.count)
-            let lines = horizontal ? h : w, len = horizontal ? w : h
-            for l in 0..<lines {
-                let at = { (i: Int) in horizontal ? l * w + i : i * w + l }
-                // prefix count of masked pixels along the line, so each window is O(1)
-                var prefix = [Int](repeating: 0, count: len + 1)
-                for i in 0..<len { prefix[i + 1] = prefix[i] + (src[at(i)] != 0 ? 1 : 0) }
-                for i in 0..<len {
-                    let lo = max(i - r, 0), hi = min(i + r + 1, len)
-                    let on = prefix[hi] - prefix[lo]
-                    out[at(i)] = (dilate ? on > 0 : on == hi - lo) ? 1 : 0
-                }
-            }
-            return out
-        }
-        let grown = pass(pass(mask.storage, along: true), along: false)
-        return Tensor(shape: mask.shape, storage: grown)
-    }
-
     /// The box's pixels of an image.
     public static func crop(_ im: Image, _ b: CropBox) -> Image {
         var out = [UInt16](repeating: 0, count: b.width * b.height * im.channels)
@@ -111,12 +81,9 @@ public enum MaskedArea {
         return Image(width: b.width, height: b.height, channels: c, bitDepth: im.bitDepth, samples: out)
     }
 
-    /// The box's part of a [1, 1, H, W] mask.
-    public static func crop(_ mask: Tensor, _ b: CropBox) -> Tensor {
-        let w = mask.dim(3), m = mask.storage
-        return Tensor(shape: [1, 1, b.height, b.width]) { o in
-            for y in 0..<b.height { for x in 0..<b.width { o[y * b.width + x] = m[(b.y0 + y) * w + b.x0 + x] } }
-        }
+    /// The box's part of a mask.
+    public static func crop(_ mask: Mask, _ b: CropBox) -> Mask {
+        mask.cropped(x: b.x0, y: b.y0, width: b.width, height: b.height)
     }
 
     /// `part` written over the box of `im`.
@@ -129,11 +96,5 @@ public enum MaskedArea {
             for i in 0..<(b.width * c) { out[dst + i] = part.samples[src + i] }
         }
         return Image(width: im.width, height: im.height, channels: c, bitDepth: im.bitDepth, samples: out)
-    }
-
-    /// A 0/1 mask as an 8-bit grayscale image (0 / 255), for resizing it as Pillow resizes an L image.
-    static func maskImage(_ mask: Tensor) -> Image {
-        Image(width: mask.dim(3), height: mask.dim(2), channels: 1, bitDepth: 8,
-              samples: mask.storage.map { $0 != 0 ? 255 : 0 })
     }
 }

@@ -11,16 +11,13 @@ public struct Extension: Equatable, Sendable {
 }
 
 public enum Outpainting {
-    /// The canvas [W + l + r, H + t + b] and its 0/1 mask [1, 1, H', W'] (1 = paint).
-    public static func canvas(_ im: Image, extend e: Extension, overlap: Int) -> (image: Image, mask: Tensor) {
+    /// The canvas [W + l + r, H + t + b] and its mask (repaint the new area and the overlap).
+    public static func canvas(_ im: Image, extend e: Extension, overlap: Int) -> (image: Image, mask: Mask) {
         let canvas = im.edgePadded(left: e.left, top: e.top, right: e.right, bottom: e.bottom)
         let w = canvas.width, h = canvas.height
         // Kept: the original's pixels more than `overlap` inside each extended side.
         let x0 = e.left + (e.left > 0 ? overlap : 0), x1 = e.left + im.width - (e.right > 0 ? overlap : 0)
         let y0 = e.top + (e.top > 0 ? overlap : 0), y1 = e.top + im.height - (e.bottom > 0 ? overlap : 0)
-        let mask = Tensor(shape: [1, 1, h, w]) { m in
-            for y in 0..<h { for x in 0..<w { m[y * w + x] = (x >= x0 && x < x1 && y >= y0 && y < y1) ? 0 : 1 } }
-        }
-        return (canvas, mask)
+        return (canvas, Mask(width: w, height: h) { x, y in !(x >= x0 && x < x1 && y >= y0 && y < y1) })
     }
 }

@@ -53,6 +53,14 @@ public struct UpscalePipeline {
         }
     }
 
+    /// The image upscaled exactly 4×: padded on the right and bottom to the VAE's multiple (edge
+    /// pixels), upscaled, and the padding's 4× cropped off.
+    public func callAsFunction(image: Image, _ r: UpscaleRequest, progress: Progress? = nil) throws -> Image {
+        let padded = Compositing.padToMultiple(image.rgb8(), model.vae.config.scaleFactor)
+        let decoded = try self(image: padded.toTensor(), r, progress: progress)
+        return Compositing.crop(Image(tensor: decoded), width: image.width * 4, height: image.height * 4)
+    }
+
     /// image: RGB [1, 3, h, w] in [−1, 1] (h, w multiples of the VAE factor). Returns [1, 3, 4h, 4w] in [−1, 1].
     public func callAsFunction(image: Tensor, _ r: UpscaleRequest, progress: Progress? = nil) throws -> Tensor {
         // 8. Decode, tiled when the latent is larger than a tile.

@@ -1,9 +1,10 @@
-// `--batch jobs.jsonl` (inpaint, depth2img, upscale): many edits, one model load. One JSON object
+// `--batch jobs.jsonl` (every command that takes a prompt): many jobs, one model load. One JSON object
 // per line, e.g. for inpaint
 //   {"image": "a.png", "mask": "a-mask.png", "prompt": "…", "output": "a-out.png",
 //    "negative_prompt": "…", "seed": 1, "steps": 30, "guidance": 7.5, "strength": 1.0}
 // Each command's required fields are its positional arguments; the rest fall back to the command line
-// (output: <image>-<job>.png). Each output is written atomically as its job finishes; a bad line is
+// (output: <image>-<job>.png; txt2img-<job number>.png for txt2img). Relative paths resolve against
+// the jobs file's folder. Each output is written atomically as its job finishes; a bad line is
 // reported with its number and the others still run; the exit status is that of the first failed job
 // (0 when all succeeded).
 import ArgumentParser
@@ -12,7 +13,7 @@ import SDCore
 import SDJobs
 import SDPipelines
 
-struct BatchJob: BatchLine {
+struct BatchJob: ImageBatchLine {
     let image: String, mask: String, prompt: String
     let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -30,12 +31,8 @@ extension Inpaint {
             var r = inpaint.request(prompt: job.prompt, common: common, seed: job.seed ?? base &+ UInt64(i))
             try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: job.strength)
             let out = try batchOutput(job.output, image: job.image, suffix: "inpaint", inputs: [job.image, job.mask, path])
-            let original = try common.readImage(job.image).rgb8()
-            let maskImage = try common.readImage(job.mask)
-            guard maskImage.width == original.width && maskImage.height == original.height else {
-                throw SDError.invalidInput("\(job.mask): mask is \(maskImage.width)x\(maskImage.height) but the image is \(original.width)x\(original.height)")
-            }
-            let binary = try checkedBinaryMask(maskImage, path: job.mask, channel: maskChannel, invert: invertMask, progress: progress)
+            let original = try common.readInput(job.image, progress: progress).rgb8()
+            let binary = try maskReading.mask(at: job.mask, for: original, common: common, progress: progress)
             let m = try store.model(inpaint.spec(job.prompt, common: common, precision: precision), observer: progress)
             try writeBatchImage(inpaint.job(image: original, mask: binary, settings: r, label: "job \(i + 1)/\(count)"),
                                 on: m, to: out, common: common, progress: progress)
@@ -43,12 +40,21 @@ extension Inpaint {
     }
 }
 
-/// One line of a jobs file: which image it works on (for progress) and what a line must look like.
+/// One line of a jobs file: what its progress line names and what a line must look like.
 /// `CodingKeys` lists every key a line may have: any other is refused by name.
 protocol BatchLine: Decodable {
     associatedtype CodingKeys: CodingKey & CaseIterable
-    var image: String { get }
+    /// What "job i/n (line k): …" names: the input image, or txt2img's prompt.
+    var label: String { get }
     static var shape: String { get }
+}
+
+/// A job line that edits an image: its progress names the image.
+protocol ImageBatchLine: BatchLine {
+    var image: String { get }
+}
+extension ImageBatchLine {
+    var label: String { image }
 }
 
 /// The keys of a job line that name files: relative ones resolve against the jobs file's folder.
@@ -106,7 +112,7 @@ func runJobLines<Job: BatchLine>(_ path: String, progress: ProgressReporter,
     for (i, (n, line)) in jobs.enumerated() {
         do {
             let job = try decodeJobLine(line, file: path, number: n + 1, as: Job.self)
-            progress.message("sdedit: job \(i + 1)/\(jobs.count) (line \(n + 1)): \(job.image)")
+            progress.message("sdedit: job \(i + 1)/\(jobs.count) (line \(n + 1)): \(job.label)")
             do { try body(i, jobs.count, job) } catch { throw BatchLineError(path: path, line: n + 1, error: error) }
         } catch {
             failed += 1

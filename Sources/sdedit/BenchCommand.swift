@@ -7,7 +7,7 @@ import SDCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks with the PyTorch ratio measured in the same run.",
-        subcommands: [BenchCore.self, BenchInpaint.self, BenchUpscale.self, BenchDepth.self, BenchTurbo.self], defaultSubcommand: BenchCore.self)
+        subcommands: [BenchCore.self, BenchInpaint.self, BenchUpscale.self, BenchDepth.self, BenchTurbo.self, BenchLoRA.self], defaultSubcommand: BenchCore.self)
 }
 
 struct BenchCore: ParsableCommand {

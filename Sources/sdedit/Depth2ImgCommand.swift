@@ -72,7 +72,7 @@ struct Depth2Img: ParsableCommand {
             try common.checkOutputs(input: image, suffix: "depth2img", inputs: inputs)
             if let s = saveDepth { try common.refuseOverwrite(s, inputs: inputs) }
             // 1. Inputs.
-            let original = try common.readImage(image).rgb8()
+            let original = try common.readInput(image, progress: progress).rgb8()
             let userMap = try depthMap.map { try readDepthMap($0) }
             // 2. Model; DPT only when no depth map was given. 3. Depth, once for every seed.
             let r = try common.settings(prompt: promptArg, steps: steps, guidance: guidance, strength: strength, fileStrength: true,
@@ -106,7 +106,7 @@ struct Depth2Img: ParsableCommand {
         return depth
     }
 
-    struct Job: BatchLine {
+    struct Job: ImageBatchLine {
         let image: String, prompt: String
         let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
         let depthMap: String?
@@ -126,7 +126,7 @@ struct Depth2Img: ParsableCommand {
             try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: job.strength)
             let out = try batchOutput(job.output, image: job.image, suffix: "depth2img",
                                       inputs: [job.image, path] + (job.depthMap.map { [$0] } ?? []))
-            let original = try common.readImage(job.image).rgb8()
+            let original = try common.readInput(job.image, progress: progress).rgb8()
             let depth = try job.depthMap.map { DepthSource.map(try readDepthMap($0)) } ?? .estimate
             let m = try store.model(spec(job.prompt, precision: precision), observer: progress)
             try writeBatchImage(ImageJob(task: .depth2img(image: original, depth: depth), settings: r, label: "job \(i + 1)/\(count)"),

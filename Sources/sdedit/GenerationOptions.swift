@@ -89,7 +89,7 @@ enum PrecisionChoice: String, CaseIterable, ExpressibleByArgument {
 }
 
 struct GenerationOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Output image (.png or .jpg); '-' writes PNG to stdout. Default: derived from the input name.")
+    @Option(name: .shortAndLong, help: "Output image (.png or .jpg); '-' writes PNG to stdout. Default: derived from the input name. With --count N, NAME-1.png, NAME-2.png, ...: existing files of those names are overwritten without asking.")
     var output: String?
 
     @Option(help: "Negative prompt (what to steer away from).")
@@ -175,6 +175,18 @@ struct GenerationOptions: ParsableArguments {
 
     /// An input image, refused from its header when it has more than --max-pixels pixels.
     func readImage(_ path: String) throws -> Image { try ImageIO.read(path, maxPixels: maxPixels) }
+
+    /// The image a job edits, with a note on stderr when it has 16 bits per sample: the pipelines
+    /// work in 8 bits (diffusers' VaeImageProcessor converts to 8-bit RGB, A1111 too), so the output
+    /// is 8-bit.
+    func readInput(_ path: String, progress: ProgressReporter) throws -> Image {
+        let image = try readImage(path)
+        if image.bitDepth == 16 {
+            progress.message("sdedit: note: \(path == "-" ? "<stdin>" : path) has 16 bits per sample; sdedit works in 8 bits, "
+                             + "so the output is 8-bit")
+        }
+        return image
+    }
 
     /// A run of `prompt` with this command's sampling numbers and --negative-prompt.
     func request(_ prompt: String, steps: Int, guidance: Float, strength: Double, seed: UInt64) -> GenerationRequest {

@@ -52,7 +52,7 @@ struct Img2Img: ParsableCommand {
             let store = ModelStore()
             if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "img2img", inputs: [image])
-            let original = try common.readImage(image).rgb8()
+            let original = try common.readInput(image, progress: progress).rgb8()
             let r = try common.settings(prompt: promptArg, steps: steps, guidance: guidance, strength: strength, fileStrength: true,
                                         progress: progress)
             let m = try store.model(spec(r.prompt, precision: precision), observer: progress)
@@ -65,7 +65,7 @@ struct Img2Img: ParsableCommand {
         try model.spec(for: .img2img, prompt: prompt, syntax: common.promptSyntax, precision: precision, vae: vae)
     }
 
-    struct Job: BatchLine {
+    struct Job: ImageBatchLine {
         let image: String, prompt: String
         let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, strength: Double?
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -84,7 +84,7 @@ struct Img2Img: ParsableCommand {
             var r = common.request(job.prompt, steps: steps, guidance: guidance, strength: strength, seed: job.seed ?? base &+ UInt64(i))
             try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: job.strength)
             let out = try batchOutput(job.output, image: job.image, suffix: "img2img", inputs: [job.image, path])
-            let original = try common.readImage(job.image).rgb8()
+            let original = try common.readInput(job.image, progress: progress).rgb8()
             let m = try store.model(spec(job.prompt, precision: precision), observer: progress)
             try writeBatchImage(ImageJob(task: .img2img(image: original), settings: r, label: "job \(i + 1)/\(count)"),
                                 on: m, to: out, common: common, progress: progress)

@@ -41,7 +41,9 @@ struct Inpaint: ParsableCommand {
     @OptionGroup var common: GenerationOptions
     @Option(help: "Which mask channel says 'repaint': luminance or alpha.") var maskChannel: MaskChannel = .luminance
     @Flag(help: "Repaint the black part instead of the white.") var invertMask = false
-    @Flag(help: "Resize a mask of another size to the image (Pillow LANCZOS) instead of failing.") var resizeMask = false
+    @Flag(help: "Resize a mask of another size to the image (Pillow LANCZOS) instead of failing (--batch jobs too).") var resizeMask = false
+
+    var maskReading: MaskReading { MaskReading(channel: maskChannel, invert: invertMask, resize: resizeMask) }
 
     func validate() throws {
         if batch != nil {
@@ -61,16 +63,8 @@ struct Inpaint: ParsableCommand {
             if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "inpaint", inputs: [image, mask])
             // 1. Inputs.
-            let original = try common.readImage(image).rgb8()
-            var maskImage = try common.readImage(mask)
-            if maskImage.width != original.width || maskImage.height != original.height {
-                guard resizeMask else {
-                    throw SDError.invalidInput("\(mask): mask is \(maskImage.width)x\(maskImage.height) but the image is "
-                                               + "\(original.width)x\(original.height) (pass --resize-mask to resize it)")
-                }
-                maskImage = maskImage.to8Bit().pillowResized(width: original.width, height: original.height, filter: .lanczos)
-            }
-            let binary = try checkedBinaryMask(maskImage, path: mask, channel: maskChannel, invert: invertMask, progress: progress)
+            let original = try common.readInput(image, progress: progress).rgb8()
+            let binary = try maskReading.mask(at: mask, for: original, common: common, progress: progress)
 
             // 2. Model and generation.
             try inpaint.generate(image: original, mask: binary, prompt: promptArg, input: image, suffix: "inpaint",

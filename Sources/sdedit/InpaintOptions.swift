@@ -1,5 +1,5 @@
 // Options shared by `inpaint` and `outpaint` (both run the inpaint job, InpaintPipeline's image-level
-// recipe, on an image and a 0/1 mask).
+// recipe, on an image and a Mask).
 import ArgumentParser
 import Foundation
 import SDCore
@@ -56,14 +56,14 @@ struct InpaintOptions: ParsableArguments {
     }
 
     /// The job of `mask` in `image`; `fields`: extra infotext fields of the command (outpaint's extension).
-    func job(image: Image, mask: Tensor, settings: InpaintRequest, count: Int = 1, label: String,
+    func job(image: Image, mask: Mask, settings: InpaintRequest, count: Int = 1, label: String,
              fields: [(String, String)] = []) -> ImageJob {
         ImageJob(task: .inpaint(image: image, mask: mask, options: imageOptions, fields: fields), settings: settings,
                  count: count, label: label)
     }
 
     /// Load the model, then for each of --count seeds inpaint `mask` in `image` and write it.
-    func generate(image: Image, mask: Tensor, prompt: String?, input: String, suffix: String, common: GenerationOptions,
+    func generate(image: Image, mask: Mask, prompt: String?, input: String, suffix: String, common: GenerationOptions,
                   store: ModelStore, precision: Precision, progress: ProgressReporter, fields: [(String, String)] = []) throws {
         let r = try common.settings(prompt: prompt, steps: steps, guidance: guidance, strength: strength, fileStrength: true,
                                     progress: progress)

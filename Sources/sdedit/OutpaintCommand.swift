@@ -64,15 +64,15 @@ struct Outpaint: ParsableCommand {
             if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "outpaint", inputs: [image])
             let e = try parsedExtension()
-            let (canvas, mask) = try self.canvas(image, e)
+            let (canvas, mask) = try self.canvas(image, e, progress: progress)
             try inpaint.generate(image: canvas, mask: mask, prompt: promptArg, input: image, suffix: "outpaint", common: common,
                                  store: store, precision: precision, progress: progress, fields: fields(e))
         }
     }
 
-    /// The grown canvas of the image at `path` and its 0/1 mask (the new area plus --overlap).
-    func canvas(_ path: String, _ e: Extension) throws -> (Image, Tensor) {
-        let original = try common.readImage(path).rgb8()
+    /// The grown canvas of the image at `path` and its mask (the new area plus --overlap).
+    func canvas(_ path: String, _ e: Extension, progress: ProgressReporter) throws -> (Image, Mask) {
+        let original = try common.readInput(path, progress: progress).rgb8()
         guard (original.width + e.left + e.right) * (original.height + e.top + e.bottom) <= common.maxPixels else {
             throw SDError.invalidInput("\(path): the extended canvas would exceed --max-pixels \(common.maxPixels)")
         }
@@ -83,7 +83,7 @@ struct Outpaint: ParsableCommand {
         [("Outpaint extend", "\(e.left) \(e.top) \(e.right) \(e.bottom)"), ("Outpaint overlap", "\(overlap)")]
     }
 
-    struct Job: BatchLine {
+    struct Job: ImageBatchLine {
         let image: String, prompt: String
         let extend: String?, output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?
         let strength: Double?
@@ -104,7 +104,7 @@ struct Outpaint: ParsableCommand {
             var r = inpaint.request(prompt: job.prompt, common: common, seed: job.seed ?? base &+ UInt64(i))
             try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: job.strength)
             let out = try batchOutput(job.output, image: job.image, suffix: "outpaint", inputs: [job.image, path])
-            let (canvas, mask) = try self.canvas(job.image, e)
+            let (canvas, mask) = try self.canvas(job.image, e, progress: progress)
             let m = try store.model(inpaint.spec(job.prompt, common: common, precision: precision), observer: progress)
             try writeBatchImage(inpaint.job(image: canvas, mask: mask, settings: r, label: "job \(i + 1)/\(count)", fields: fields(e)),
                                 on: m, to: out, common: common, progress: progress)

@@ -22,6 +22,8 @@ struct Txt2Img: ParsableCommand {
         """)
 
     @Argument(help: "What the image should show (optional with --params-from).") var prompt: String?
+    @Option(help: "Run the jobs of a JSON Lines file with one model load (instead of PROMPT): one object per line with prompt and optionally output (default txt2img-N.png, N the job's number, beside the file), negative_prompt, seed, steps, guidance, width, height.")
+    var batch: String?
     @OptionGroup var model: ModelOption
     @OptionGroup var vae: TinyVAEOptions
     @OptionGroup var common: GenerationOptions
@@ -31,6 +33,11 @@ struct Txt2Img: ParsableCommand {
     @Option(help: "Classifier-free guidance scale (≤ 1 turns guidance off).") var guidance: Float = 7.5
 
     func validate() throws {
+        if batch != nil {
+            guard prompt == nil else { throw ValidationError("--batch takes its prompts from the file: no PROMPT") }
+            guard common.output == nil else { throw ValidationError("--batch: give each job's output in the file, not -o") }
+            guard common.paramsFrom == nil else { throw ValidationError("--batch: give each job's settings in the file, not --params-from") }
+        }
         guard steps >= 1 && steps <= 1000 else { throw ValidationError("--steps must be 1…1000") }
         guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be 0…100") }
         for (name, v) in [("--width", width), ("--height", height)] {
@@ -42,6 +49,7 @@ struct Txt2Img: ParsableCommand {
         try runReportingErrors {
             let progress = ProgressReporter(quiet: common.quiet)
             let precision = try common.startBackend(progress)
+            if let batch = batch { return try runBatch(batch, precision: precision, progress: progress) }
             var out = common
             if out.output == nil { out.output = "txt2img.png" }
             let r = try common.settings(prompt: prompt, steps: steps, guidance: guidance, strength: 1, fileStrength: false,
@@ -51,14 +59,55 @@ struct Txt2Img: ParsableCommand {
             let m = try ModelStore().model(spec, observer: progress)
             let native = try Txt2ImgPipeline(model: m.sd).defaultSize
             let w = width ?? file?.width ?? native, h = height ?? file?.height ?? native
-            for (name, v) in [("width", w), ("height", h)] where !(8...8192).contains(v) || v % 8 != 0 {
-                throw SDError.invalidInput("\(common.paramsFrom ?? "") gives \(name) \(v): txt2img takes a multiple of 8 within 8…8192")
-            }
-            guard w * h <= common.maxPixels else {
-                throw SDError.invalidInput("\(w)x\(h) exceeds --max-pixels \(common.maxPixels)")
-            }
+            try checkSize(w, h, from: "\(common.paramsFrom ?? "") gives")
             try out.run(ImageJob(task: .txt2img(width: w, height: h), settings: r, count: common.count), on: m,
                         input: "", suffix: "txt2img", progress: progress)
+        }
+    }
+
+    /// A size from a file (--params-from, a jobs line): a multiple of 8 within 8…8192, within --max-pixels.
+    func checkSize(_ w: Int, _ h: Int, from source: String) throws {
+        for (name, v) in [("width", w), ("height", h)] where !(8...8192).contains(v) || v % 8 != 0 {
+            throw SDError.invalidInput("\(source) \(name) \(v): txt2img takes a multiple of 8 within 8…8192")
+        }
+        guard w * h <= common.maxPixels else {
+            throw SDError.invalidInput("\(w)x\(h) exceeds --max-pixels \(common.maxPixels)")
+        }
+    }
+
+    struct Job: BatchLine {
+        let prompt: String
+        let output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?, width: Int?, height: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case prompt, output, seed, steps, guidance, width, height
+            case negativePrompt = "negative_prompt"
+        }
+        static let shape = "a JSON object with prompt"
+        var label: String { "\"" + (prompt.count > 60 ? prompt.prefix(57) + "..." : prompt) + "\"" }
+    }
+
+    /// --batch: the model loads once before the first line (again only for a line whose <lora:…> tags
+    /// ask for other LoRAs); each line makes one image, at the line's size, else --width/--height,
+    /// else the model's native size.
+    func runBatch(_ path: String, precision: Precision, progress: ProgressReporter) throws {
+        let store = ModelStore()
+        let spec = { (prompt: String) in
+            try model.spec(for: .txt2img, prompt: prompt, syntax: common.promptSyntax, precision: precision, vae: vae)
+        }
+        let native = try Txt2ImgPipeline(model: store.model(spec(""), observer: progress).sd).defaultSize
+        let base = common.baseSeed()
+        let folder = path == "-" ? "" : (path as NSString).deletingLastPathComponent
+        try runJobLines(path, progress: progress) { (i: Int, count: Int, job: Job) in
+            var r = common.request(job.prompt, steps: steps, guidance: guidance, strength: 1, seed: job.seed ?? base &+ UInt64(i))
+            try applyOverrides(&r, negativePrompt: job.negativePrompt, steps: job.steps, guidance: job.guidance, strength: nil)
+            let w = job.width ?? width ?? native, h = job.height ?? height ?? native
+            try checkSize(w, h, from: "the job's")
+            let out = job.output ?? (folder as NSString).appendingPathComponent("txt2img-\(i + 1).png")
+            guard out != "-" else { throw SDError.invalidInput("a batch job cannot write to stdout") }
+            try refuseOverwritingInput(out, inputs: [path])
+            let m = try store.model(spec(job.prompt), observer: progress)
+            try writeBatchImage(ImageJob(task: .txt2img(width: w, height: h), settings: r, label: "job \(i + 1)/\(count)"),
+                                on: m, to: out, common: common, progress: progress)
         }
     }
 }

@@ -54,7 +54,7 @@ struct Upscale: ParsableCommand {
             if let batch = batch { return try runBatch(batch, store: store, precision: precision, progress: progress) }
             try common.checkOutputs(input: image, suffix: "x4", inputs: [image])
             // 1. Input; 2. model.
-            let original = try common.readImage(image).rgb8()
+            let original = try common.readInput(image, progress: progress).rgb8()
             let r = try common.settings(prompt: prompt.isEmpty && common.paramsFrom != nil ? nil : prompt, steps: steps, guidance: guidance, strength: 1,
                                         fileStrength: false, progress: progress)
             let m = try store.model(spec(r.prompt, precision: precision), observer: progress)
@@ -72,7 +72,7 @@ struct Upscale: ParsableCommand {
                  settings: settings, count: count, label: label)
     }
 
-    struct Job: BatchLine {
+    struct Job: ImageBatchLine {
         let image: String
         let prompt: String?, output: String?, negativePrompt: String?, seed: UInt64?, steps: Int?, guidance: Float?
         let noiseLevel: Int?
@@ -95,7 +95,7 @@ struct Upscale: ParsableCommand {
                 throw SDError.invalidInput("noise_level must be 0…\(maxNoiseLevel)")
             }
             let out = try batchOutput(job.output, image: job.image, suffix: "x4", inputs: [job.image, path])
-            let original = try common.readImage(job.image).rgb8()
+            let original = try common.readInput(job.image, progress: progress).rgb8()
             let m = try store.model(spec(prompt, precision: precision), observer: progress)
             try writeBatchImage(self.job(original, settings: r, noiseLevel: job.noiseLevel ?? noiseLevel, label: "job \(i + 1)/\(count)"),
                                 on: m, to: out, common: common, progress: progress)

@@ -87,11 +87,9 @@ final class CompositingTests: XCTestCase {
         let w = 20, h = 12
         let original = Image(width: w, height: h, channels: 3, samples: (0..<(w * h * 3)).map { UInt16($0 % 256) })
         let generated = Image(width: w, height: h, channels: 3, samples: Array(repeating: 7, count: w * h * 3))
-        let mask = Tensor(shape: [1, 1, h, w]) { o in
-            for y in 0..<h { for x in 0..<w { o[y * w + x] = (x >= 5 && x < 15 && y >= 3 && y < 9) ? 1 : 0 } }
-        }
+        let mask = Mask(width: w, height: h) { x, y in x >= 5 && x < 15 && y >= 3 && y < 9 }
         let out = Compositing.composite(original: original, generated: generated, mask: mask, blur: 2)
-        for i in 0..<(w * h) where mask.storage[i] == 0 {
+        for i in 0..<(w * h) where mask.values[i] == 0 {
             for c in 0..<3 { XCTAssertEqual(out.samples[i * 3 + c], original.samples[i * 3 + c]) }
         }
         // Deep inside the mask the generated pixels win; at the edge they are blended.
@@ -108,9 +106,11 @@ final class CompositingTests: XCTestCase {
         XCTAssertEqual([p.width, p.height], [16, 16])
         XCTAssertEqual(p.samples[(15 * 16 + 15) * 3], im.samples[(8 * 13 + 12) * 3])   // edge replicated
         XCTAssertEqual(Compositing.crop(p, width: 13, height: 9), im)
-        let m = Compositing.padMask(Tensor(repeating: 1, shape: [1, 1, 9, 13]), width: 16, height: 16)
-        XCTAssertEqual(m.shape, [1, 1, 16, 16])
-        XCTAssertEqual(m.storage[15 * 16 + 15], 0)   // padding is "keep"
+        let m = Mask(width: 13, height: 9) { _, _ in true }.padded(right: 3, bottom: 7)
+        XCTAssertEqual([m.width, m.height], [16, 16])
+        XCTAssertEqual(m.values[8 * 16 + 12], 1)
+        XCTAssertEqual(m.values[15 * 16 + 15], 0)   // padding is "keep"
+        XCTAssertEqual(m.tensor().shape, [1, 1, 16, 16])
     }
 
     func testMaskBinarisationChannelsAndInversion() throws {

@@ -12,12 +12,8 @@ import XCTest
 final class MaskedAreaTests: XCTestCase {
     struct Case: Decodable { let width: Int, height: Int, rects: [[Int]], work: [Int], pad: Int, box: [Int] }
 
-    func mask(_ w: Int, _ h: Int, _ rects: [[Int]]) -> Tensor {
-        var m = [Float](repeating: 0, count: w * h)
-        m.withUnsafeMutableBufferPointer { p in
-            for r in rects { for y in r[1]..<r[3] { (p.baseAddress! + y * w + r[0]).update(repeating: 1, count: r[2] - r[0]) } }
-        }
-        return Tensor(shape: [1, 1, h, w], storage: m)
+    func mask(_ w: Int, _ h: Int, _ rects: [[Int]]) -> Mask {
+        Mask(width: w, height: h) { x, y in rects.contains { r in x >= r[0] && x < r[2] && y >= r[1] && y < r[3] } }
     }
 
     func testCropRegionIsDiffusers() throws {
@@ -43,15 +39,15 @@ final class MaskedAreaTests: XCTestCase {
 
     func testGrowAndShrinkKnownMasks() {
         let square = mask(12, 10, [[4, 3, 7, 6]])                 // 3×3 at (4, 3)
-        let grown = MaskedArea.grow(square, by: 2)
-        XCTAssertEqual(grown.storage, mask(12, 10, [[2, 1, 9, 8]]).storage, "dilation by 2 = 7×7")
-        XCTAssertEqual(MaskedArea.grow(square, by: -1).storage, mask(12, 10, [[5, 4, 6, 5]]).storage, "erosion by 1 = centre")
-        XCTAssertEqual(MaskedArea.grow(square, by: -2).storage.reduce(0, +), 0, "erosion by 2 removes it")
+        let grown = square.grown(by: 2)
+        XCTAssertEqual(grown, mask(12, 10, [[2, 1, 9, 8]]), "dilation by 2 = 7×7")
+        XCTAssertEqual(square.grown(by: -1), mask(12, 10, [[5, 4, 6, 5]]), "erosion by 1 = centre")
+        XCTAssertTrue(square.grown(by: -2).isEmpty, "erosion by 2 removes it")
         // A mask on the border stays on it when shrunk (the window is clipped at the edges).
         let edge = mask(12, 10, [[0, 0, 4, 10]])
-        XCTAssertEqual(MaskedArea.grow(edge, by: -1).storage, mask(12, 10, [[0, 0, 3, 10]]).storage)
-        XCTAssertEqual(MaskedArea.grow(edge, by: 3).storage, mask(12, 10, [[0, 0, 7, 10]]).storage)
-        XCTAssertEqual(MaskedArea.grow(square, by: 0).storage, square.storage)
+        XCTAssertEqual(edge.grown(by: -1), mask(12, 10, [[0, 0, 3, 10]]))
+        XCTAssertEqual(edge.grown(by: 3), mask(12, 10, [[0, 0, 7, 10]]))
+        XCTAssertEqual(square.grown(by: 0), square)
     }
 
     /// On the tiny model with a forced small working size: the crop run changes nothing outside the
@@ -73,23 +69,24 @@ final class MaskedAreaTests: XCTestCase {
         o.maskGrow = 2
         o.maskBlur = 2
         let result = try pipe(image: original, mask: m, r, options: o)
-        let grownMask = MaskedArea.grow(m, by: 2)
+        let grownMask = m.grown(by: 2)
         let box = try XCTUnwrap(result.box)
         XCTAssertEqual(box, MaskedArea.cropRegion(mask: grownMask, width: 64, height: 64, pad: 8))
         XCTAssertEqual([result.image.width, result.image.height], [w, h])
         var changedInside = 0
         for i in 0..<(w * h) {
             let same = (0..<3).allSatisfy { result.image.samples[i * 3 + $0] == original.samples[i * 3 + $0] }
-            if grownMask.storage[i] == 0 { XCTAssertTrue(same, "pixel \(i % w),\(i / w) outside the mask changed") } else if !same { changedInside += 1 }
+            if grownMask.values[i] == 0 { XCTAssertTrue(same, "pixel \(i % w),\(i / w) outside the mask changed") } else if !same { changedInside += 1 }
         }
         XCTAssertGreaterThan(changedInside, 0, "nothing was painted")
-        // Without the paste-back, the box holds the pipeline's output on the resized crop.
+        // Without the paste-back, the box holds the pipeline's output on the resized crop (the mask's
+        // crop resized as a 0/255 image with Pillow LANCZOS and binarised again, spelled out here).
         o.composite = false
         let raw = try pipe(image: original, mask: m, r, options: o)
         let (ww, wh) = (raw.workWidth, raw.workHeight)
         let crop = MaskedArea.crop(original, box).pillowResized(width: ww, height: wh, filter: .lanczos)
         let cropMask = try MaskPreparation.binaryMask(Image(width: box.width, height: box.height, channels: 1, bitDepth: 8,
-            samples: MaskedArea.crop(grownMask, box).storage.map { $0 != 0 ? 255 : 0 }).pillowResized(width: ww, height: wh, filter: .lanczos))
+            samples: MaskedArea.crop(grownMask, box).values.map { $0 != 0 ? 255 : 0 }).pillowResized(width: ww, height: wh, filter: .lanczos))
         let direct = Image(tensor: try pipe(image: crop.toTensor(), mask: cropMask, r)).pillowResized(width: box.width, height: box.height, filter: .lanczos)
         XCTAssertEqual(MaskedArea.crop(raw.image, box).samples, direct.samples)
     }
@@ -103,7 +100,7 @@ final class MaskedAreaTests: XCTestCase {
         XCTAssertEqual(c.samples, [1, 1, 1, 2, 3,
                                    1, 1, 1, 2, 3,
                                    4, 4, 4, 5, 6])
-        XCTAssertEqual(m.storage, [1, 1, 1, 1, 1,
+        XCTAssertEqual(m.values, [1, 1, 1, 1, 1,
                                    1, 1, 1, 1, 1,
                                    1, 1, 1, 0, 0])   // row 1 is the top overlap, column 2 the left one
     }
@@ -119,7 +116,7 @@ final class MaskedAreaTests: XCTestCase {
         XCTAssertEqual(cases.count, 2)
         for c in cases {
             let image = try ImageIO.read(Fixtures.path("inpaint/\(c.name).image.png")).rgb8()
-            let mask = try MaskPreparation.binaryMask(ImageIO.read(Fixtures.path("inpaint/\(c.name).mask.png")))
+            let mask = try Mask(binarising: ImageIO.read(Fixtures.path("inpaint/\(c.name).mask.png")))
             var r = InpaintRequest(prompt: "a red brick wall", strength: 1)
             r.steps = c.steps
             r.seed = UInt64(c.seed)

@@ -52,4 +52,24 @@ final class UpscalePipelineTests: XCTestCase {
         }
         XCTAssertThrowsError(try { var r = UpscaleRequest(prompt: ""); r.noiseLevel = 351; _ = try pipe.latents(image: Tensor(zeros: [1, 3, 8, 8]), r) }())
     }
+
+    /// The image-level call: an input that is not a multiple of the VAE's 4 comes back exactly 4×,
+    /// and where the input is a multiple it is the tensor pipeline's decoded image; the padding
+    /// (edge pixels) only adds pixels on the right and bottom.
+    func testImageCallGivesExactlyFourTimesTheInput() throws {
+        let pipe = try UpscalePipeline(model: StableDiffusionModel(folder: folder))
+        var r = UpscaleRequest(prompt: "a sharp photo")
+        r.steps = 2
+        r.seed = 3
+        r.tile = nil
+        let image = try ImageIO.read(Fixtures.path("upscale/\(try PipelineCase.load("upscale/pipeline_cases.json")[0].name).png")).rgb8()
+        let even = image.pillowResized(width: 12, height: 8, filter: .bicubic)
+        let out = try pipe(image: even, r)
+        XCTAssertEqual(out, Image(tensor: try pipe(image: even.toTensor(), r)))
+        let odd = MaskedArea.crop(even, CropBox(x0: 0, y0: 0, x1: 10, y1: 7))
+        let oddOut = try pipe(image: odd, r)
+        XCTAssertEqual([oddOut.width, oddOut.height], [40, 28])
+        let padded = Image(tensor: try pipe(image: odd.edgePadded(right: 2, bottom: 1).toTensor(), r))
+        XCTAssertEqual(oddOut, MaskedArea.crop(padded, CropBox(x0: 0, y0: 0, x1: 40, y1: 28)))
+    }
 }

@@ -12,6 +12,9 @@ public struct WeightDelta {
     public let key: String
     public let weight: Float
     public let compute: () throws -> Tensor
+    /// For a plain LoRA (up · down): add weight · scale · up · down straight into the model weight's
+    /// buffer with one GEMM (beta 1), without materialising ΔW; nil for the other kinds.
+    public var accumulate: ((UnsafeMutableBufferPointer<Float>) throws -> Void)? = nil
 }
 
 struct LoRARecipe {
@@ -167,6 +170,27 @@ struct LoRARecipe {
         d = d.reshaped(target)
         if scale != 1 { for i in 0..<d.count { d.storage[i] *= scale } }
         return d
+    }
+
+    /// `delta()` added to `w` (the model weight, `target`'s count) with weight `multiplier`, for a plain
+    /// up · down LoRA: w ← w + multiplier · scale · up · down in one GEMM over the output rows, so the
+    /// merge costs the GEMM and no ΔW buffer. The factors are checked finite first (a non-finite
+    /// factor makes a non-finite update). nil for the other kinds.
+    func accumulator(multiplier: Float) -> ((UnsafeMutableBufferPointer<Float>) throws -> Void)? {
+        guard kind == .lora, module.tensors["lora_mid.weight"] == nil else { return nil }
+        return { w in
+            let up = try self.file.tensor(self.module.tensors["lora_up.weight"]!)
+            let down = try self.file.tensor(self.module.tensors["lora_down.weight"]!)
+            if up.nonFiniteCount + down.nonFiniteCount > 0 {
+                throw SDError.badFile(path: self.file.path, message: "key \(self.module.tensors.values.sorted().first!): the update has non-finite factors (NaN or Inf)")
+            }
+            let (m, r) = (up.shape[0], up.count / up.shape[0]), n = down.count / down.shape[0]
+            precondition(m * n == w.count && down.shape[0] == r, "LoRA factors checked against the weight at open")
+            up.withUnsafeBufferPointer { a in down.withUnsafeBufferPointer { b in
+                BLAS.parallelSgemm(m: m, n: n, k: r, alpha: multiplier * self.scale, a: a.baseAddress!, lda: r,
+                                   b: b.baseAddress!, ldb: n, beta: 1, c: w.baseAddress!, ldc: n)
+            } }
+        }
     }
 
     /// left [p, i] · core[:, :, k, l] [i, j] · right [j, q] for every tap → [p, q, k, l]
