@@ -109,8 +109,8 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         guard let maskImage = e.mask else {
             return try run(.img2img(image: original), s, strength: e.denoisingStrength, control: control)
         }
-        let mask = try MaskPreparation.binaryMask(maskImage, channel: .luminance, invert: e.invertMask)
-        guard mask.storage.contains(where: { $0 > 0 }) else {
+        let mask = try Mask(binarising: maskImage, channel: .luminance, invert: e.invertMask)
+        guard !mask.isEmpty else {
             throw APIError.unprocessable("mask: nothing to repaint (white = repaint, black = keep)")
         }
         var o = InpaintImageOptions()
