@@ -18,6 +18,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
@@ -33,8 +36,9 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=on"])],
                 linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]),
         // Async-signal-safe removal of a temporary output file on a terminating signal.
-        .target(name: "CSystem"),
-        .target(name: "SDCore", dependencies: ["CKernels", "CImageCodecs", "CSystem"], swiftSettings: optimise),
+        // Module CSDSystem, folder Sources/CSystem: swift-system (under Hummingbird/NIO) owns the target name CSystem.
+        .target(name: "CSDSystem", path: "Sources/CSystem"),
+        .target(name: "SDCore", dependencies: ["CKernels", "CImageCodecs", "CSDSystem"], swiftSettings: optimise),
         // The CLIP BPE merges as one C string (scripts/embed_vocab.py), for single-file checkpoints.
         .target(name: "CVocab", cSettings: [.unsafeFlags(["-O0"])]),
         .target(name: "SDModels", dependencies: ["SDCore", "CVocab"], swiftSettings: optimise),
@@ -42,7 +46,7 @@ let package = Package(
         // Image-level jobs below the CLI and the server: model store, one generation loop, run record.
         .target(name: "SDJobs", dependencies: ["SDPipelines", "SDModels", "SDCore"], swiftSettings: optimise),
         .executableTarget(name: "sdedit",
-                          dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore", "CMalloc",
+                          dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore", "CMalloc", "SDServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimise),
         // Fuzz targets (scripts/fuzz): a library the corpus-replay test also uses, and a binary that is
@@ -56,6 +60,15 @@ let package = Package(
         .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"], swiftSettings: swift5),
         .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"], swiftSettings: swift5),
         .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"], swiftSettings: swift5),
+        // `sdedit serve`: the AUTOMATIC1111 web API (/sdapi/v1/...) on Hummingbird 2.
+        .target(name: "SDServer", dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore",
+                                                 .product(name: "Hummingbird", package: "hummingbird"),
+                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                 .product(name: "Logging", package: "swift-log")],
+                swiftSettings: optimise),
+        .testTarget(name: "SDServerTests", dependencies: ["SDServer", "SDJobs", "SDPipelines", "SDCore", "SDTestSupport",
+                                                          .product(name: "HummingbirdTesting", package: "hummingbird")],
+                    swiftSettings: swift5),
         .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport", "SDFuzzTargets"], swiftSettings: swift5),
     ],
     swiftLanguageModes: [.v6]

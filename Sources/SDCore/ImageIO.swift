@@ -1,5 +1,5 @@
 // Image file IO: read with a size limit and EXIF orientation, atomic writes, "-" for stdin/stdout.
-import CSystem
+import CSDSystem
 import Foundation
 
 public enum ImageIO {

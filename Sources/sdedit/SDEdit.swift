@@ -3,7 +3,7 @@
 import ArgumentParser
 import Foundation
 import CMalloc
-import CSystem
+import CSDSystem
 import SDCore
 import SDJobs
 
@@ -22,7 +22,7 @@ struct SDEdit: ParsableCommand {
         SDEDIT_PROFILE=1 makes sdedit bench print the time per op family.
         """,
         version: sdeditVersion,
-        subcommands: [Inpaint.self, Outpaint.self, Depth2Img.self, Depth.self, Img2Img.self, Upscale.self, Txt2Img.self, Bench.self, Info.self]
+        subcommands: [Inpaint.self, Outpaint.self, Depth2Img.self, Depth.self, Img2Img.self, Upscale.self, Txt2Img.self, Serve.self, Bench.self, Info.self]
     )
 
     static func main() {

@@ -1,0 +1,86 @@
+// The real job side on the tiny fixture models (fixtures/models, written by scripts/make_fixtures.py):
+// what --models-dir lists, a txt2img through the routes and SDJobs, the same job run directly through
+// SDJobs (what `sdedit txt2img` runs) giving the same PNG bytes, and an interrupt between steps.
+import Foundation
+import SDCore
+import SDJobs
+import SDPipelines
+@testable import SDServer
+import SDTestSupport
+import XCTest
+
+final class PipelineJobsTests: XCTestCase {
+    /// A --models-dir with links to a txt2img checkpoint, an x4 upscaler and a stray file.
+    func modelsDir() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sdserve-models-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for name in ["tiny-sd-turbo-v", "tiny-sd2-x4-upscaler"] {
+            try FileManager.default.createSymbolicLink(atPath: dir + "/" + name, withDestinationPath: Fixtures.root + "/models/" + name)
+        }
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/notes.txt"))
+        return dir
+    }
+
+    func jobs(_ dir: String) throws -> PipelineJobs {
+        var o = PipelineJobsOptions()
+        o.modelsDir = dir
+        o.precision = .fp32
+        return try PipelineJobs(options: o)
+    }
+
+    func testModelsDirListsCheckpointsAndUpscalers() throws {
+        let dir = try modelsDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let j = try jobs(dir)
+        XCTAssertEqual(j.checkpoints().map(\.title), ["tiny-sd-turbo-v"])
+        XCTAssertEqual(j.upscalers(), ["None", "tiny-sd2-x4-upscaler"])
+        XCTAssertEqual(j.currentCheckpoint, "tiny-sd-turbo-v")
+        XCTAssertThrowsError(try j.selectCheckpoint("../tiny-sd-turbo-v"))
+        XCTAssertThrowsError(try j.selectCheckpoint(Fixtures.root + "/models/tiny-sd21-base"))
+    }
+
+    func testTxt2ImgRequestGivesTheJobLayersBytes() async throws {
+        let dir = try modelsDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = SDServer(config: ServerConfiguration(), jobs: try jobs(dir))
+        try await withClient(server) { c in
+            let a = try await c.send(.post, "/sdapi/v1/txt2img", json: [
+                "prompt": "a red cube", "seed": 3, "steps": 2, "cfg_scale": 7.5, "width": 64, "height": 64, "sampler_name": "Euler a"])
+            XCTAssertEqual(a.status, .ok, a.detail ?? "")
+            let png = [UInt8](Data(base64Encoded: (a.json["images"] as? [String])?.first ?? "") ?? Data())
+            // What `sdedit txt2img "a red cube" --seed 3 --steps 2 --guidance 7.5 --width 64 --height 64
+            // --scheduler euler-a --precision fp32` runs and writes.
+            let m = try ModelStore().model(ModelSpec(path: Fixtures.root + "/models/tiny-sd-turbo-v", precision: .fp32),
+                                           observer: SilentObserver())
+            var r = GenerationRequest(prompt: "a red cube", strength: 1)
+            r.steps = 2; r.guidance = 7.5; r.seed = 3; r.scheduler = .eulerAncestral
+            var expected: [UInt8] = []
+            try m.run(ImageJob(task: .txt2img(width: 64, height: 64), settings: r), observer: SilentObserver()) {
+                expected = try $0.image.encodePNG(text: [("parameters", $0.parameters)])
+            }
+            XCTAssertEqual(png, expected)
+            XCTAssertEqual(info(a)["all_seeds"] as? [Int], [3])
+        }
+    }
+
+    func testInterruptStopsARealJobBetweenSteps() async throws {
+        let dir = try modelsDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = SDServer(config: ServerConfiguration(), jobs: try jobs(dir))
+        try await withClient(server) { c in
+            async let job = c.send(.post, "/sdapi/v1/txt2img", json: ["prompt": "x", "seed": 1, "steps": 1000, "n_iter": 3,
+                                                                     "width": 64, "height": 64, "sampler_name": "Euler"])
+            var step = 0
+            for _ in 0..<2000 where step < 2 {
+                try await Task.sleep(nanoseconds: 5_000_000)
+                step = (try await c.send(.get, "/sdapi/v1/progress").json["state"] as? [String: Any])?["sampling_step"] as? Int ?? 0
+            }
+            _ = try await c.send(.post, "/sdapi/v1/interrupt")
+            let a = try await job
+            XCTAssertEqual(a.status, .ok)
+            let i = info(a)
+            XCTAssertEqual(i["interrupted"] as? Bool, true)
+            XCTAssertEqual((a.json["images"] as? [String])?.count, 1)   // the image in progress, decoded where it stopped
+        }
+    }
+}
