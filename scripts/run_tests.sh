@@ -20,6 +20,11 @@ swift test 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 SDEDIT_MAX_ISA=generic swift test --skip-build --filter 'SDModelsTests|SDPipelinesTests' 2>&1 | tee "$log2"
 status2=${PIPESTATUS[0]}
+# `sdedit serve` driven by a real A1111 client (webuiapi) on loopback: requests byte-identical to the
+# commands, masks, interrupt/skip, hostile requests, 300 queued requests, schemathesis over
+# /openapi.json, SIGTERM; the script starts the server and always stops it.
+scripts/test_serve.sh --load 300 --schemathesis
+status4=$?
 # The fuzz targets (libFuzzer + AddressSanitizer): a short deterministic run of each from the
 # committed seeds; any crash, hang or out-of-bounds read fails the run.
 FUZZ_RUNS=30000 scripts/fuzz/run.sh
@@ -35,8 +40,10 @@ for l in "$log" "$log2"; do
         failed=$((failed + $(echo "$summary" | grep -oE "[0-9]+" | tail -1)))
     fi
 done
+echo "serve with a real A1111 client: $([ "$status4" = 0 ] && echo "passed" || echo "FAILED")"
 echo "fuzz targets: $([ "$status3" = 0 ] && echo "no finding" || echo "FINDING (see .fuzz/)")"
 echo "$((total - failed)) passed, $failed failed"
 if [ "$status" != 0 ]; then exit "$status"; fi
 if [ "$status2" != 0 ]; then exit "$status2"; fi
+if [ "$status4" != 0 ]; then exit "$status4"; fi
 exit "$status3"
