@@ -191,13 +191,19 @@ def main():
                                                                                  cfg_scale=7.5, width=64, height=64)))
         worker.start()
         seen = False
+        preview = None
         for _ in range(400):
             p = api.get_progress()
-            if p["state"]["job_count"] > 0 and p["progress"] > 0:
+            if p["state"]["job_count"] > 0 and p["progress"] > 0 and p.get("current_image"):
                 seen = True
+                preview = Image.open(io.BytesIO(base64.b64decode(p["current_image"])))
+                skipped = requests.get(base + "/sdapi/v1/progress?skip_current_image=true", timeout=60).json()
                 break
             time.sleep(0.02)
         check(seen, "progress: a running job shows job_count and progress > 0")
+        check(preview is not None and preview.size == (8, 8) and preview.mode == "RGB",
+              "progress: current_image is the latents' cheap RGB preview (1/8 of 64x64)")
+        check(seen and skipped.get("current_image") is None, "progress: skip_current_image=true leaves it out")
         api.interrupt()
         worker.join(120)
         n = len(box["r"].images) if "r" in box else -1

@@ -40,6 +40,7 @@ extension LoadedModel {
             r.seed = job.settings.seed &+ UInt64(i)
             r.scheduler = scheduler
             r.stop = stop
+            if !job.task.isUpscale { r.onLatents = { [observer] z in observer.latents(z) } }
             for n in try sd.promptNotes(r.prompt, negative: r.negativePrompt, syntax: r.promptSyntax) {
                 observer.message("sdedit: warning: \(n)")
             }

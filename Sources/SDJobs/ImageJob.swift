@@ -94,6 +94,13 @@ public protocol JobObserver: AnyObject {
     func message(_ s: String)
     func begin(_ label: String)
     func update(_ done: Int, _ total: Int)
+    /// The SD latents after each denoising step ([B, 4, h, w]; not for the x4 upscaler, whose latents
+    /// live in another space): for a live preview (LatentPreview.cheapRGB). Optional.
+    func latents(_ z: Tensor)
+}
+
+extension JobObserver {
+    public func latents(_ z: Tensor) {}
 }
 
 /// An observer that shows nothing (tests, benchmarks).

@@ -61,7 +61,7 @@ public struct Depth2ImgPipeline {
 
         // 9. Denoising loop: [latents | depth] → UNet → guidance → step.
         return try model.denoise(latents, timesteps: timesteps, scheduler: scheduler, context: context,
-                                 guidance: cfg ? r.guidance : nil, deepCache: deepCache, conditioning: depthIn, generator: g, stop: r.stop, progress: progress)
+                                 guidance: cfg ? r.guidance : nil, deepCache: deepCache, conditioning: depthIn, generator: g, stop: r.stop, onLatents: r.onLatents, progress: progress)
     }
 
     /// The estimated depth ([1, h, w], the estimator's output size) the image-level call conditions

@@ -39,7 +39,7 @@ public struct Img2ImgPipeline {
         let latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: timesteps[0])
         // 8. Denoising loop: latents → UNet → guidance → step.
         return try model.denoise(latents, timesteps: timesteps, scheduler: scheduler, context: context,
-                                 guidance: cfg ? r.guidance : nil, deepCache: deepCache, generator: g, stop: r.stop, progress: progress)
+                                 guidance: cfg ? r.guidance : nil, deepCache: deepCache, generator: g, stop: r.stop, onLatents: r.onLatents, progress: progress)
     }
 
     /// The image-level recipe (what `sdedit img2img` runs): padded to the VAE multiple with edge

@@ -97,6 +97,7 @@ public struct InpaintPipeline {
             }
             try checkFinite(latents, step: i, of: timesteps.count, model: model.source.path)
             reportProgress(progress, scheduler, call: i, of: timesteps.count)
+            r.onLatents?(latents)
             if r.stop?.isRequested == true { break }
         }
         return latents

@@ -145,6 +145,8 @@ public struct GenerationRequest {
     /// Asked between steps whether to stop early (A1111's interrupt and skip): the loop ends and the
     /// latents reached so far are decoded.
     public var stop: StopSignal?
+    /// Handed the latents after each denoising step (a live preview, e.g. A1111's progress image).
+    public var onLatents: ((Tensor) -> Void)?
 
     public init(prompt: String, strength: Double) {
         self.prompt = prompt
@@ -183,7 +185,7 @@ extension StableDiffusionModel {
     /// batched) → UNet → guidance → scheduler step, stopping on NaN/Inf.
     func denoise(_ start: Tensor, timesteps: [Float], scheduler: Scheduler, context: Tensor, guidance: Float?,
                  deepCache: DeepCacheRun? = nil, conditioning: Tensor? = nil, generator g: TorchGenerator,
-                 stop: StopSignal? = nil, progress: Progress?) throws -> Tensor {
+                 stop: StopSignal? = nil, onLatents: ((Tensor) -> Void)? = nil, progress: Progress?) throws -> Tensor {
         var latents = start
         for (i, t) in timesteps.enumerated() {
             var input = guidance != nil ? latents.repeatedBatch(2) : latents
@@ -195,6 +197,7 @@ extension StableDiffusionModel {
             latents = scheduler.step(pred, timestep: t, sample: latents, generator: g)
             try checkFinite(latents, step: i, of: timesteps.count, model: source.path)
             reportProgress(progress, scheduler, call: i, of: timesteps.count)
+            onLatents?(latents)
             if stop?.isRequested == true { break }
         }
         return latents

@@ -57,7 +57,7 @@ public struct Txt2ImgPipeline {
         // 7. Denoising loop: [latents (| mask | grey latents)] → UNet → guidance → step.
         return try model.denoise(latents, timesteps: timesteps, scheduler: scheduler, context: context,
                                  guidance: cfg ? r.guidance : nil,
-                                 deepCache: try DeepCacheRun(interval: r.deepCache, scheduler: scheduler), conditioning: conditioning, generator: g, stop: r.stop, progress: progress)
+                                 deepCache: try DeepCacheRun(interval: r.deepCache, scheduler: scheduler), conditioning: conditioning, generator: g, stop: r.stop, onLatents: r.onLatents, progress: progress)
     }
 
     /// The decoded image (diffusers output_type="pil").

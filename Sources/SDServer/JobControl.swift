@@ -1,6 +1,7 @@
 // The running job's state for GET progress and its stop requests (POST interrupt / skip): A1111's
 // shared.state (modules/shared_state.py). Written by the job thread, read by request handlers.
 import Foundation
+import SDCore
 import SDPipelines
 
 public final class JobControl: @unchecked Sendable {
@@ -12,8 +13,20 @@ public final class JobControl: @unchecked Sendable {
     private var busy = false
     /// The running job's stop signal (SDJobs' loop checks it between denoising steps).
     private var stop: StopSignal?
+    /// The latest step's latents (a reference to the job's value, no copy): the preview is computed
+    /// only when a progress poll asks for it.
+    private var latents: Tensor?
 
     public init() {}
+
+    /// The latents after a denoising step (job thread).
+    public func latest(_ z: Tensor) { lock.withLock { latents = z } }
+
+    /// GET progress's current_image: A1111's "Approx cheap" preview of the latest latents, as PNG.
+    public func previewPNG() -> [UInt8]? {
+        guard let z = lock.withLock({ latents }) else { return nil }
+        return try? LatentPreview.cheapRGB(z).encodePNG()
+    }
 
     /// Interrupt and skip reach `signal` from now until the job ends.
     public func attach(_ signal: StopSignal) {
@@ -33,12 +46,12 @@ public final class JobControl: @unchecked Sendable {
     }
 
     /// Image `index` (0-based) of the job starts: a pending skip of the previous image is spent.
-    public func beginImage(_ index: Int) { lock.withLock { jobNo = index; step = 0; skipped = false } }
+    public func beginImage(_ index: Int) { lock.withLock { jobNo = index; step = 0; skipped = false; latents = nil } }
 
     /// A denoising step finished.
     public func step(_ done: Int, of total: Int) { lock.withLock { step = done; steps = total } }
 
-    public func end() { lock.withLock { busy = false; stop = nil; jobCount = 0; jobNo = 0; step = 0; steps = 0; text = "" } }
+    public func end() { lock.withLock { busy = false; stop = nil; latents = nil; jobCount = 0; jobNo = 0; step = 0; steps = 0; text = "" } }
 
     public func interrupt() { lock.withLock { if busy { interrupted = true; stop?.interrupt() } } }
     public func skip() { lock.withLock { if busy { skipped = true; stop?.skip() } } }

@@ -195,4 +195,5 @@ final class ControlObserver: JobObserver {
     func message(_ s: String) {}
     func begin(_ label: String) { control.beginImage(images); images += 1 }
     func update(_ done: Int, _ total: Int) { control.step(done, of: total) }
+    func latents(_ z: Tensor) { control.latest(z) }
 }

@@ -16,7 +16,9 @@ extension SDServer {
         route(.post, "\(v1)/txt2img") { try await self.txt2img($0) }
         route(.post, "\(v1)/img2img") { try await self.img2img($0, depth: false) }
         route(.post, "/sdedit/v1/depth2img") { try await self.img2img($0, depth: true) }
-        route(.get, "\(v1)/progress") { _ in try self.progress() }
+        route(.get, "\(v1)/progress") { request in
+            try self.progress(skipImage: request.uri.queryParameters["skip_current_image"].map { $0.lowercased() == "true" } ?? false)
+        }
         route(.post, "\(v1)/interrupt") { _ in self.control.interrupt(); return try self.json(.object([])) }
         route(.post, "\(v1)/skip") { _ in self.control.skip(); return try self.json(.object([])) }
         route(.get, "\(v1)/options") { _ in try self.json(self.options()) }
@@ -140,8 +142,12 @@ extension SDServer {
 
     // MARK: State
 
-    func progress() throws -> Response {
+    /// A1111's progressapi: the numbers, and current_image as a base64 PNG of the latest step's
+    /// latents through the "Approx cheap" preview (1/8 of the image size; null between jobs or when
+    /// skip_current_image is true).
+    func progress(skipImage: Bool = false) throws -> Response {
         let p = control.snapshot()
+        let preview = skipImage ? nil : control.previewPNG()
         return try json(.object([
             ("progress", .number(p.progress)), ("eta_relative", .number(p.etaRelative)),
             ("state", .object([
@@ -151,8 +157,7 @@ extension SDServer {
                 ("sampling_step", .number(Double(p.step))), ("sampling_steps", .number(Double(p.steps))),
                 ("queued", .number(Double(max(queue.pending - (p.jobCount > 0 ? 1 : 0), 0)))),
             ])),
-            // No preview: a decode per poll would cost the running job a VAE pass.
-            ("current_image", .null),
+            ("current_image", preview.map { .string(Data($0).base64EncodedString()) } ?? .null),
             ("textinfo", p.jobCount > 0 ? .string("\(p.text) \(p.jobNo + 1)/\(p.jobCount), step \(p.step)/\(p.steps)") : .null),
         ]))
     }
