@@ -103,7 +103,7 @@ extension LoadedModel {
             u.deepCache = r.deepCache
             u.stop = r.stop
             // Padded to the VAE's multiple and cropped back to exactly 4×.
-            let padded = Compositing.padToMultiple(image, sd.vae.config.scaleFactor)
+            let padded = Compositing.padToMultiple(image, sd.vaeConfig.scaleFactor)
             let decoded = try pipe(image: padded.toTensor(), u, progress: progress)
             let out = Compositing.crop(Image(tensor: decoded), width: image.width * 4, height: image.height * 4)
             return (out, sampled((out.width, out.height)) + [

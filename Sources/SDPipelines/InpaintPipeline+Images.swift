@@ -31,13 +31,13 @@ public struct InpaintImageResult {
 extension InpaintPipeline {
     /// UNet sample_size × VAE factor (512 for stable-diffusion-2-inpainting), at least 512 so a toy
     /// model's 32 px does not crop every image.
-    public var defaultWorkSize: Int { max(512, model.unet.config.sampleSize * model.vae.config.scaleFactor) }
+    public var defaultWorkSize: Int { max(512, model.unet.config.sampleSize * model.vaeConfig.scaleFactor) }
 
     /// Inpaint `mask` (a [1, 1, H, W] 0/1 mask, 1 = repaint, the image's size) in an RGB image.
     public func callAsFunction(image original: Image, mask binary: Tensor, _ r: InpaintRequest,
                                options o: InpaintImageOptions, progress: Progress? = nil) throws -> InpaintImageResult {
         precondition(binary.dim(2) == original.height && binary.dim(3) == original.width, "mask and image sizes differ")
-        let f = model.vae.config.scaleFactor
+        let f = model.vaeConfig.scaleFactor
         // 1. Grow or shrink the mask; the crop box, the pipeline and the feather all use the result.
         let mask = MaskedArea.grow(binary, by: o.maskGrow)
         // 2. The area: a crop around the mask, or the whole image (also when nothing is masked).
@@ -75,7 +75,7 @@ extension InpaintPipeline {
     /// Where `callAsFunction` will run for this mask (the crop box, nil = the whole image) and at
     /// which size, so a caller can say so before the run.
     public func area(mask binary: Tensor, options o: InpaintImageOptions) -> (box: CropBox?, width: Int, height: Int) {
-        let w = binary.dim(3), h = binary.dim(2), f = model.vae.config.scaleFactor
+        let w = binary.dim(3), h = binary.dim(2), f = model.vaeConfig.scaleFactor
         guard let box = cropBox(grownMask: MaskedArea.grow(binary, by: o.maskGrow), width: w, height: h, options: o) else {
             return (nil, (w + f - 1) / f * f, (h + f - 1) / f * f)
         }
