@@ -76,9 +76,13 @@ public enum Winograd {
     /// Cap on the bytes of transformed filters kept with their layers (each is 4× its weight):
     /// the recorded plan's (KernelPlan.winogradCacheBytes; SDEDIT_WINOGRAD_CACHE_MB).
     public static var cacheBudget: Int { Backend.plan.winogradCacheBytes }
-    /// Tiles per call from which a per-call filter transform costs under ~2 % of the conv
-    /// (the transform is ~324 flops per (o, c) pair, the tile GEMMs 72 per pair and tile).
-    static let perCallTiles = 256
+    /// Tiles per call (batch-wide) from which a layer's filter is transformed per call instead of
+    /// kept: the transform is ~324 flops per (o, c) pair, the tile GEMMs 72 per pair and tile, so at
+    /// 64 tiles it adds ~7 % to a conv that already does ~4× fewer multiplies than im2col. Kept
+    /// filters are then the small maps' (16² with CFG, where per call would cost ~14 %), and the
+    /// budget is not spent on 64² layers whose per-call transform is ~1 %.
+    public static let defaultPerCallTiles = 64
+    static var perCallTiles: Int { Backend.plan.winogradPerCallTiles }
     /// The bytes kept, behind a lock: layers on any thread reserve and release them.
     private final class Kept: @unchecked Sendable {
         let lock = NSLock()
@@ -115,10 +119,10 @@ public enum Winograd {
         var filter: WinogradFilter?
     }
 
-    /// The layer's transformed filter for a call over `tiles` tiles, or nil for im2col. A layer
-    /// called once (the VAE in most jobs) transforms per call and keeps nothing; from its second
-    /// call a layer keeps its filter while the budget allows. A filter not kept is transformed per
-    /// call where that is cheap (≥ perCallTiles tiles), else the call stays on im2col.
+    /// The layer's transformed filter for a call over `tiles` tiles, or nil for im2col. A call with
+    /// ≥ perCallTiles tiles transforms its filter per call (cheap there) and keeps nothing; below
+    /// that, from its second call a layer keeps its filter while the budget allows, else the call
+    /// stays on im2col.
     static func filter(for weight: LayerWeight, tiles: Int) -> WinogradFilter? {
         let o = weight.shape[0], c = weight.shape[1], bytes = 36 * o * c * MemoryLayout<Float>.size
         let build = { weight.withFloats { WinogradFilter(weight: $0.baseAddress!, outChannels: o, inChannels: c) } }
@@ -127,7 +131,7 @@ public enum Winograd {
         defer { slot.lock.unlock() }
         slot.calls += 1
         if let f = slot.filter { return f }
-        if slot.calls >= 2 || mode == .on, reserve(bytes) {
+        if (slot.calls >= 2 && tiles < perCallTiles) || mode == .on, reserve(bytes) {
             slot.filter = build()
             slot.filter?.reserved = bytes
             if slot.filter == nil { release(bytes) }
