@@ -50,6 +50,8 @@ struct BenchInpaint: ParsableCommand {
             // address space, and Linux carries that RSS into the child's ru_maxrss across exec.
             var full: [Precision: (Double, Int)] = [:]
             if !noFull { for p in list { full[p] = try fullRun(folder, precision: p) } }
+            // The same fp32 job with DeepCache (the issue's ≤ 0.35× diffusers row).
+            let fullCached = !noFull && deepCache > 1 ? try fullRun(folder, precision: .fp32, extra: ["--deep-cache", "\(deepCache)"]) : nil
             for p in list {
                 var r = try components(folder, precision: p, reference: &fp32Out)
                 r.full = full[p]
@@ -82,6 +84,9 @@ struct BenchInpaint: ParsableCommand {
             if !noFull {
                 let sf = f?.full?.0, sb = b?.full?.0, tf = ts["full"]
                 print("| full inpaint 512², \(steps) steps PNDM, CFG | \(cell(sf)) | \(cell(tf)) | \(ratio(sf, tf)) | \(cell(sb)) | – | – | \(ratio(sb, tf)) |")
+                if let c = fullCached {
+                    print("| the same, --deep-cache \(deepCache) (peak RSS \(c.1 >> 20) MiB) | \(f3(c.0)) | \(cell(tf)) (uncached) | \(ratio(c.0, tf)) | – | – | – | – |")
+                }
                 let trss = (torch?["full_peak_rss_mib"] as? Double).map { String(format: "%.0f MiB", $0) } ?? "–"
                 let rss = { (t: Timings?) in t?.full.map { "\($0.1 >> 20) MiB" } ?? "–" }
                 print("\npeak RSS of the full run: sdedit fp32 \(rss(f)), sdedit bf16 \(rss(b)), diffusers fp32 \(trss)")
@@ -177,7 +182,7 @@ struct BenchInpaint: ParsableCommand {
     }
 
     /// `sdedit inpaint` on a 512² image in a child process: wall time and the child's peak RSS.
-    func fullRun(_ folder: String, precision: Precision) throws -> (Double, Int) {
+    func fullRun(_ folder: String, precision: Precision, extra: [String] = []) throws -> (Double, Int) {
         let dir = NSTemporaryDirectory() + "/sdedit-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -186,8 +191,8 @@ struct BenchInpaint: ParsableCommand {
         try ImageIO.write(mask, to: dir + "/mask.png")
         let args = ["inpaint", dir + "/photo.png", dir + "/mask.png", "a red brick wall", "--model", folder,
                     "--steps", "\(steps)", "--seed", "0", "--threads", "\(threads)", "--precision", precision.rawValue,
-                    "-q", "-o", dir + "/out.png"]
-        return try timedChildRun(args, label: precision.rawValue)
+                    "-q", "-o", dir + "/out.png"] + extra
+        return try timedChildRun(args, label: ([precision.rawValue] + extra).joined(separator: " "))
     }
 }
 
