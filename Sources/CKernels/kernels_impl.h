@@ -10,11 +10,18 @@
 // or thread, so the result does not depend on the thread count.
 #include "kernels_math.h"
 
+// max(v, 0) as torch.relu: negative lanes cleared by a compare mask, so NaN passes through as in torch.
+INL vf FN(vrelu)(vf v) {
+    const vf zero = FN(splat)(0);
+    return (vf)((FN(vi_t))v & ~(FN(vi_t))(v < zero));
+}
+
 INL vf FN(unary1)(int op, vf v) {
     switch (op) {
     case SD_UNARY_EXP: return FN(vexp)(v);
     case SD_UNARY_SIGMOID: return FN(vsigmoid)(v);
     case SD_UNARY_SILU: return v * FN(vsigmoid)(v);
+    case SD_UNARY_RELU: return FN(vrelu)(v);
     default: return FN(vgelu)(v);
     }
 }
@@ -27,6 +34,7 @@ void FN(sd_unary)(int op, const float *src, float *dst, long n) {
     case SD_UNARY_EXP: for (; i + VW <= n; i += VW) FN(st)(dst + i, FN(vexp)(FN(ld)(src + i))); break;
     case SD_UNARY_SIGMOID: for (; i + VW <= n; i += VW) FN(st)(dst + i, FN(vsigmoid)(FN(ld)(src + i))); break;
     case SD_UNARY_SILU: for (; i + VW <= n; i += VW) { vf v = FN(ld)(src + i); FN(st)(dst + i, v * FN(vsigmoid)(v)); } break;
+    case SD_UNARY_RELU: for (; i + VW <= n; i += VW) FN(st)(dst + i, FN(vrelu)(FN(ld)(src + i))); break;
     default: for (; i + VW <= n; i += VW) FN(st)(dst + i, FN(vgelu)(FN(ld)(src + i)));
     }
     if (i < n) {

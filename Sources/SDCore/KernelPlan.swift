@@ -33,6 +33,9 @@ public struct KernelPlan: Sendable, Equatable {
     public var bf16Attention: BF16Attention.Kernel?
     /// Settings the builder could not read, one line each, for the user to see.
     public var ignored: [String]
+    /// Tiles per call (batch-wide) from which a Winograd filter is transformed per call rather than
+    /// kept (Winograd.filter); SDEDIT_WINOGRAD_TILES=N.
+    public var winogradPerCallTiles = Winograd.defaultPerCallTiles
 
     /// Whether bf16 GEMMs run on native bf16 instructions under this plan.
     public var bf16Native: Bool { BF16GEMM.isNative(isa: isa) }
@@ -67,6 +70,10 @@ public struct KernelPlan: Sendable, Equatable {
         if let s = env["SDEDIT_WINOGRAD_CACHE_MB"], !s.isEmpty {
             if let mb = Int(s), (0...(1 << 30)).contains(mb) { cacheBytes = mb << 20 } else { unreadable("SDEDIT_WINOGRAD_CACHE_MB", "a number of MiB") }
         }
+        var perCallTiles = Winograd.defaultPerCallTiles
+        if let s = env["SDEDIT_WINOGRAD_TILES"], !s.isEmpty {
+            if let n = Int(s), n >= 1 { perCallTiles = n } else { unreadable("SDEDIT_WINOGRAD_TILES", "a number of tiles ≥ 1") }
+        }
         var profile = Profile.off
         switch env["SDEDIT_PROFILE"] {
         case nil, "", "0": break
@@ -79,7 +86,8 @@ public struct KernelPlan: Sendable, Equatable {
         if let user = env["OPENBLAS_CORETYPE"], !user.isEmpty { (core, coreSource) = (user, "environment") }
         return KernelPlan(isa: isa, fp32GEMM: gemm, openblasCore: core, openblasCoreSource: coreSource,
                           winograd: winograd, winogradCacheBytes: cacheBytes, threads: Swift.max(1, threads),
-                          profile: profile, im2colFloats: 8 << 20, bf16Attention: nil, ignored: ignored)
+                          profile: profile, im2colFloats: 8 << 20, bf16Attention: nil, ignored: ignored,
+                          winogradPerCallTiles: perCallTiles)
     }
 
     /// The plan with no settings: every choice from cpuid, all CPUs.

@@ -153,8 +153,9 @@ extension Tensor {
         return out
     }
 
-    /// max(x, 0), torch.relu on finite inputs.
-    public func relu() -> Tensor { map { pointwiseMax($0, Vec(repeating: 0)) } }
+    /// max(x, 0), torch.relu (NaN stays NaN). In CKernels: Swift's generic SIMD max scalarises on
+    /// the baseline target, and TAESD runs a ReLU over every 64-channel full-size feature map.
+    public func relu() -> Tensor { unary(SD_UNARY_RELU, "relu") }
 
     public func clamped(_ lo: Float, _ hi: Float) -> Tensor {
         map { pointwiseMin(pointwiseMax($0, Vec(repeating: lo)), Vec(repeating: hi)) }

@@ -4,8 +4,8 @@
 //   1. the input patches Bᵀ·d·B, written straight into the GEMM's right operand V [36][C][tiles];
 //   2. 36 GEMMs U[ξ] [O×C] · V[ξ] [C×tiles] on the fp32 GEMM backend (BLAS.sgemm: OpenBLAS or oneDNN);
 //   3. the output tiles Aᵀ·m·A with the bias added, stored into the NCHW output.
-// Jobs are (image, block of tiles, block of output channels), fixed by the shape; every channel
-// sum runs inside one single-threaded GEMM, so the result does not depend on --threads.
+// Jobs are (block of tiles across the batch, block of output channels), fixed by the shape; every
+// channel sum runs inside one single-threaded GEMM, so the result does not depend on --threads.
 import CKernels
 import Foundation
 
@@ -76,9 +76,13 @@ public enum Winograd {
     /// Cap on the bytes of transformed filters kept with their layers (each is 4× its weight):
     /// the recorded plan's (KernelPlan.winogradCacheBytes; SDEDIT_WINOGRAD_CACHE_MB).
     public static var cacheBudget: Int { Backend.plan.winogradCacheBytes }
-    /// Tiles per call from which a per-call filter transform costs under ~2 % of the conv
-    /// (the transform is ~324 flops per (o, c) pair, the tile GEMMs 72 per pair and tile).
-    static let perCallTiles = 256
+    /// Tiles per call (batch-wide) from which a layer's filter is transformed per call instead of
+    /// kept: the transform is ~324 flops per (o, c) pair, the tile GEMMs 72 per pair and tile, so at
+    /// 64 tiles it adds ~7 % to a conv that already does ~4× fewer multiplies than im2col. Kept
+    /// filters are then the small maps' (16² with CFG, where per call would cost ~14 %), and the
+    /// budget is not spent on 64² layers whose per-call transform is ~1 %.
+    public static let defaultPerCallTiles = 64
+    static var perCallTiles: Int { Backend.plan.winogradPerCallTiles }
     /// The bytes kept, behind a lock: layers on any thread reserve and release them.
     private final class Kept: @unchecked Sendable {
         let lock = NSLock()
@@ -115,10 +119,10 @@ public enum Winograd {
         var filter: WinogradFilter?
     }
 
-    /// The layer's transformed filter for a call over `tiles` tiles, or nil for im2col. A layer
-    /// called once (the VAE in most jobs) transforms per call and keeps nothing; from its second
-    /// call a layer keeps its filter while the budget allows. A filter not kept is transformed per
-    /// call where that is cheap (≥ perCallTiles tiles), else the call stays on im2col.
+    /// The layer's transformed filter for a call over `tiles` tiles, or nil for im2col. A call with
+    /// ≥ perCallTiles tiles transforms its filter per call (cheap there) and keeps nothing; below
+    /// that, from its second call a layer keeps its filter while the budget allows, else the call
+    /// stays on im2col.
     static func filter(for weight: LayerWeight, tiles: Int) -> WinogradFilter? {
         let o = weight.shape[0], c = weight.shape[1], bytes = 36 * o * c * MemoryLayout<Float>.size
         let build = { weight.withFloats { WinogradFilter(weight: $0.baseAddress!, outChannels: o, inChannels: c) } }
@@ -127,7 +131,7 @@ public enum Winograd {
         defer { slot.lock.unlock() }
         slot.calls += 1
         if let f = slot.filter { return f }
-        if slot.calls >= 2 || mode == .on, reserve(bytes) {
+        if (slot.calls >= 2 && tiles < perCallTiles) || mode == .on, reserve(bytes) {
             slot.filter = build()
             slot.filter?.reserved = bytes
             if slot.filter == nil { release(bytes) }
@@ -155,15 +159,21 @@ extension Tensor {
                     let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * plan.blockChannels * plan.blockTiles)
                     defer { v.deallocate(); m.deallocate() }
                     for job in jobs {
-                        let (b, t0, t1, o0, o1) = plan.job(job)
+                        let (t0, t1, o0, o1) = plan.job(job)
                         let ldt = plan.blockTiles, oc = o1 - o0
-                        sd_winograd_input(isa, px.baseAddress! + b * c * h * w, c, h, w, t0, t1, v, ldt)
+                        // A block's columns run over the images' tiles in turn (image b's tiles are the
+                        // batch-wide tiles b·tiles…), so one GEMM per ξ covers the whole block.
+                        for (b, s0, s1, col) in plan.segments(t0, t1) {
+                            sd_winograd_input(isa, px.baseAddress! + b * c * h * w, c, h, w, s0, s1, v + col, ldt)
+                        }
                         for xi in 0..<36 {
                             BLAS.sgemm(m: oc, n: t1 - t0, k: c, a: ub + (xi * o + o0) * c, lda: c, b: v + xi * c * ldt,
                                        ldb: ldt, c: m + xi * oc * ldt, ldc: ldt)
                         }
-                        sd_winograd_output(isa, m, oc * ldt, ldt, oc, h, w, t0, t1, pbias.map { $0 + o0 },
-                                           ob.baseAddress! + (b * o + o0) * h * w)
+                        for (b, s0, s1, col) in plan.segments(t0, t1) {
+                            sd_winograd_output(isa, m + col, oc * ldt, ldt, oc, h, w, s0, s1, pbias.map { $0 + o0 },
+                                               ob.baseAddress! + (b * o + o0) * h * w)
+                        }
                     }
                 }
             } }
@@ -171,31 +181,47 @@ extension Tensor {
     }
 }
 
-/// How a Winograd convolution is cut into jobs: blocks of up to 128 tiles of one image (fewer where
-/// the per-thread scratch 36·(C + O)·tiles would pass 16 MiB), and, where a batch has fewer than 4
-/// blocks, blocks of output channels as well, so two or four threads have work. Fixed by the shape.
+/// How a Winograd convolution is cut into jobs: blocks of up to 128 tiles taken across the batch
+/// (fewer where the per-thread scratch 36·(C + O)·tiles would pass 16 MiB), and, where there are
+/// fewer than 4 blocks, blocks of output channels as well, so two or four threads have work. Each
+/// tile GEMM reads (packs) its whole filter slice, so the more tiles per GEMM the less that costs:
+/// at 16² and 32² one image has only 16 / 64 tiles, and the CFG batch's two images share one GEMM.
+/// Fixed by the shape.
 struct WinogradPlan {
     let n: Int, o: Int, tiles: Int
     let blockTiles: Int, blocks: Int, blockChannels: Int, channelBlocks: Int
-    var jobs: Int { n * blocks * channelBlocks }
+    var jobs: Int { blocks * channelBlocks }
 
     init(n: Int, c: Int, o: Int, tiles: Int) {
         (self.n, self.o, self.tiles) = (n, o, tiles)
+        let total = n * tiles
         let want = Swift.max(16, Swift.min(128, (4 << 20) / (36 * (c + o)) / 16 * 16))
-        let blocks = Swift.max(1, (tiles + want - 1) / want)
+        let blocks = Swift.max(1, (total + want - 1) / want)
         // Even blocks, rounded up to whole vectors (16 floats: the widest ISA's lanes).
-        blockTiles = ((tiles + blocks - 1) / blocks + 15) / 16 * 16
-        self.blocks = (tiles + blockTiles - 1) / blockTiles
+        blockTiles = ((total + blocks - 1) / blocks + 15) / 16 * 16
+        self.blocks = (total + blockTiles - 1) / blockTiles
         var split = 1
-        while n * self.blocks * split < 4 && o / (split * 2) >= 32 { split *= 2 }
+        while self.blocks * split < 4 && o / (split * 2) >= 32 { split *= 2 }
         channelBlocks = split
         blockChannels = (o + split - 1) / split
     }
 
-    /// (image, tiles t0..<t1, output channels o0..<o1) of job j.
-    func job(_ j: Int) -> (Int, Int, Int, Int, Int) {
-        let cb = j % channelBlocks, blk = (j / channelBlocks) % blocks, b = j / (channelBlocks * blocks)
+    /// (batch-wide tiles t0..<t1, output channels o0..<o1) of job j.
+    func job(_ j: Int) -> (Int, Int, Int, Int) {
+        let cb = j % channelBlocks, blk = j / channelBlocks
         let t0 = blk * blockTiles, o0 = cb * blockChannels
-        return (b, t0, Swift.min(tiles, t0 + blockTiles), o0, Swift.min(o, o0 + blockChannels))
+        return (t0, Swift.min(n * tiles, t0 + blockTiles), o0, Swift.min(o, o0 + blockChannels))
+    }
+
+    /// The batch-wide tiles t0..<t1 per image: (image, its tiles s0..<s1, first column in the block).
+    func segments(_ t0: Int, _ t1: Int) -> [(Int, Int, Int, Int)] {
+        var out: [(Int, Int, Int, Int)] = []
+        var t = t0
+        while t < t1 {
+            let b = t / tiles, end = Swift.min(t1, (b + 1) * tiles)
+            out.append((b, t - b * tiles, end - b * tiles, t - t0))
+            t = end
+        }
+        return out
     }
 }

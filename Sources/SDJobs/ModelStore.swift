@@ -78,7 +78,8 @@ public final class LoadedModel {
         }
         observer.message("sdedit: loading \(source.path)")
         let t0 = Stopwatch.now()
-        sd = try StableDiffusionModel(source: source, precision: spec.precision)
+        sd = try StableDiffusionModel(source: source, precision: spec.precision,
+                                     fullVAE: spec.tinyEncoder == nil || spec.tinyDecoder == nil)
         for (t, path, encoder) in halves {
             try sd.useTinyAutoencoder(t, path: path, encoder: encoder, decoder: !encoder)
             observer.message("sdedit: \(encoder ? "encoding" : "decoding") with TAESD \(path)")

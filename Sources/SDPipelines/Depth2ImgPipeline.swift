@@ -18,16 +18,16 @@ public struct Depth2ImgPipeline {
 
     /// The UNet must take the latent plus one depth channel (5 for SD2-depth).
     public static func checkIsDepthModel(_ model: StableDiffusionModel) throws {
-        guard model.unet.config.inChannels == model.vae.config.latentChannels + 1 else {
+        guard model.unet.config.inChannels == model.vaeConfig.latentChannels + 1 else {
             throw SDError.invalidInput("\(model.source.path): not a depth model — its UNet takes \(model.unet.config.inChannels) input "
-                                       + "channels, depth2img needs \(model.vae.config.latentChannels + 1) (latent + depth)")
+                                       + "channels, depth2img needs \(model.vaeConfig.latentChannels + 1) (latent + depth)")
         }
     }
 
     /// prepare_depth_map: the conditioning [1, 1, H/f, W/f] in [−1, 1] for an RGB image of H×W, from
     /// the estimator or from `depthMap` ([1, h, w], any size; diffusers' depth_map= argument).
     public func depthConditioning(image: Image, depthMap: Tensor?) throws -> Tensor {
-        let f = model.vae.config.scaleFactor
+        let f = model.vaeConfig.scaleFactor
         let depth = try depthMap ?? estimate(padded: image)
         return try DepthMap.conditioning(depth, height: image.height / f, width: image.width / f)
     }
@@ -35,8 +35,8 @@ public struct Depth2ImgPipeline {
     /// Steps 5–9 on tensors: image [1, 3, H, W] in [−1, 1] (H, W multiples of the VAE factor), depth
     /// [1, 1, H/f, W/f]. Returns the final latents (diffusers output_type="latent").
     public func latents(image: Tensor, depth: Tensor, _ r: Depth2ImgRequest, progress: Progress? = nil) throws -> Tensor {
-        let vae = model.vae
-        let f = vae.config.scaleFactor
+        let vae = model.vaeConfig
+        let f = vae.scaleFactor
         let h = image.dim(2), w = image.dim(3)
         // 1. Check inputs.
         guard h % f == 0, w % f == 0 else { throw SDError.invalidInput("image size \(w)x\(h) is not a multiple of \(f)") }
@@ -67,7 +67,7 @@ public struct Depth2ImgPipeline {
     /// The estimated depth ([1, h, w], the estimator's output size) the image-level call conditions
     /// on: DPT on the image padded to the VAE multiple. Estimate once, run many seeds.
     public func estimateDepth(_ original: Image) throws -> Tensor {
-        try estimate(padded: Compositing.padToMultiple(original.rgb8(), model.vae.config.scaleFactor))
+        try estimate(padded: Compositing.padToMultiple(original.rgb8(), model.vaeConfig.scaleFactor))
     }
 
     func estimate(padded: Image) throws -> Tensor {
@@ -82,7 +82,7 @@ public struct Depth2ImgPipeline {
                                progress: Progress? = nil) throws -> Image {
         // 1. Pad to the VAE multiple with edge pixels (diffusers instead resizes down to it), so the
         //    exact size survives; an estimated depth comes from the padded image, aligned with its pixels.
-        let f = model.vae.config.scaleFactor
+        let f = model.vaeConfig.scaleFactor
         let padded = Compositing.padToMultiple(original.rgb8(), f)
         // 2. Depth conditioning; 3.–9. the latents; 10. decode, crop the padding off.
         let depth = try depthConditioning(image: padded, depthMap: given ?? estimate(padded: padded))

@@ -9,9 +9,9 @@ public struct Img2ImgPipeline {
     public let model: StableDiffusionModel
 
     public init(model: StableDiffusionModel) throws {
-        guard model.unet.config.inChannels == model.vae.config.latentChannels else {
+        guard model.unet.config.inChannels == model.vaeConfig.latentChannels else {
             throw SDError.invalidInput("\(model.source.path): not a base model — its UNet takes \(model.unet.config.inChannels) input "
-                                       + "channels, img2img needs \(model.vae.config.latentChannels) (the latent only)")
+                                       + "channels, img2img needs \(model.vaeConfig.latentChannels) (the latent only)")
         }
         self.model = model
     }
@@ -19,8 +19,7 @@ public struct Img2ImgPipeline {
     /// Steps 4–8 on tensors: image [1, 3, H, W] in [−1, 1] (H, W multiples of the VAE factor).
     /// Returns the final latents (diffusers output_type="latent").
     public func latents(image: Tensor, _ r: Img2ImgRequest, progress: Progress? = nil) throws -> Tensor {
-        let vae = model.vae
-        let f = vae.config.scaleFactor
+        let f = model.vaeConfig.scaleFactor
         // 1. Check inputs.
         guard image.dim(2) % f == 0, image.dim(3) % f == 0 else {
             throw SDError.invalidInput("image size \(image.dim(3))x\(image.dim(2)) is not a multiple of \(f)")
@@ -45,7 +44,7 @@ public struct Img2ImgPipeline {
     /// The image-level recipe (what `sdedit img2img` runs): padded to the VAE multiple with edge
     /// pixels and cropped back, so the output keeps the input's exact size (diffusers resizes down).
     public func callAsFunction(image original: Image, _ r: Img2ImgRequest, progress: Progress? = nil) throws -> Image {
-        let padded = Compositing.padToMultiple(original.rgb8(), model.vae.config.scaleFactor)
+        let padded = Compositing.padToMultiple(original.rgb8(), model.vaeConfig.scaleFactor)
         let z = try latents(image: padded.toTensor(), r, progress: progress)
         let decoded = Image(tensor: model.decodeLatents(z))
         return Compositing.crop(decoded, width: original.width, height: original.height)

@@ -31,13 +31,13 @@ public struct InpaintImageResult {
 extension InpaintPipeline {
     /// UNet sample_size × VAE factor (512 for stable-diffusion-2-inpainting), at least 512 so a toy
     /// model's 32 px does not crop every image.
-    public var defaultWorkSize: Int { max(512, model.unet.config.sampleSize * model.vae.config.scaleFactor) }
+    public var defaultWorkSize: Int { max(512, model.unet.config.sampleSize * model.vaeConfig.scaleFactor) }
 
     /// Inpaint `mask` (the image's size) in an RGB image.
     public func callAsFunction(image original: Image, mask given: Mask, _ r: InpaintRequest,
                                options o: InpaintImageOptions, progress: Progress? = nil) throws -> InpaintImageResult {
         precondition(given.height == original.height && given.width == original.width, "mask and image sizes differ")
-        let f = model.vae.config.scaleFactor
+        let f = model.vaeConfig.scaleFactor
         // 1. Grow or shrink the mask; the crop box, the pipeline and the feather all use the result.
         let mask = given.grown(by: o.maskGrow)
         // 2. The area: a crop around the mask, or the whole image (also when nothing is masked).
@@ -74,7 +74,7 @@ extension InpaintPipeline {
     /// Where `callAsFunction` will run for this mask (the crop box, nil = the whole image) and at
     /// which size, so a caller can say so before the run.
     public func area(mask: Mask, options o: InpaintImageOptions) -> (box: CropBox?, width: Int, height: Int) {
-        let w = mask.width, h = mask.height, f = model.vae.config.scaleFactor
+        let w = mask.width, h = mask.height, f = model.vaeConfig.scaleFactor
         guard let box = cropBox(grownMask: mask.grown(by: o.maskGrow), width: w, height: h, options: o) else {
             return (nil, (w + f - 1) / f * f, (h + f - 1) / f * f)
         }

@@ -13,7 +13,7 @@ public struct InpaintPipeline {
     public let baseModel: Bool
 
     public init(model: StableDiffusionModel) throws {
-        let c = model.unet.config.inChannels, l = model.vae.config.latentChannels
+        let c = model.unet.config.inChannels, l = model.vaeConfig.latentChannels
         guard c == 2 * l + 1 || c == l else {
             throw SDError.invalidInput("\(model.source.path): cannot inpaint with it — its UNet takes \(c) input channels; inpainting "
                                        + "needs 9 (4 latent + 1 mask + 4 masked-image latent) or a 4-channel base model")
@@ -34,8 +34,8 @@ public struct InpaintPipeline {
     /// Steps 1–10: the final latents (diffusers output_type="latent").
     public func latents(image: Tensor, mask: Tensor, _ r: InpaintRequest, content: MaskedContent = .original,
                         progress: Progress? = nil) throws -> Tensor {
-        let vae = model.vae, unet = model.unet
-        let f = vae.config.scaleFactor
+        let vae = model.vaeConfig, unet = model.unet
+        let f = vae.scaleFactor
         let h = image.dim(2), w = image.dim(3)
         // 1. Check inputs.
         guard h % f == 0, w % f == 0 else { throw SDError.invalidInput("image size \(w)x\(h) is not a multiple of \(f)") }
@@ -56,7 +56,7 @@ public struct InpaintPipeline {
 
         // 4.–5. Initial latents. RNG draws: the image's posterior (strength < 1, or always for a base
         //    UNet, which needs the image latents for its blend), then the noise.
-        let latentShape = [1, vae.config.latentChannels, h / f, w / f]
+        let latentShape = [1, vae.latentChannels, h / f, w / f]
         //    The masked content shapes the start below strength 1: `fill` encodes the filled image (also
         //    for a base UNet's blend, as A1111's init_latent), the latent modes edit the start only.
         let encoded = content == .fill ? Image(tensor: image).filledLikeA1111(mask: mask).toTensor() : image

@@ -9,7 +9,8 @@ public final class StableDiffusionModel {
     public let source: ModelSource
     public let tokenizer: CLIPTokenizer
     public let textEncoder: CLIPTextModel
-    public let vae: AutoencoderKL
+    public let vaeConfig: VAEConfig
+    private var loadedVAE: AutoencoderKL?
     public let unet: UNet2DConditionModel
     public let schedulerConfig: ConfigReader
     public let precision: Precision
@@ -21,7 +22,10 @@ public final class StableDiffusionModel {
         try self.init(source: ModelSource(folder: folder), precision: precision)
     }
 
-    public init(source: ModelSource, precision: Precision = .fp32) throws {
+    /// `fullVAE: false` leaves the VAE's weights unread until `requireVAE()`: for a job whose TAESD
+    /// halves replace both the encoder and the decoder (the VAE's finite check and its mapped pages
+    /// would otherwise be paid for nothing).
+    public init(source: ModelSource, precision: Precision = .fp32, fullVAE: Bool = true) throws {
         self.source = source
         self.precision = precision
         // Every config first, checked against the others, then the weights.
@@ -31,19 +35,36 @@ public final class StableDiffusionModel {
         let u = try UNetConfig(source.config("unet"))
         schedulerConfig = try source.config("scheduler", file: "scheduler_config.json")
         try StableDiffusionModel.checkAgreement(source.configFolder ?? source.path, tokenizer, te, v, u)
+        vaeConfig = v
         textEncoder = try source.loadTextEncoder(te, precision: precision)
-        vae = try source.loadVAE(v, precision: precision)
+        if fullVAE { loadedVAE = try source.loadVAE(v, precision: precision) }
         unet = try source.loadUNet(u, precision: precision)
+    }
+
+    /// The full VAE (AutoencoderKL). Loaded at init unless `fullVAE: false`; then only after
+    /// `requireVAE()`, which every path that runs it without a TAESD half in its place calls first.
+    public var vae: AutoencoderKL {
+        guard let v = loadedVAE else { preconditionFailure("\(name): the VAE was not loaded (requireVAE() first)") }
+        return v
+    }
+
+    /// The full VAE, loaded now if it was left out at init.
+    @discardableResult
+    public func requireVAE() throws -> AutoencoderKL {
+        if let v = loadedVAE { return v }
+        let v = try source.loadVAE(vaeConfig, precision: precision)
+        loadedVAE = v
+        return v
     }
 
     /// Encode (and/or decode) with a TAESD instead of the VAE. Its latents must be the VAE's: same
     /// channels and spatial factor (the SD 1.x/2.x taesd; taesdxl and taesd3 are other latent spaces).
     public func useTinyAutoencoder(_ tiny: AutoencoderTiny, path: String, encoder: Bool, decoder: Bool) throws {
         let c = tiny.config
-        guard c.latentChannels == vae.config.latentChannels, c.encoderScale == vae.config.scaleFactor,
-              c.decoderScale == vae.config.scaleFactor, c.inChannels == 3, c.outChannels == 3 else {
+        guard c.latentChannels == vaeConfig.latentChannels, c.encoderScale == vaeConfig.scaleFactor,
+              c.decoderScale == vaeConfig.scaleFactor, c.inChannels == 3, c.outChannels == 3 else {
             throw SDError.invalidInput("\(path): this TAESD (latent_channels \(c.latentChannels), factor \(c.encoderScale)) does not "
-                + "match \(name)'s VAE (latent_channels \(vae.config.latentChannels), factor \(vae.config.scaleFactor))")
+                + "match \(name)'s VAE (latent_channels \(vaeConfig.latentChannels), factor \(vaeConfig.scaleFactor))")
         }
         if encoder {
             guard let e = tiny.encoder else { throw SDError.invalidInput("\(path): holds a TAESD decoder only, not an encoder") }
@@ -61,13 +82,13 @@ public final class StableDiffusionModel {
     /// the VAE's posterior sample draws from `g`; a TAESD's latents draw nothing.
     public func encodeImage(_ image: Tensor, _ g: TorchGenerator) -> Tensor {
         if let e = tinyEncoder { return e(image) * tinyEncoderScaling }
-        return vae.encode(image).sample(g) * vae.config.scalingFactor
+        return vae.encode(image).sample(g) * vaeConfig.scalingFactor
     }
 
     /// Images [B, 3, H, W] in [−1, 1] from scaled latents (vae.decode(latents / scaling_factor)).
     public func decodeLatents(_ latents: Tensor) -> Tensor {
         if let d = tinyDecoder { return d(latents / tinyDecoderScaling) }
-        return vae.decode(latents / vae.config.scalingFactor)
+        return vae.decode(latents / vaeConfig.scalingFactor)
     }
 
     /// The model's name for messages and metadata.

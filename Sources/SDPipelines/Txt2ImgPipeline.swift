@@ -15,7 +15,7 @@ public struct Txt2ImgPipeline {
     public let inpaintingModel: Bool
 
     public init(model: StableDiffusionModel) throws {
-        let c = model.unet.config.inChannels, l = model.vae.config.latentChannels
+        let c = model.unet.config.inChannels, l = model.vaeConfig.latentChannels
         guard c == l || c == 2 * l + 1 else {
             throw SDError.invalidInput("\(model.source.path): cannot generate with it — its UNet takes \(c) input channels; "
                                        + "txt2img needs \(l) (a base model) or \(2 * l + 1) (an inpainting model)")
@@ -26,12 +26,12 @@ public struct Txt2ImgPipeline {
 
     /// diffusers' default size: the UNet's sample_size × the VAE factor (768 for SD 2.1, 512 for SD 1.x,
     /// SD 2.1-base and SD-Turbo).
-    public var defaultSize: Int { model.unet.config.sampleSize * model.vae.config.scaleFactor }
+    public var defaultSize: Int { model.unet.config.sampleSize * model.vaeConfig.scaleFactor }
 
     /// The final latents [1, 4, H/f, W/f] (diffusers output_type="latent"). `r.strength` is not read.
     public func latents(width: Int, height: Int, _ r: GenerationRequest, progress: Progress? = nil) throws -> Tensor {
-        let vae = model.vae
-        let f = vae.config.scaleFactor
+        let vae = model.vaeConfig
+        let f = vae.scaleFactor
         // 1. Check inputs.
         guard width > 0, height > 0, width % f == 0, height % f == 0 else {
             throw SDError.invalidInput("size \(width)x\(height) is not a multiple of \(f)")
@@ -45,12 +45,12 @@ public struct Txt2ImgPipeline {
         try scheduler.setTimesteps(r.steps)
         let timesteps = scheduler.timesteps
         // 5. Initial latents: noise (RNG ①) × init_noise_sigma.
-        let shape = [1, vae.config.latentChannels, height / f, width / f]
+        let shape = [1, vae.latentChannels, height / f, width / f]
         let latents = g.randn(shape) * scheduler.initNoiseSigma
         // The inpainting UNet's conditioning (RNG ②): all-ones mask, the grey image's latents.
         var conditioning: Tensor? = nil
         if inpaintingModel {
-            let grey = vae.encode(Tensor(repeating: 0, shape: [1, 3, height, width])).sample(g) * vae.config.scalingFactor
+            let grey = try model.requireVAE().encode(Tensor(repeating: 0, shape: [1, 3, height, width])).sample(g) * vae.scalingFactor
             let c = Tensor.concat([Tensor(repeating: 1, shape: [1, 1, height / f, width / f]), grey], dim: 1)
             conditioning = cfg ? c.repeatedBatch(2) : c
         }

@@ -36,11 +36,12 @@ public struct UpscalePipeline {
 
     public init(model: StableDiffusionModel) throws {
         let unet = model.unet.config
-        guard unet.inChannels == model.vae.config.latentChannels + 3, unet.numClassEmbeds != nil else {
+        guard unet.inChannels == model.vaeConfig.latentChannels + 3, unet.numClassEmbeds != nil else {
             throw SDError.invalidInput("\(model.source.path): not an x4 upscaler — its UNet takes \(unet.inChannels) input channels "
                                        + "\(unet.numClassEmbeds == nil ? "and has no class embedding" : ""); upscaling needs 7 and a noise-level class embedding")
         }
         self.model = model
+        try model.requireVAE()
         lowRes = try NoiseSchedule(model.source.config("low_res_scheduler", file: "scheduler_config.json"), defaultSpacing: .leading)
         let index = try model.source.modelIndex()
         maxNoiseLevel = try index?.int("max_noise_level", default: 350, range: 0...10_000) ?? 350
@@ -56,7 +57,7 @@ public struct UpscalePipeline {
     /// The image upscaled exactly 4×: padded on the right and bottom to the VAE's multiple (edge
     /// pixels), upscaled, and the padding's 4× cropped off.
     public func callAsFunction(image: Image, _ r: UpscaleRequest, progress: Progress? = nil) throws -> Image {
-        let padded = Compositing.padToMultiple(image.rgb8(), model.vae.config.scaleFactor)
+        let padded = Compositing.padToMultiple(image.rgb8(), model.vaeConfig.scaleFactor)
         let decoded = try self(image: padded.toTensor(), r, progress: progress)
         return Compositing.crop(Image(tensor: decoded), width: image.width * 4, height: image.height * 4)
     }
@@ -65,7 +66,7 @@ public struct UpscalePipeline {
     public func callAsFunction(image: Tensor, _ r: UpscaleRequest, progress: Progress? = nil) throws -> Tensor {
         // 8. Decode, tiled when the latent is larger than a tile.
         let z = try latents(image: image, r, progress: progress) / scalingFactor
-        let f = model.vae.config.scaleFactor
+        let f = model.vaeConfig.scaleFactor
         guard let tile = r.tile else { return model.vae.decode(z) }
         return Tiling.blend(z, size: max(8, tile / 2), overlap: max(2, r.tileOverlap / 4), scale: f) { model.vae.decode($0) }
     }
@@ -92,7 +93,7 @@ public struct UpscalePipeline {
         if cfg { lowResImage = lowResImage.repeatedBatch(2) }
 
         // 6. Initial latents at the low-res size (RNG ②).
-        var latents = g.randn([1, model.vae.config.latentChannels, image.dim(2), image.dim(3)]) * scheduler.initNoiseSigma
+        var latents = g.randn([1, model.vaeConfig.latentChannels, image.dim(2), image.dim(3)]) * scheduler.initNoiseSigma
 
         // 7. Denoising loop: [latents | noisy low-res RGB] → UNet (class label = noise level) → guidance → step.
         for (i, t) in timesteps.enumerated() {

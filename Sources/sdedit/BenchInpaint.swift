@@ -21,13 +21,22 @@ struct BenchInpaint: ParsableCommand {
     var precisions: String { bench.precisions }
     @Option(help: "Steps of the full run.") var steps: Int = 20
     @Flag(help: "Skip the full pipeline runs.") var noFull = false
+    @Option(help: "DeepCache interval of the cached rows (1 = skip them).") var deepCache: Int = 3
+    @Option(help: "Steps of the short in-process inpaint run whose --deep-cache image is compared with the uncached one (PSNR); 0 = skip.")
+    var deepCacheSteps: Int = 8
 
 
     /// torch's bf16 autocast only where the CPU has native bf16: elsewhere torch falls back to a scalar
     /// GEMM (cpublas_gemm_impl, measured here: many minutes per UNet step), which compares nothing.
     var torchBF16: Bool { CPU.hasNativeBF16 }
 
-    struct Timings { var load = 0.0, unet = 0.0, enc = 0.0, dec = 0.0, full: (Double, Int)? = nil, relL2: Double? = nil }
+    struct Timings {
+        var load = 0.0, unet = 0.0, enc = 0.0, dec = 0.0, full: (Double, Int)? = nil, relL2: Double? = nil
+        /// Mean UNet step with DeepCache: one whole call (storing the features) and N − 1 shallow ones.
+        var unetCached: Double? = nil
+        /// PSNR (8-bit RGB) of the short --deep-cache run's image against the uncached one.
+        var psnr: Double? = nil
+    }
 
     func run() throws {
         try runReportingErrors {
@@ -41,6 +50,8 @@ struct BenchInpaint: ParsableCommand {
             // address space, and Linux carries that RSS into the child's ru_maxrss across exec.
             var full: [Precision: (Double, Int)] = [:]
             if !noFull { for p in list { full[p] = try fullRun(folder, precision: p) } }
+            // The same fp32 job with DeepCache (the issue's ≤ 0.35× diffusers row).
+            let fullCached = !noFull && deepCache > 1 ? try fullRun(folder, precision: .fp32, extra: ["--deep-cache", "\(deepCache)"]) : nil
             for p in list {
                 var r = try components(folder, precision: p, reference: &fp32Out)
                 r.full = full[p]
@@ -65,15 +76,29 @@ struct BenchInpaint: ParsableCommand {
                 let sf = f.map(get), sb = b.map(get), tf = ts[key], tb = ts[key + "_bf16"]
                 print("| \(name) | \(cell(sf)) | \(cell(tf)) | \(ratio(sf, tf)) | \(cell(sb)) | \(cell(tb)) | \(ratio(sb, tb)) | \(ratio(sb, tf)) |")
             }
+            if let sf = f?.unetCached {
+                let sb = b?.unetCached, tf = ts["unet_step"]
+                print("| UNet step 512², CFG batch 2, --deep-cache \(deepCache) (mean of 1 whole + \(deepCache - 1) shallow) | \(cell(sf)) | "
+                      + "\(cell(tf)) (uncached) | \(ratio(sf, tf)) | \(cell(sb)) | – | – | \(ratio(sb, tf)) |")
+            }
             if !noFull {
                 let sf = f?.full?.0, sb = b?.full?.0, tf = ts["full"]
                 print("| full inpaint 512², \(steps) steps PNDM, CFG | \(cell(sf)) | \(cell(tf)) | \(ratio(sf, tf)) | \(cell(sb)) | – | – | \(ratio(sb, tf)) |")
+                if let c = fullCached {
+                    print("| the same, --deep-cache \(deepCache) (peak RSS \(c.1 >> 20) MiB) | \(f3(c.0)) | \(cell(tf)) (uncached) | \(ratio(c.0, tf)) | – | – | – | – |")
+                }
                 let trss = (torch?["full_peak_rss_mib"] as? Double).map { String(format: "%.0f MiB", $0) } ?? "–"
                 let rss = { (t: Timings?) in t?.full.map { "\($0.1 >> 20) MiB" } ?? "–" }
                 print("\npeak RSS of the full run: sdedit fp32 \(rss(f)), sdedit bf16 \(rss(b)), diffusers fp32 \(trss)")
             }
             if list.contains(.bf16) && !torchBF16 {
                 print("torch bf16 autocast not run: this CPU has no AVX512-BF16/AMX, so torch would use its scalar bf16 GEMM")
+            }
+            for p in list {
+                if let q = results[p]?.psnr {
+                    print(String(format: "--deep-cache %d, %@, %d-step inpaint 512² on this model: PSNR %.2f dB against the uncached image (8-bit RGB)",
+                                 deepCache, p.rawValue, deepCacheSteps, q))
+                }
             }
             if let e = b?.relL2 {
                 let te = (torch?["unet_bf16_rel_l2"] as? Double).map { String(format: "%.2e", $0) } ?? "–"
@@ -107,6 +132,16 @@ struct BenchInpaint: ParsableCommand {
         } else if precision == .fp32 {
             reference = y
         }
+        if deepCache > 1 {
+            // Consecutive steps at interval N, as a --deep-cache run takes them (the UNet is warm).
+            let cache = UNetDeepCache()
+            r.unetCached = Stopwatch.median(warmup: 0, repeats: repeats) {
+                _ = sd.unet(x, timestep: 981, context: ctx, storingIn: cache)
+                for _ in 1..<deepCache { _ = sd.unet.shallow(x, timestep: 961, context: ctx, from: cache) }
+            } / Double(deepCache)
+            FileHandleStderr.write(String(format: "  %@ unet step, --deep-cache %d: %.2f s\n", precision.rawValue, deepCache, r.unetCached!))
+            if deepCacheSteps > 0 { r.psnr = try deepCachePSNR(sd) }
+        }
         let img = g.rand([1, 3, 512, 512]) * 2 - 1
         OpProfile.reset()
         r.enc = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.encode(img).sample(g) }
@@ -120,21 +155,44 @@ struct BenchInpaint: ParsableCommand {
         return r
     }
 
+    /// What --deep-cache costs in fidelity on this model: a short 512² inpaint (the full run's photo
+    /// and mask) with and without it, PSNR of the 8-bit images.
+    func deepCachePSNR(_ sd: StableDiffusionModel) throws -> Double {
+        let (photo, mask) = benchInputs()
+        let pipe = try InpaintPipeline(model: sd)
+        var r = InpaintRequest(prompt: "a red brick wall", strength: 1)
+        r.steps = deepCacheSteps
+        let image = photo.toTensor(), m = mask.toTensor(normalize: false)
+        let plain = try pipe(image: image, mask: m, r)
+        r.deepCache = deepCache
+        let cached = try pipe(image: image, mask: m, r)
+        let a = Image(tensor: plain).samples, b = Image(tensor: cached).samples
+        let mse = zip(a, b).reduce(0.0) { $0 + Double((Int($1.0) - Int($1.1)) * (Int($1.0) - Int($1.1))) } / Double(a.count)
+        let q = mse == 0 ? Double.infinity : 10 * log10(255 * 255 / mse)
+        FileHandleStderr.write(String(format: "  %@ --deep-cache %d PSNR (%d steps): %.2f dB\n", sd.precision.rawValue, deepCache, deepCacheSteps, q))
+        return q
+    }
+
+    /// The full run's inputs: a random 512² photo and a centred 256² mask.
+    func benchInputs() -> (Image, Image) {
+        let photo = Image(tensor: TorchGenerator(seed: 1).rand([1, 3, 512, 512]), denormalize: false)
+        let mask = Image(width: 512, height: 512, channels: 1,
+                         samples: (0..<(512 * 512)).map { i in (i / 512 >= 128 && i / 512 < 384 && i % 512 >= 128 && i % 512 < 384) ? 255 : 0 })
+        return (photo, mask)
+    }
+
     /// `sdedit inpaint` on a 512² image in a child process: wall time and the child's peak RSS.
-    func fullRun(_ folder: String, precision: Precision) throws -> (Double, Int) {
+    func fullRun(_ folder: String, precision: Precision, extra: [String] = []) throws -> (Double, Int) {
         let dir = NSTemporaryDirectory() + "/sdedit-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let g = TorchGenerator(seed: 1)
-        let photo = Image(tensor: g.rand([1, 3, 512, 512]), denormalize: false)
-        let mask = Image(width: 512, height: 512, channels: 1,
-                         samples: (0..<(512 * 512)).map { i in (i / 512 >= 128 && i / 512 < 384 && i % 512 >= 128 && i % 512 < 384) ? 255 : 0 })
+        let (photo, mask) = benchInputs()
         try ImageIO.write(photo, to: dir + "/photo.png")
         try ImageIO.write(mask, to: dir + "/mask.png")
         let args = ["inpaint", dir + "/photo.png", dir + "/mask.png", "a red brick wall", "--model", folder,
                     "--steps", "\(steps)", "--seed", "0", "--threads", "\(threads)", "--precision", precision.rawValue,
-                    "-q", "-o", dir + "/out.png"]
-        return try timedChildRun(args, label: precision.rawValue)
+                    "-q", "-o", dir + "/out.png"] + extra
+        return try timedChildRun(args, label: ([precision.rawValue] + extra).joined(separator: " "))
     }
 }
 

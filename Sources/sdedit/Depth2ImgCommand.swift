@@ -80,7 +80,7 @@ struct Depth2Img: ParsableCommand {
             let m = try store.model(spec(r.prompt, precision: precision), observer: progress)
             let estimated = userMap == nil && saveDepth != nil ? try m.depth2img(estimator: true).estimateDepth(original) : nil
             if let s = saveDepth, let d = userMap ?? estimated {
-                let f = m.sd.vae.config.scaleFactor
+                let f = m.sd.vaeConfig.scaleFactor
                 let full = DepthMap.image(d, width: (original.width + f - 1) / f * f, height: (original.height + f - 1) / f * f)
                 try ImageIO.write(Compositing.crop(full, width: original.width, height: original.height), to: s)
                 if s != "-" { progress.message("sdedit: wrote depth \(s)") }

@@ -124,4 +124,27 @@ final class WinogradTests: XCTestCase {
         withExtendedLifetime(layer) {}
         withExtendedLifetime(other) {}
     }
+
+    /// In auto mode a call over ≥ perCallTiles tiles transforms its filter per call and keeps
+    /// nothing; a smaller one keeps its filter from the layer's second call.
+    func testKeptOnlyBelowPerCallTiles() {
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        KernelPlan.current.winograd = .auto
+        let (x, w, b) = problem(n: 1, c: 64, o: 64, h: 16, w: 16, seed: 4)   // 16 tiles
+        let before = Winograd.cached
+        KernelPlan.current.winogradCacheBytes = before + (64 << 20)
+        KernelPlan.current.winogradPerCallTiles = 16
+        let big = LayerWeight(w)
+        for _ in 0..<2 { _ = x.conv2d(weight: big, bias: b, padding: .symmetric(1)) }
+        XCTAssertEqual(Winograd.cached, before)
+        KernelPlan.current.winogradPerCallTiles = 17
+        let small = LayerWeight(w)
+        _ = x.conv2d(weight: small, bias: b, padding: .symmetric(1))
+        XCTAssertEqual(Winograd.cached, before)
+        _ = x.conv2d(weight: small, bias: b, padding: .symmetric(1))
+        XCTAssertEqual(Winograd.cached, before + 36 * 64 * 64 * 4)
+        withExtendedLifetime(big) {}
+        withExtendedLifetime(small) {}
+    }
 }

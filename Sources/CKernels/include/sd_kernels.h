@@ -64,7 +64,7 @@ void sd_attention_head_dpbf16(const float *q, const float *k, const float *v, fl
 void sd_softmax_rows(int isa, float *x, long rows, long n);
 
 // ---- Elementwise activations, GEGLU, GroupNorm ----
-enum { SD_UNARY_EXP = 0, SD_UNARY_SIGMOID = 1, SD_UNARY_SILU = 2, SD_UNARY_GELU = 3 };
+enum { SD_UNARY_EXP = 0, SD_UNARY_SIGMOID = 1, SD_UNARY_SILU = 2, SD_UNARY_GELU = 3, SD_UNARY_RELU = 4 };
 // src, dst: [n] (may alias)
 void sd_unary(int isa, int op, const float *src, float *dst, long n);
 // src: [rows, 2d] → dst: [rows, d] = src[:, :d] · GELU(src[:, d:])
