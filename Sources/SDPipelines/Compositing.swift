@@ -11,17 +11,6 @@ public enum Compositing {
         return im.edgePadded(right: w - im.width, bottom: h - im.height)
     }
 
-    /// The top-left `width`×`height` of an image.
-    public static func crop(_ im: Image, width: Int, height: Int) -> Image {
-        if im.width == width && im.height == height { return im }
-        var out = [UInt16](repeating: 0, count: width * height * im.channels)
-        for y in 0..<height {
-            let src = y * im.width * im.channels, dst = y * width * im.channels
-            for i in 0..<(width * im.channels) { out[dst + i] = im.samples[src + i] }
-        }
-        return Image(width: width, height: height, channels: im.channels, bitDepth: im.bitDepth, samples: out)
-    }
-
     /// original·(1 − α) + generated·α with α = the binary mask blurred by a Gaussian of σ = `blur`
     /// pixels, limited to the mask itself: pixels outside the mask keep their original values exactly.
     public static func composite(original: Image, generated: Image, mask: Mask, blur: Double) -> Image {

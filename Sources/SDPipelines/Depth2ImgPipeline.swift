@@ -88,6 +88,6 @@ public struct Depth2ImgPipeline {
         let depth = try depthConditioning(image: padded, depthMap: given ?? estimate(padded: padded))
         let z = try latents(image: padded.toTensor(), depth: depth, r, progress: progress)
         let decoded = Image(tensor: model.decodeLatents(z))
-        return Compositing.crop(decoded, width: original.width, height: original.height)
+        return decoded.cropped(width: original.width, height: original.height)
     }
 }

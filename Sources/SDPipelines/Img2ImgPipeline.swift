@@ -47,6 +47,6 @@ public struct Img2ImgPipeline {
         let padded = Compositing.padToMultiple(original.rgb8(), model.vaeConfig.scaleFactor)
         let z = try latents(image: padded.toTensor(), r, progress: progress)
         let decoded = Image(tensor: model.decodeLatents(z))
-        return Compositing.crop(decoded, width: original.width, height: original.height)
+        return decoded.cropped(width: original.width, height: original.height)
     }
 }

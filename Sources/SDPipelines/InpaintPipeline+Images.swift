@@ -48,13 +48,13 @@ extension InpaintPipeline {
             // 3. Crop and resize image and mask to the working size (Pillow LANCZOS, as diffusers'
             //    image and mask processors; the mask is binarised again after resizing).
             workSize = MaskedArea.workingSize(for: box, workSize: o.workSize ?? defaultWorkSize, multiple: f)
-            let image = MaskedArea.crop(original, box).pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos)
-            let m = MaskedArea.crop(mask, box).resized(width: workSize.0, height: workSize.1)
+            let image = original.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).pillowResized(width: workSize.0, height: workSize.1, filter: .lanczos)
+            let m = mask.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).resized(width: workSize.0, height: workSize.1)
             // 4. The pipeline on the crop.
             let decoded = try self(image: image.toTensor(), mask: m.tensor(), r, content: o.content, progress: progress)
             // 5. Back to the box's size, over the untouched original.
             let back = Image(tensor: decoded).pillowResized(width: box.width, height: box.height, filter: .lanczos)
-            generated = MaskedArea.paste(back, into: original, at: box)
+            generated = original.pasting(back, x: box.x0, y: box.y0)
         } else {
             // 3. Pad to the VAE multiple (edge pixels; the mask with keep) so the exact size survives.
             let padded = Compositing.padToMultiple(original, f)
@@ -62,7 +62,7 @@ extension InpaintPipeline {
             let m = mask.padded(right: padded.width - mask.width, bottom: padded.height - mask.height)
             // 4. The pipeline on the whole image; 5. the padding cropped off.
             let decoded = try self(image: padded.toTensor(), mask: m.tensor(), r, content: o.content, progress: progress)
-            generated = Compositing.crop(Image(tensor: decoded), width: original.width, height: original.height)
+            generated = Image(tensor: decoded).cropped(width: original.width, height: original.height)
         }
         // 6. Paste back through the feathered mask: pixels outside the mask stay the original's.
         if o.composite {

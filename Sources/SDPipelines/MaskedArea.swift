@@ -1,7 +1,7 @@
 // Inpainting only around the mask ("Inpaint area: Only masked" in AUTOMATIC1111, diffusers'
 // padding_mask_crop): the box that holds every masked pixel, padded and widened to the working
 // aspect ratio within the image, exactly as diffusers' VaeImageProcessor.get_crop_region
-// (src/diffusers/image_processor.py); and cropping and pasting the box.
+// (src/diffusers/image_processor.py). Cropping and pasting the box are Image and Mask methods (SDCore).
 import SDCore
 
 /// Where an inpaint runs: on a crop around the mask, on the whole image, or (auto) on a crop when
@@ -68,33 +68,5 @@ public enum MaskedArea {
             return (round(Double(workSize)), round(Double(workSize) * Double(box.height) / Double(box.width)))
         }
         return (round(Double(workSize) * Double(box.width) / Double(box.height)), round(Double(workSize)))
-    }
-
-    /// The box's pixels of an image.
-    public static func crop(_ im: Image, _ b: CropBox) -> Image {
-        var out = [UInt16](repeating: 0, count: b.width * b.height * im.channels)
-        let c = im.channels
-        for y in 0..<b.height {
-            let src = ((b.y0 + y) * im.width + b.x0) * c, dst = y * b.width * c
-            for i in 0..<(b.width * c) { out[dst + i] = im.samples[src + i] }
-        }
-        return Image(width: b.width, height: b.height, channels: c, bitDepth: im.bitDepth, samples: out)
-    }
-
-    /// The box's part of a mask.
-    public static func crop(_ mask: Mask, _ b: CropBox) -> Mask {
-        mask.cropped(x: b.x0, y: b.y0, width: b.width, height: b.height)
-    }
-
-    /// `part` written over the box of `im`.
-    public static func paste(_ part: Image, into im: Image, at b: CropBox) -> Image {
-        precondition(part.width == b.width && part.height == b.height && part.channels == im.channels)
-        var out = im.samples
-        let c = im.channels
-        for y in 0..<b.height {
-            let dst = ((b.y0 + y) * im.width + b.x0) * c, src = y * b.width * c
-            for i in 0..<(b.width * c) { out[dst + i] = part.samples[src + i] }
-        }
-        return Image(width: im.width, height: im.height, channels: c, bitDepth: im.bitDepth, samples: out)
     }
 }

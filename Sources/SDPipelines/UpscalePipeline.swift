@@ -59,7 +59,7 @@ public struct UpscalePipeline {
     public func callAsFunction(image: Image, _ r: UpscaleRequest, progress: Progress? = nil) throws -> Image {
         let padded = Compositing.padToMultiple(image.rgb8(), model.vaeConfig.scaleFactor)
         let decoded = try self(image: padded.toTensor(), r, progress: progress)
-        return Compositing.crop(Image(tensor: decoded), width: image.width * 4, height: image.height * 4)
+        return Image(tensor: decoded).cropped(width: image.width * 4, height: image.height * 4)
     }
 
     /// image: RGB [1, 3, h, w] in [−1, 1] (h, w multiples of the VAE factor). Returns [1, 3, 4h, 4w] in [−1, 1].

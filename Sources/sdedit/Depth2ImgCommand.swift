@@ -82,7 +82,7 @@ struct Depth2Img: ParsableCommand {
             if let s = saveDepth, let d = userMap ?? estimated {
                 let f = m.sd.vaeConfig.scaleFactor
                 let full = DepthMap.image(d, width: (original.width + f - 1) / f * f, height: (original.height + f - 1) / f * f)
-                try ImageIO.write(Compositing.crop(full, width: original.width, height: original.height), to: s)
+                try ImageIO.write(full.cropped(width: original.width, height: original.height), to: s)
                 if s != "-" { progress.message("sdedit: wrote depth \(s)") }
             }
             let depth: DepthSource = userMap.map { .map($0) } ?? estimated.map { .estimated($0) } ?? .estimate

@@ -105,7 +105,7 @@ final class CompositingTests: XCTestCase {
         let p = Compositing.padToMultiple(im, 8)
         XCTAssertEqual([p.width, p.height], [16, 16])
         XCTAssertEqual(p.samples[(15 * 16 + 15) * 3], im.samples[(8 * 13 + 12) * 3])   // edge replicated
-        XCTAssertEqual(Compositing.crop(p, width: 13, height: 9), im)
+        XCTAssertEqual(p.cropped(width: 13, height: 9), im)
         let m = Mask(width: 13, height: 9) { _, _ in true }.padded(right: 3, bottom: 7)
         XCTAssertEqual([m.width, m.height], [16, 16])
         XCTAssertEqual(m.values[8 * 16 + 12], 1)

@@ -84,11 +84,11 @@ final class MaskedAreaTests: XCTestCase {
         o.composite = false
         let raw = try pipe(image: original, mask: m, r, options: o)
         let (ww, wh) = (raw.workWidth, raw.workHeight)
-        let crop = MaskedArea.crop(original, box).pillowResized(width: ww, height: wh, filter: .lanczos)
+        let crop = original.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).pillowResized(width: ww, height: wh, filter: .lanczos)
         let cropMask = try MaskPreparation.binaryMask(Image(width: box.width, height: box.height, channels: 1, bitDepth: 8,
-            samples: MaskedArea.crop(grownMask, box).values.map { $0 != 0 ? 255 : 0 }).pillowResized(width: ww, height: wh, filter: .lanczos))
+            samples: grownMask.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).values.map { $0 != 0 ? 255 : 0 }).pillowResized(width: ww, height: wh, filter: .lanczos))
         let direct = Image(tensor: try pipe(image: crop.toTensor(), mask: cropMask, r)).pillowResized(width: box.width, height: box.height, filter: .lanczos)
-        XCTAssertEqual(MaskedArea.crop(raw.image, box).samples, direct.samples)
+        XCTAssertEqual(raw.image.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).samples, direct.samples)
     }
 
     /// Outpaint canvas: the image at (left, top), edge pixels repeated outward, the mask = new area

@@ -66,10 +66,10 @@ final class UpscalePipelineTests: XCTestCase {
         let even = image.pillowResized(width: 12, height: 8, filter: .bicubic)
         let out = try pipe(image: even, r)
         XCTAssertEqual(out, Image(tensor: try pipe(image: even.toTensor(), r)))
-        let odd = MaskedArea.crop(even, CropBox(x0: 0, y0: 0, x1: 10, y1: 7))
+        let odd = even.cropped(width: 10, height: 7)
         let oddOut = try pipe(image: odd, r)
         XCTAssertEqual([oddOut.width, oddOut.height], [40, 28])
         let padded = Image(tensor: try pipe(image: odd.edgePadded(right: 2, bottom: 1).toTensor(), r))
-        XCTAssertEqual(oddOut, MaskedArea.crop(padded, CropBox(x0: 0, y0: 0, x1: 40, y1: 28)))
+        XCTAssertEqual(oddOut, padded.cropped(width: 40, height: 28))
     }
 }
