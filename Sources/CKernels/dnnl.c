@@ -152,7 +152,7 @@ int sd_dnnl_gemm(int bf16, int transA, int transB, int m, int n, int k, const vo
 
 // ---- linear weights packed once into the layout the bf16 matmul reads ----
 // Without this the matmul re-packs a plain B into its blocked (VNNI) layout on every call and runs
-// at about 2/3 of its rate (measured on Xeon family 6 model 207: 830–950 vs 1190–1270 GFLOP/s). The
+// at about 2/3 of its rate (figures in docs/benchmarks.md, "Why the kernel rules are what they are"). The
 // layout oneDNN asks for depends on N, K and the ISA, not on M (checked for M = 1 … 8192), so one
 // packed copy serves every call; a call that wants another layout fails and the caller unpacks.
 typedef struct {

@@ -1,5 +1,5 @@
-// AVX2 + FMA variant: 8 floats per vector, 16 ymm registers (12 accumulators per tile; 6×2 measured
-// best of 6 tilings on Zen 3, 2026-12-01: 58 GFLOP/s per core on 4096² d64 heads).
+// AVX2 + FMA variant: 8 floats per vector, 16 ymm registers (12 accumulators per tile; 6×2 was the
+// fastest of 6 tilings measured: docs/benchmarks.md, "Why the kernel rules are what they are").
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #define VW 8
 #define SUFFIX _avx2

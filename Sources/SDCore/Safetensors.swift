@@ -183,7 +183,7 @@ public final class SafetensorsFile {
     /// The tensor named `key` as bfloat16 bits, converted straight from the file through a small
     /// fp32 scratch, so loading a bf16 model never holds a whole tensor in Float32 (freed Float32
     /// copies interleaved with the smaller bf16 arrays fragment the heap until it is as big as the
-    /// fp32 model: measured 6,037 MiB peak for a bf16 run against 5,843 for fp32).
+    /// fp32 model; figures in docs/benchmarks.md).
     public func bf16Storage(_ key: String) throws -> [UInt16] {
         let (info, src) = try source(key)
         let n = Tensor.count(info.shape)
