@@ -48,22 +48,8 @@ public enum EXIF {
 
     /// Orientation (tag 0x0112, SHORT) from IFD0 of a TIFF block.
     static func orientation(tiff t: ArraySlice<UInt8>) -> Int? {
-        let b = Array(t)
-        guard b.count >= 8 else { return nil }
-        let little: Bool
-        switch (b[0], b[1]) {
-        case (0x49, 0x49): little = true
-        case (0x4D, 0x4D): little = false
-        default: return nil
-        }
-        func u16(_ o: Int) -> Int? {
-            guard o >= 0, o + 2 <= b.count else { return nil }
-            return little ? Int(b[o]) | Int(b[o + 1]) << 8 : Int(b[o]) << 8 | Int(b[o + 1])
-        }
-        func u32(_ o: Int) -> Int? {
-            guard let lo = u16(little ? o : o + 2), let hi = u16(little ? o + 2 : o) else { return nil }
-            return hi << 16 | lo
-        }
+        guard let r = TIFFBytes(t) else { return nil }
+        let u16 = r.u16, u32 = r.u32
         guard u16(2) == 42, let ifd = u32(4), let count = u16(ifd) else { return nil }
         for e in 0..<count {
             let entry = ifd + 2 + 12 * e
@@ -139,5 +125,32 @@ extension Image {
             }
         }
         return Image(width: ow, height: oh, channels: c, bitDepth: bitDepth, samples: out)
+    }
+}
+
+/// A TIFF block (EXIF's container) read with the byte order its header names ("II" little, "MM" big);
+/// every read is bounds-checked and nil past the end. Orientation and the UserComment reader share it.
+struct TIFFBytes {
+    let bytes: [UInt8]
+    let little: Bool
+
+    init?(_ t: ArraySlice<UInt8>) {
+        bytes = Array(t)
+        guard bytes.count >= 8 else { return nil }
+        switch (bytes[0], bytes[1]) {
+        case (0x49, 0x49): little = true
+        case (0x4D, 0x4D): little = false
+        default: return nil
+        }
+    }
+
+    func u16(_ o: Int) -> Int? {
+        guard o >= 0, o + 2 <= bytes.count else { return nil }
+        return little ? Int(bytes[o]) | Int(bytes[o + 1]) << 8 : Int(bytes[o]) << 8 | Int(bytes[o + 1])
+    }
+
+    func u32(_ o: Int) -> Int? {
+        guard let lo = u16(little ? o : o + 2), let hi = u16(little ? o + 2 : o) else { return nil }
+        return hi << 16 | lo
     }
 }

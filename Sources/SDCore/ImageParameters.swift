@@ -93,22 +93,8 @@ public enum ImageText {
     /// U+FFFD), and without a known prefix the whole value as UTF-8 with invalid bytes dropped.
     /// nil when there is no comment or the EXIF cannot be read.
     static func userComment(tiff t: ArraySlice<UInt8>, name: String) throws -> String? {
-        let b = Array(t)
-        guard b.count >= 8 else { return nil }
-        let little: Bool
-        switch (b[0], b[1]) {
-        case (0x49, 0x49): little = true
-        case (0x4D, 0x4D): little = false
-        default: return nil
-        }
-        func u16(_ o: Int) -> Int? {
-            guard o >= 0, o <= b.count - 2 else { return nil }
-            return little ? Int(b[o]) | Int(b[o + 1]) << 8 : Int(b[o]) << 8 | Int(b[o + 1])
-        }
-        func u32(_ o: Int) -> Int? {
-            guard let lo = u16(little ? o : o + 2), let hi = u16(little ? o + 2 : o) else { return nil }
-            return hi << 16 | lo
-        }
+        guard let r = TIFFBytes(t) else { return nil }
+        let b = r.bytes, u16 = r.u16, u32 = r.u32
         /// Offset of the 12-byte entry for `tag` in the IFD at `ifd`.
         func entry(_ ifd: Int, _ tag: Int) -> Int? {
             guard let count = u16(ifd) else { return nil }
