@@ -106,25 +106,28 @@ extension Image {
         guard (2...8).contains(orientation) else { return self }
         let swaps = orientation >= 5
         let ow = swaps ? height : width, oh = swaps ? width : height
-        var out = [UInt16](repeating: 0, count: samples.count)
-        let c = channels
-        for y in 0..<oh {
-            for x in 0..<ow {
-                let (sx, sy): (Int, Int)
-                switch orientation {
-                case 2: (sx, sy) = (width - 1 - x, y)
-                case 3: (sx, sy) = (width - 1 - x, height - 1 - y)
-                case 4: (sx, sy) = (x, height - 1 - y)
-                case 5: (sx, sy) = (y, x)
-                case 6: (sx, sy) = (y, height - 1 - x)
-                case 7: (sx, sy) = (width - 1 - y, height - 1 - x)
-                default: (sx, sy) = (width - 1 - y, x)
+        let c = channels, width = width, height = height
+        func transpose<T: ImageSample>(_ samples: [T]) -> [T] {
+            var out = [T](repeating: 0, count: samples.count)
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let (sx, sy): (Int, Int)
+                    switch orientation {
+                    case 2: (sx, sy) = (width - 1 - x, y)
+                    case 3: (sx, sy) = (width - 1 - x, height - 1 - y)
+                    case 4: (sx, sy) = (x, height - 1 - y)
+                    case 5: (sx, sy) = (y, x)
+                    case 6: (sx, sy) = (y, height - 1 - x)
+                    case 7: (sx, sy) = (width - 1 - y, height - 1 - x)
+                    default: (sx, sy) = (width - 1 - y, x)
+                    }
+                    let s = (sy * width + sx) * c, d = (y * ow + x) * c
+                    for k in 0..<c { out[d + k] = samples[s + k] }
                 }
-                let s = (sy * width + sx) * c, d = (y * ow + x) * c
-                for k in 0..<c { out[d + k] = samples[s + k] }
             }
+            return out
         }
-        return Image(width: ow, height: oh, channels: c, bitDepth: bitDepth, samples: out)
+        return Image(width: ow, height: oh, channels: c, storage: storage.map(transpose, transpose))
     }
 }
 

@@ -35,25 +35,16 @@ extension Image {
         }
         defer { sd_free(img.pixels) }
         let n = Int(img.width) * Int(img.height) * Int(img.channels)
-        let samples: [UInt16]
-        if img.bit_depth == 16 {
-            let p = img.pixels.assumingMemoryBound(to: UInt16.self)
-            samples = Array(UnsafeBufferPointer(start: p, count: n))
-        } else {
-            let p = img.pixels.assumingMemoryBound(to: UInt8.self)
-            samples = UnsafeBufferPointer(start: p, count: n).map { UInt16($0) }
-        }
-        return Image(width: Int(img.width), height: Int(img.height), channels: Int(img.channels),
-                     bitDepth: Int(img.bit_depth), samples: samples)
+        let samples: ImageSamples = img.bit_depth == 16
+            ? .u16(Array(UnsafeBufferPointer(start: img.pixels.assumingMemoryBound(to: UInt16.self), count: n)))
+            : .u8(Array(UnsafeBufferPointer(start: img.pixels.assumingMemoryBound(to: UInt8.self), count: n)))
+        return Image(width: Int(img.width), height: Int(img.height), channels: Int(img.channels), storage: samples)
     }
 
     /// PNG bytes, with optional text chunks (key, value) written in order, as Pillow's
     /// PngInfo.add_text writes them: tEXt in Latin-1 when the value has no character past U+00FF,
     /// iTXt in UTF-8 otherwise (so Pillow, and A1111, read back the same text).
     public func encodePNG(text: [(String, String)] = []) throws -> [UInt8] {
-        var bytes8: [UInt8] = []
-        var bytes16: [UInt16] = []
-        if bitDepth == 16 { bytes16 = samples } else { bytes8 = samples.map { UInt8(truncatingIfNeeded: $0) } }
         let itxt: [Int32] = text.map { $0.1.unicodeScalars.allSatisfy { $0.value <= 0xFF } ? 0 : 1 }
         let keys = text.map { strdup($0.0) }
         let values: [UnsafeMutablePointer<CChar>?] = zip(text, itxt).map { t, wide in
@@ -69,13 +60,12 @@ extension Image {
         var err = [CChar](repeating: 0, count: 256)
         let rc: Int32 = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { kp in
             values.map { UnsafePointer($0) }.withUnsafeBufferPointer { vp in
-                func run(_ px: UnsafeMutableRawPointer) -> Int32 {
+                // The encoder only reads the pixels; sd_image's pointer is not const.
+                withUnsafeSampleBytes { px in
                     var img = sd_image(width: Int32(width), height: Int32(height), channels: Int32(channels),
-                                       bit_depth: Int32(bitDepth), pixels: px)
+                                       bit_depth: Int32(bitDepth), pixels: UnsafeMutableRawPointer(mutating: px.baseAddress!))
                     return sd_png_encode(&img, kp.baseAddress, vp.baseAddress, itxt, Int32(text.count), &out, &len, &err, err.count)
                 }
-                return bitDepth == 16 ? bytes16.withUnsafeMutableBytes { run($0.baseAddress!) }
-                                      : bytes8.withUnsafeMutableBytes { run($0.baseAddress!) }
             }
         }
         guard rc == 0, let o = out else { throw SDError.invalidInput("cannot encode PNG: \(cText(err))") }
@@ -86,13 +76,12 @@ extension Image {
     /// JPEG bytes (8-bit gray or RGB; alpha is dropped, 16-bit is reduced to 8-bit).
     public func encodeJPEG(quality: Int = 95) throws -> [UInt8] {
         let src = self.to8Bit().droppingAlpha()
-        var bytes = src.samples.map { UInt8(truncatingIfNeeded: $0) }
         var out: UnsafeMutablePointer<UInt8>? = nil
         var len = 0
         var err = [CChar](repeating: 0, count: 256)
-        let rc = bytes.withUnsafeMutableBytes { p -> Int32 in
+        let rc = src.withUnsafeSampleBytes { p -> Int32 in
             var img = sd_image(width: Int32(width), height: Int32(height), channels: Int32(src.channels),
-                               bit_depth: 8, pixels: p.baseAddress!)
+                               bit_depth: 8, pixels: UnsafeMutableRawPointer(mutating: p.baseAddress!))
             return sd_jpeg_encode(&img, Int32(Swift.max(1, Swift.min(100, quality))), &out, &len, &err, err.count)
         }
         guard rc == 0, let o = out else { throw SDError.invalidInput("cannot encode JPEG: \(cText(err))") }

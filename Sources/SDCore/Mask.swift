@@ -34,16 +34,16 @@ public struct Mask: Equatable, Sendable {
     /// The mask of a mask image: white (or opaque, for `.alpha`) = repaint; `invert` swaps the two.
     /// A pixel repaints when its 8-bit value / 255 ≥ 0.5, that is when the value is at least 128.
     public init(binarising image: Image, channel: MaskChannel = .luminance, invert: Bool = false) throws {
-        let gray: [UInt16]
+        let gray: [UInt8]
         switch channel {
         case .luminance:
-            gray = image.luminance8().samples
+            gray = image.luminance8().samples8
         case .alpha:
             guard image.channels == 2 || image.channels == 4 else {
                 throw SDError.invalidInput("mask has no alpha channel (it has \(image.channels) channel(s)); use --mask-channel luminance")
             }
-            let s = image.to8Bit()
-            gray = stride(from: s.channels - 1, to: s.samples.count, by: s.channels).map { s.samples[$0] }
+            let s = image.to8Bit().samples8, c = image.channels
+            gray = stride(from: c - 1, to: s.count, by: c).map { s[$0] }
         }
         width = image.width
         height = image.height
@@ -99,7 +99,7 @@ public struct Mask: Equatable, Sendable {
 
     /// The mask as an 8-bit grayscale image, 255 = repaint, 0 = keep.
     public var image: Image {
-        Image(width: width, height: height, channels: 1, bitDepth: 8, samples: values.map { $0 != 0 ? 255 : 0 })
+        Image(width: width, height: height, channels: 1, samples8: values.map { $0 != 0 ? 255 : 0 })
     }
 
     /// Resized as diffusers resizes a mask image (Pillow LANCZOS on the 0/255 L image), then binarised again.

@@ -78,9 +78,9 @@ func pillowCoefficients(inSize: Int, outSize: Int, filter: PillowFilter,
     return (taps, bits)
 }
 
-@inline(__always) func clip8(_ v: Int32, _ bits: Int) -> UInt16 {
+@inline(__always) func clip8(_ v: Int32, _ bits: Int) -> UInt8 {
     let s = v >> Int32(bits)
-    return UInt16(Swift.max(0, Swift.min(255, s)))
+    return UInt8(Swift.max(0, Swift.min(255, s)))
 }
 
 extension Image {
@@ -94,8 +94,8 @@ extension Image {
         var cur = self
         if ow != width {
             let (taps, bits) = pillowCoefficients(inSize: width, outSize: ow, filter: filter, arithmetic: arithmetic)
-            var out = [UInt16](repeating: 0, count: ow * height * c)
-            let src = cur.samples
+            var out = [UInt8](repeating: 0, count: ow * height * c)
+            let src = cur.samples8
             for y in 0..<height { for x in 0..<ow {
                 let (xmin, k) = taps[x]
                 for ch in 0..<c {
@@ -104,12 +104,12 @@ extension Image {
                     out[(y * ow + x) * c + ch] = clip8(ss, bits)
                 }
             } }
-            cur = Image(width: ow, height: height, channels: c, bitDepth: 8, samples: out)
+            cur = Image(width: ow, height: height, channels: c, samples8: out)
         }
         if oh != height {
             let (taps, bits) = pillowCoefficients(inSize: height, outSize: oh, filter: filter, arithmetic: arithmetic)
-            var out = [UInt16](repeating: 0, count: ow * oh * c)
-            let src = cur.samples
+            var out = [UInt8](repeating: 0, count: ow * oh * c)
+            let src = cur.samples8
             for y in 0..<oh {
                 let (ymin, k) = taps[y]
                 for x in 0..<ow { for ch in 0..<c {
@@ -118,7 +118,7 @@ extension Image {
                     out[(y * ow + x) * c + ch] = clip8(ss, bits)
                 } }
             }
-            cur = Image(width: ow, height: oh, channels: c, bitDepth: 8, samples: out)
+            cur = Image(width: ow, height: oh, channels: c, samples8: out)
         }
         return cur
     }

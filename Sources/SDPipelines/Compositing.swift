@@ -15,19 +15,24 @@ public enum Compositing {
     /// pixels, limited to the mask itself: pixels outside the mask keep their original values exactly.
     public static func composite(original: Image, generated: Image, mask: Mask, blur: Double) -> Image {
         precondition(original.width == generated.width && original.height == generated.height && original.channels == generated.channels)
+        precondition(original.bitDepth == generated.bitDepth, "original and generated bit depths differ")
         precondition(mask.width == original.width && mask.height == original.height, "mask and image sizes differ")
         let w = original.width, h = original.height, c = original.channels
         let m = mask.values.map(Float.init)
         let alpha = blur > 0 ? gaussianBlur(m, width: w, height: h, sigma: blur) : m
-        var out = original.samples
-        for i in 0..<(w * h) where m[i] > 0 {
-            let a = min(1, max(0, alpha[i]))
-            for k in 0..<c {
-                let v = Float(original.samples[i * c + k]) * (1 - a) + Float(generated.samples[i * c + k]) * a
-                out[i * c + k] = UInt16(v.rounded())
+        func blend<T: ImageSample>(_ orig: [T], _ gen: [T]) -> [T] {
+            var out = orig
+            for i in 0..<(w * h) where m[i] > 0 {
+                let a = min(1, max(0, alpha[i]))
+                for k in 0..<c {
+                    let v = Float(orig[i * c + k]) * (1 - a) + Float(gen[i * c + k]) * a
+                    out[i * c + k] = T(v.rounded())
+                }
             }
+            return out
         }
-        return Image(width: w, height: h, channels: c, bitDepth: original.bitDepth, samples: out)
+        return Image(width: w, height: h, channels: c, storage: original.storage.map(
+            { blend($0, generated.samples8) }, { blend($0, generated.samples16) }))
     }
 
     /// Separable Gaussian blur of a W×H plane, clamped borders, kernel radius ⌈3σ⌉.

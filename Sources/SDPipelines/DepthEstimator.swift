@@ -55,9 +55,9 @@ public struct DPTImageProcessor: Sendable {
         guard im.width == width, im.height == height else {
             throw SDError.invalidInput("DPT input is \(im.width)x\(im.height); the model needs \(width)x\(height) (do_resize is off)")
         }
-        let plane = width * height
+        let plane = width * height, s = im.samples8
         return Tensor(shape: [1, 3, height, width]) { o in
-            for c in 0..<3 { for i in 0..<plane { o[c * plane + i] = (Float(im.samples[i * 3 + c]) - mean[c]) / std[c] } }
+            for c in 0..<3 { for i in 0..<plane { o[c * plane + i] = (Float(s[i * 3 + c]) - mean[c]) / std[c] } }
         }
     }
 }
@@ -112,13 +112,15 @@ public enum DepthMap {
     /// Rec. 601 luma of an RGB one, at the file's own bit depth, as [1, h, w] in 0…1.
     public static func tensor(from image: Image) -> Tensor {
         let c = image.channels, n = image.width * image.height, scale = 1 / Float(image.maxValue)
-        let s = image.samples
-        return Tensor(shape: [1, image.height, image.width]) { o in
-            for i in 0..<n {
-                o[i] = c >= 3 ? (0.299 * Float(s[i * c]) + 0.587 * Float(s[i * c + 1]) + 0.114 * Float(s[i * c + 2])) * scale
-                              : Float(s[i * c]) * scale
+        func fill<T: ImageSample>(_ s: [T]) -> Tensor {
+            Tensor(shape: [1, image.height, image.width]) { o in
+                for i in 0..<n {
+                    o[i] = c >= 3 ? (0.299 * Float(s[i * c]) + 0.587 * Float(s[i * c + 1]) + 0.114 * Float(s[i * c + 2])) * scale
+                                  : Float(s[i * c]) * scale
+                }
             }
         }
+        return image.storage.reading(fill, fill)
     }
 
     /// Depth [1, h, w] as a 16-bit grayscale image of width × height (bicubic, as the pipeline
@@ -132,6 +134,6 @@ public enum DepthMap {
         let lo = depth.minimum(), hi = depth.maximum()
         let range = hi > lo ? hi - lo : 1
         let samples = depth.storage.map { v -> UInt16 in UInt16((Swift.max(0, Swift.min(1, hi > lo ? (v - lo) / range : 0.5)) * 65535).rounded()) }
-        return Image(width: depth.dim(-1), height: depth.dim(-2), channels: 1, bitDepth: 16, samples: samples)
+        return Image(width: depth.dim(-1), height: depth.dim(-2), channels: 1, samples16: samples)
     }
 }

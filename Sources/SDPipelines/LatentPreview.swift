@@ -18,17 +18,17 @@ public enum LatentPreview {
     public static func cheapRGB(_ latents: Tensor) -> Image {
         let (h, w) = (latents.dim(2), latents.dim(3))
         precondition(latents.dim(1) == 4, "SD latents have 4 channels")
-        var samples = [UInt16](repeating: 0, count: h * w * 3)
+        var samples = [UInt8](repeating: 0, count: h * w * 3)
         latents.withUnsafeBufferPointer { z in
             for p in 0..<(h * w) {
                 for c in 0..<3 {
                     var x: Float = 0
                     for l in 0..<4 { x += z[l * h * w + p] * coefficients[l][c] }
                     let v = min(max((x + 1) / 2, 0), 1)
-                    samples[p * 3 + c] = UInt16(v * 255)   // numpy astype(uint8) truncates
+                    samples[p * 3 + c] = UInt8(v * 255)   // numpy astype(uint8) truncates
                 }
             }
         }
-        return Image(width: w, height: h, channels: 3, bitDepth: 8, samples: samples)
+        return Image(width: w, height: h, channels: 3, samples8: samples)
     }
 }

@@ -27,13 +27,13 @@ public enum MaskFill {
     /// 1 = masked) premultiplied, Gaussian-blurred at radii 256, 64, 16, 4, 2, 0 and alpha-composited
     /// 1, 1, 2, 4, 2, 1 times over a transparent canvas, so the masked area takes the colours around it.
     public static func fill(_ image: Image, mask: Tensor) -> Image {
-        let im = image.rgb8(), w = im.width, h = im.height, n = w * h
+        let im = image.rgb8(), w = im.width, h = im.height, n = w * h, rgb = im.samples8
         precondition(mask.dim(2) == h && mask.dim(3) == w, "mask and image sizes differ")
         // image_masked: RGBa zeros, the image pasted through the inverted mask (Paste.c BLEND).
         var masked = [[Int]](repeating: [Int](repeating: 0, count: n), count: 4)
         for i in 0..<n {
             let keep = 255 - Int((mask.storage[i] * 255).rounded())
-            for c in 0..<3 { masked[c][i] = div255(Int(im.samples[i * 3 + c]) * keep) }
+            for c in 0..<3 { masked[c][i] = div255(Int(rgb[i * 3 + c]) * keep) }
             masked[3][i] = div255(255 * keep)
         }
         var canvas = [[Int]](repeating: [Int](repeating: 0, count: n), count: 4)   // RGBA, transparent
@@ -42,9 +42,9 @@ public enum MaskFill {
             unpremultiply(&blurred)
             for _ in 0..<repeats { alphaComposite(&canvas, over: blurred) }
         }
-        var out = [UInt16](repeating: 0, count: n * 3)
-        for i in 0..<n { for c in 0..<3 { out[i * 3 + c] = UInt16(canvas[c][i]) } }
-        return Image(width: w, height: h, channels: 3, bitDepth: 8, samples: out)
+        var out = [UInt8](repeating: 0, count: n * 3)
+        for i in 0..<n { for c in 0..<3 { out[i * 3 + c] = UInt8(canvas[c][i]) } }
+        return Image(width: w, height: h, channels: 3, samples8: out)
     }
 
     /// Pillow's DIV255: a / 255 rounded, for a in 0…255².
@@ -147,10 +147,9 @@ extension MaskFill {
     public static func latentContent(_ z: Tensor, mask: Tensor, _ content: MaskedContent, seed: UInt64) -> Tensor {
         guard content == .latentNoise || content == .latentNothing else { return z }
         let h = mask.dim(2), w = mask.dim(3), lh = z.dim(2), lw = z.dim(3)
-        let m8 = Image(width: w, height: h, channels: 1, bitDepth: 8,
-                       samples: mask.storage.map { UInt16(($0 * 255).rounded()) })
+        let m8 = Image(width: w, height: h, channels: 1, samples8: mask.storage.map { UInt8(($0 * 255).rounded()) })
         let small = m8.pillowResized(width: lw, height: lh, filter: .bicubic)
-        let nmask = Tensor(shape: [1, 1, lh, lw], storage: small.samples.map { (Float($0) / 255).rounded(.toNearestOrEven) })
+        let nmask = Tensor(shape: [1, 1, lh, lw], storage: small.samples8.map { (Float($0) / 255).rounded(.toNearestOrEven) })
         let kept = z * (-nmask + 1)
         return content == .latentNothing ? kept : kept + TorchGenerator(seed: seed).randn(z.shape) * nmask
     }

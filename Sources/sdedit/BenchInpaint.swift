@@ -166,7 +166,7 @@ struct BenchInpaint: ParsableCommand {
         let plain = try pipe(image: image, mask: m, r)
         r.deepCache = deepCache
         let cached = try pipe(image: image, mask: m, r)
-        let a = Image(tensor: plain).samples, b = Image(tensor: cached).samples
+        let a = Image(tensor: plain).samples8, b = Image(tensor: cached).samples8
         let mse = zip(a, b).reduce(0.0) { $0 + Double((Int($1.0) - Int($1.1)) * (Int($1.0) - Int($1.1))) } / Double(a.count)
         let q = mse == 0 ? Double.infinity : 10 * log10(255 * 255 / mse)
         FileHandleStderr.write(String(format: "  %@ --deep-cache %d PSNR (%d steps): %.2f dB\n", sd.precision.rawValue, deepCache, deepCacheSteps, q))
@@ -177,7 +177,7 @@ struct BenchInpaint: ParsableCommand {
     func benchInputs() -> (Image, Image) {
         let photo = Image(tensor: TorchGenerator(seed: 1).rand([1, 3, 512, 512]), denormalize: false)
         let mask = Image(width: 512, height: 512, channels: 1,
-                         samples: (0..<(512 * 512)).map { i in (i / 512 >= 128 && i / 512 < 384 && i % 512 >= 128 && i % 512 < 384) ? 255 : 0 })
+                         samples8: (0..<(512 * 512)).map { i in (i / 512 >= 128 && i / 512 < 384 && i % 512 >= 128 && i % 512 < 384) ? 255 : 0 })
         return (photo, mask)
     }
 

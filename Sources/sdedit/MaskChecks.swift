@@ -35,8 +35,7 @@ func checkedMask(_ image: Image, path: String, channel: MaskChannel, invert: Boo
     let mask = try Mask(binarising: image, channel: channel, invert: invert)
     let share = Double(mask.repaintCount) / Double(max(mask.values.count, 1))
     let name = path == "-" ? "<stdin>" : path
-    if channel == .luminance, image.channels == 2 || image.channels == 4,
-       stride(from: image.channels - 1, to: image.samples.count, by: image.channels).contains(where: { image.samples[$0] < image.maxValue }) {
+    if channel == .luminance, !image.isOpaque {
         progress.message(String(format: "sdedit: note: %@ has transparent pixels; --mask-channel luminance reads their colour "
                                 + "(%.0f%% of the image will be repainted); --mask-channel alpha repaints where the mask is opaque",
                                 name, share * 100))

@@ -6,12 +6,12 @@ import SDCore
 import XCTest
 
 final class EdgePadTests: XCTestCase {
-    let image = Image(width: 3, height: 2, channels: 2, samples: [0, 7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77])
+    let image = Image(width: 3, height: 2, channels: 2, samples8: [0, 7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77])
 
     func testMatchesNumpyEdgePad() {
         let p = image.edgePadded(left: 2, top: 1, right: 1, bottom: 2)
         XCTAssertEqual([p.width, p.height, p.channels, p.bitDepth], [6, 5, 2, 8])
-        XCTAssertEqual(p.samples, [0, 7, 0, 7, 0, 7, 14, 21, 28, 35, 28, 35, 0, 7, 0, 7, 0, 7, 14, 21, 28, 35, 28, 35,
+        XCTAssertEqual(p.samples8, [0, 7, 0, 7, 0, 7, 14, 21, 28, 35, 28, 35, 0, 7, 0, 7, 0, 7, 14, 21, 28, 35, 28, 35,
                                    42, 49, 42, 49, 42, 49, 56, 63, 70, 77, 70, 77, 42, 49, 42, 49, 42, 49, 56, 63, 70, 77, 70, 77,
                                    42, 49, 42, 49, 42, 49, 56, 63, 70, 77, 70, 77])
     }

@@ -24,7 +24,7 @@ final class ImageParametersTests: XCTestCase {
 
     /// sdedit's own outputs read back: Latin-1 text as tEXt, wider text as iTXt, JPEG as UserComment.
     func testOwnOutputsReadBack() throws {
-        let im = Image(width: 2, height: 2, channels: 3, samples: [UInt16](repeating: 9, count: 12))
+        let im = Image(width: 2, height: 2, channels: 3, samples8: [UInt8](repeating: 9, count: 12))
         for text in ["a wall\nSteps: 2, Seed: 3, CFG scale: 7", "a café wall", "стена 壁 😀\nNegative prompt: x"] {
             let png = try im.encodePNG(text: [("Software", "sdedit"), ("parameters", text)])
             XCTAssertEqual(try ImageText.parameters(in: png, name: "mem"), text)
@@ -37,7 +37,7 @@ final class ImageParametersTests: XCTestCase {
 
     /// A tEXt chunk over the limit is refused from its length; broken chunk lists end the walk.
     func testHostileChunks() throws {
-        let im = Image(width: 1, height: 1, channels: 1, samples: [0])
+        let im = Image(width: 1, height: 1, channels: 1, samples8: [0])
         let png = try im.encodePNG()
         func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
             let n = body.count

@@ -14,7 +14,7 @@ final class ImageTests: XCTestCase {
     /// Image samples as a tensor shaped like the numpy array Pillow gives ([H, W] or [H, W, C]).
     func tensor(_ im: Image) -> Tensor {
         let shape = im.channels == 1 ? [im.height, im.width] : [im.height, im.width, im.channels]
-        return Tensor(shape: shape, storage: im.samples.map { Float($0) })
+        return Tensor(shape: shape, storage: (0..<im.storage.count).map { Float(im.storage[$0]) })
     }
 
     func testDecodeEveryKind() throws {
@@ -64,12 +64,32 @@ final class ImageTests: XCTestCase {
         XCTAssertEqual(try Image.decode(try deep.encodePNG(), name: "mem"), deep)
     }
 
+    /// 8-bit files are stored one byte a sample and 16-bit ones keep their 16 bits; both round-trip
+    /// through encodePNG unchanged, and encoding the decoded copy gives the same bytes again.
+    func testStorageKeepsTheFileDepth() throws {
+        for file in ["rgb8.png", "rgba8.png", "gray8.png", "graya8.png", "palette.png", "baseline.jpg", "gray16.png", "rgb16.png"] {
+            let im = try ImageIO.read(Fixtures.path("images/" + file))
+            switch im.storage {
+            case .u8(let s):
+                XCTAssertFalse(file.contains("16"), "\(file) decoded to 8 bits")
+                XCTAssertEqual(s.count, im.width * im.height * im.channels, file)
+            case .u16(let s):
+                XCTAssertTrue(file.contains("16"), "\(file) decoded to 16 bits")
+                XCTAssertTrue(s.contains { $0 % 257 != 0 }, "\(file): the low byte carries information")
+            }
+            let png = try im.encodePNG()
+            let back = try Image.decode(png, name: file)
+            XCTAssertEqual(back.storage, im.storage, file)
+            XCTAssertEqual(try back.encodePNG(), png, "\(file): re-encoding changed bytes")
+        }
+    }
+
     func testJPEGEncodeQuality() throws {
         let src = try ImageIO.read(Fixtures.path("images/baseline.jpg"))
         let hi = try src.encodeJPEG(quality: 95), lo = try src.encodeJPEG(quality: 20)
         XCTAssertLessThan(lo.count, hi.count)
         let back = try Image.decode(hi, name: "mem")
-        let maxDiff = zip(back.samples, src.samples).map { abs(Int($0) - Int($1)) }.max()!
+        let maxDiff = zip(back.samples8, src.samples8).map { abs(Int($0) - Int($1)) }.max()!
         XCTAssertLessThanOrEqual(maxDiff, 16, "quality 95 re-encode drifted by \(maxDiff)")
     }
 

@@ -9,14 +9,14 @@ import XCTest
 final class MaskTests: XCTestCase {
     func testBinarisingThresholdsAtHalfOnLumaOrAlpha() throws {
         // Luma 128 repaints, 127 keeps (value / 255 ≥ 0.5).
-        let rgb = Image(width: 3, height: 1, channels: 3, samples: [255, 255, 255, 128, 128, 128, 127, 127, 127])
+        let rgb = Image(width: 3, height: 1, channels: 3, samples8: [255, 255, 255, 128, 128, 128, 127, 127, 127])
         XCTAssertEqual(try Mask(binarising: rgb).values, [1, 1, 0])
         XCTAssertEqual(try Mask(binarising: rgb, invert: true).values, [0, 0, 1])
-        let rgba = Image(width: 2, height: 1, channels: 4, samples: [0, 0, 0, 255, 255, 255, 255, 0])
+        let rgba = Image(width: 2, height: 1, channels: 4, samples8: [0, 0, 0, 255, 255, 255, 255, 0])
         XCTAssertEqual(try Mask(binarising: rgba, channel: .alpha).values, [1, 0])
         XCTAssertEqual(try Mask(binarising: rgba).values, [0, 1], "luminance ignores alpha")
         XCTAssertThrowsError(try Mask(binarising: rgb, channel: .alpha))
-        let deep = Image(width: 2, height: 1, channels: 1, bitDepth: 16, samples: [65535, 1000])
+        let deep = Image(width: 2, height: 1, channels: 1, samples16: [65535, 1000])
         XCTAssertEqual(try Mask(binarising: deep).values, [1, 0])
     }
 
@@ -39,7 +39,7 @@ final class MaskTests: XCTestCase {
         let t = m.tensor()
         XCTAssertEqual(t.shape, [1, 1, 3, 4])
         XCTAssertEqual(t.storage, m.values.map(Float.init))
-        XCTAssertEqual(m.image.samples, m.values.map { $0 == 1 ? 255 : 0 })
+        XCTAssertEqual(m.image.samples8, m.values.map { $0 == 1 ? 255 : 0 })
     }
 
     func testGrowAndShrinkClipAtTheEdges() {

@@ -112,7 +112,7 @@ final class DeepCacheTests: XCTestCase {
             assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
             let out = Image(tensor: model.vae.decode(latents / scaling))
             let want = try golden.tensor("\(c.name).image")
-            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }
             print("deepcache \(c.name): image max \(d.max()!) grey levels, latents max \(compare(latents, wantLatents, Tolerances.exact).maxAbs)")
             assertClose(got, want, Tolerances.pipelineImage, "\(c.name) image")

@@ -52,7 +52,7 @@ final class Depth2ImgPipelineTests: XCTestCase {
             assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
             let out = try pipe(image: image, depth: map, r)
             let want = try golden.tensor("\(c.name).image")
-            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }
             print("depth2img \(c.name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
                   + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs), depth conditioning max "

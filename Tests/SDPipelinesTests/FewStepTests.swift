@@ -37,7 +37,7 @@ final class FewStepTests: XCTestCase {
 
     func compareImage(_ out: Image, _ name: String, _ latents: Tensor, _ wantLatents: Tensor) throws {
         let want = try Fixtures.file("fewstep/goldens.safetensors").tensor("\(name).image")
-        let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+        let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
         let d = zip(got.storage, want.storage).map { abs($0 - $1) }
         print("fewstep \(name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
               + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs)")

@@ -49,7 +49,7 @@ final class Img2ImgPipelineTests: XCTestCase {
             assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
             let out = try pipe(image: image, r)
             let want = try golden.tensor("\(c.name).image")
-            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }
             print("img2img \(c.name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
                   + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs)")
@@ -85,7 +85,7 @@ final class Img2ImgPipelineTests: XCTestCase {
             assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
             let out = Image(tensor: model.vae.decode(latents / model.vae.config.scalingFactor))
             let want = try golden.tensor("\(c.name).image")
-            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }
             print("4-channel inpaint \(c.name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
                   + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs)")

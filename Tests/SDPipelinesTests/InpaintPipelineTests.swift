@@ -49,7 +49,7 @@ final class InpaintPipelineTests: XCTestCase {
             assertClose(latents, try golden.tensor("\(name).latents"), Tolerances.pipelineLatents, "\(name) latents")
             let out = Image(tensor: model.vae.decode(latents / model.vae.config.scalingFactor))
             let want = try golden.tensor("\(name).image")
-            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             assertClose(got, want, Tolerances.pipelineImage, "\(name) image")
         }
     }
@@ -67,7 +67,7 @@ final class InpaintPipelineTests: XCTestCase {
             let latents = try c.latents(pipe)
             let out = Image(tensor: model.vae.decode(latents / model.vae.config.scalingFactor))
             let want = try golden.tensor("\(name).image").storage
-            let diffs = zip(out.samples, want).map { abs(Float($0.0) - $0.1) }
+            let diffs = zip(out.samples8, want).map { abs(Float($0.0) - $0.1) }
             let maxD = diffs.max() ?? 0, meanD = diffs.reduce(0, +) / Float(diffs.count)
             print("bf16 fidelity \(name): max \(maxD) mean \(meanD) grey levels")
             worstMax = max(worstMax, maxD)

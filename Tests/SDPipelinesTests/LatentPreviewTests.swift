@@ -15,6 +15,6 @@ final class LatentPreviewTests: XCTestCase {
         let want = try XCTUnwrap(j["rgb"] as? [Int])
         let image = LatentPreview.cheapRGB(latents)
         XCTAssertEqual([image.width, image.height, image.channels], [shape[3], shape[2], 3])
-        XCTAssertEqual(image.samples.map(Int.init), want)
+        XCTAssertEqual(image.samples8.map(Int.init), want)
     }
 }

@@ -99,7 +99,7 @@ final class LoRATests: XCTestCase {
         let wantLatents = try golden.tensor("\(name).latents")
         assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(name) latents")
         let want = try golden.tensor("\(name).image")
-        let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+        let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
         print("lora \(name): latents max \(compare(latents, wantLatents, Tolerances.exact).maxAbs), image max "
               + "\(compare(got, want, Tolerances.exact).maxAbs) grey levels")
         assertClose(got, want, Tolerances.pipelineImage, "\(name) image")

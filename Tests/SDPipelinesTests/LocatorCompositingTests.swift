@@ -85,26 +85,26 @@ final class LocatorTests: XCTestCase {
 final class CompositingTests: XCTestCase {
     func testPasteBackKeepsEveryPixelOutsideTheMask() throws {
         let w = 20, h = 12
-        let original = Image(width: w, height: h, channels: 3, samples: (0..<(w * h * 3)).map { UInt16($0 % 256) })
-        let generated = Image(width: w, height: h, channels: 3, samples: Array(repeating: 7, count: w * h * 3))
+        let original = Image(width: w, height: h, channels: 3, samples8: (0..<(w * h * 3)).map { UInt8($0 % 256) })
+        let generated = Image(width: w, height: h, channels: 3, samples8: Array(repeating: 7, count: w * h * 3))
         let mask = Mask(width: w, height: h) { x, y in x >= 5 && x < 15 && y >= 3 && y < 9 }
         let out = Compositing.composite(original: original, generated: generated, mask: mask, blur: 2)
         for i in 0..<(w * h) where mask.values[i] == 0 {
-            for c in 0..<3 { XCTAssertEqual(out.samples[i * 3 + c], original.samples[i * 3 + c]) }
+            for c in 0..<3 { XCTAssertEqual(out.samples8[i * 3 + c], original.samples8[i * 3 + c]) }
         }
         // Deep inside the mask the generated pixels win; at the edge they are blended.
         let centre = (6 * w + 10) * 3, edge = (3 * w + 5) * 3
-        XCTAssertLessThanOrEqual(abs(Int(out.samples[centre]) - 7), 20)
-        XCTAssertNotEqual(out.samples[edge], generated.samples[edge])
+        XCTAssertLessThanOrEqual(abs(Int(out.samples8[centre]) - 7), 20)
+        XCTAssertNotEqual(out.samples8[edge], generated.samples8[edge])
         let hard = Compositing.composite(original: original, generated: generated, mask: mask, blur: 0)
-        XCTAssertEqual(hard.samples[edge], 7)
+        XCTAssertEqual(hard.samples8[edge], 7)
     }
 
     func testPadAndCropRoundTrip() {
-        let im = Image(width: 13, height: 9, channels: 3, samples: (0..<(13 * 9 * 3)).map { UInt16($0 % 251) })
+        let im = Image(width: 13, height: 9, channels: 3, samples8: (0..<(13 * 9 * 3)).map { UInt8($0 % 251) })
         let p = Compositing.padToMultiple(im, 8)
         XCTAssertEqual([p.width, p.height], [16, 16])
-        XCTAssertEqual(p.samples[(15 * 16 + 15) * 3], im.samples[(8 * 13 + 12) * 3])   // edge replicated
+        XCTAssertEqual(p.samples8[(15 * 16 + 15) * 3], im.samples8[(8 * 13 + 12) * 3])   // edge replicated
         XCTAssertEqual(p.cropped(width: 13, height: 9), im)
         let m = Mask(width: 13, height: 9) { _, _ in true }.padded(right: 3, bottom: 7)
         XCTAssertEqual([m.width, m.height], [16, 16])
@@ -115,13 +115,13 @@ final class CompositingTests: XCTestCase {
 
     func testMaskBinarisationChannelsAndInversion() throws {
         // RGB luma (Pillow's integer formula) thresholded at 0.5; alpha channel; inversion.
-        let rgb = Image(width: 3, height: 1, channels: 3, samples: [255, 255, 255, 128, 128, 128, 127, 127, 127])
+        let rgb = Image(width: 3, height: 1, channels: 3, samples8: [255, 255, 255, 128, 128, 128, 127, 127, 127])
         XCTAssertEqual(try MaskPreparation.binaryMask(rgb).storage, [1, 1, 0])
         XCTAssertEqual(try MaskPreparation.binaryMask(rgb, invert: true).storage, [0, 0, 1])
-        let rgba = Image(width: 2, height: 1, channels: 4, samples: [0, 0, 0, 255, 255, 255, 255, 0])
+        let rgba = Image(width: 2, height: 1, channels: 4, samples8: [0, 0, 0, 255, 255, 255, 255, 0])
         XCTAssertEqual(try MaskPreparation.binaryMask(rgba, channel: .alpha).storage, [1, 0])
         XCTAssertThrowsError(try MaskPreparation.binaryMask(rgb, channel: .alpha))
-        let deep = Image(width: 2, height: 1, channels: 1, bitDepth: 16, samples: [65535, 1000])
+        let deep = Image(width: 2, height: 1, channels: 1, samples16: [65535, 1000])
         XCTAssertEqual(try MaskPreparation.binaryMask(deep).storage, [1, 0])
     }
 }

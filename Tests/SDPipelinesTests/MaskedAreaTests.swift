@@ -75,7 +75,7 @@ final class MaskedAreaTests: XCTestCase {
         XCTAssertEqual([result.image.width, result.image.height], [w, h])
         var changedInside = 0
         for i in 0..<(w * h) {
-            let same = (0..<3).allSatisfy { result.image.samples[i * 3 + $0] == original.samples[i * 3 + $0] }
+            let same = (0..<3).allSatisfy { result.image.samples8[i * 3 + $0] == original.samples8[i * 3 + $0] }
             if grownMask.values[i] == 0 { XCTAssertTrue(same, "pixel \(i % w),\(i / w) outside the mask changed") } else if !same { changedInside += 1 }
         }
         XCTAssertGreaterThan(changedInside, 0, "nothing was painted")
@@ -85,19 +85,19 @@ final class MaskedAreaTests: XCTestCase {
         let raw = try pipe(image: original, mask: m, r, options: o)
         let (ww, wh) = (raw.workWidth, raw.workHeight)
         let crop = original.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).pillowResized(width: ww, height: wh, filter: .lanczos)
-        let cropMask = try MaskPreparation.binaryMask(Image(width: box.width, height: box.height, channels: 1, bitDepth: 8,
-            samples: grownMask.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).values.map { $0 != 0 ? 255 : 0 }).pillowResized(width: ww, height: wh, filter: .lanczos))
+        let cropMask = try MaskPreparation.binaryMask(Image(width: box.width, height: box.height, channels: 1,
+            samples8: grownMask.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).values.map { $0 != 0 ? 255 : 0 }).pillowResized(width: ww, height: wh, filter: .lanczos))
         let direct = Image(tensor: try pipe(image: crop.toTensor(), mask: cropMask, r)).pillowResized(width: box.width, height: box.height, filter: .lanczos)
-        XCTAssertEqual(raw.image.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).samples, direct.samples)
+        XCTAssertEqual(raw.image.cropped(x: box.x0, y: box.y0, width: box.width, height: box.height).samples8, direct.samples8)
     }
 
     /// Outpaint canvas: the image at (left, top), edge pixels repeated outward, the mask = new area
     /// plus the overlap along extended sides only.
     func testOutpaintCanvasAndMask() {
-        let im = Image(width: 3, height: 2, channels: 1, bitDepth: 8, samples: [1, 2, 3, 4, 5, 6])
+        let im = Image(width: 3, height: 2, channels: 1, samples8: [1, 2, 3, 4, 5, 6])
         let (c, m) = Outpainting.canvas(im, extend: Extension(left: 2, top: 1, right: 0, bottom: 0), overlap: 1)
         XCTAssertEqual([c.width, c.height], [5, 3])
-        XCTAssertEqual(c.samples, [1, 1, 1, 2, 3,
+        XCTAssertEqual(c.samples8, [1, 1, 1, 2, 3,
                                    1, 1, 1, 2, 3,
                                    4, 4, 4, 5, 6])
         XCTAssertEqual(m.values, [1, 1, 1, 1, 1,
@@ -130,7 +130,7 @@ final class MaskedAreaTests: XCTestCase {
             XCTAssertEqual([box.x0, box.y0, box.x1, box.y1].map(Float.init),
                            try golden.tensor("\(c.name).box").storage, "\(c.name) crop box")
             let want = try golden.tensor("\(c.name).image")
-            let got = Tensor(shape: want.shape, storage: result.image.samples.map(Float.init))
+            let got = Tensor(shape: want.shape, storage: result.image.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }
             print("crop \(c.name): max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels")
             assertClose(got, want, Tolerances.pipelineImage, "\(c.name) image")

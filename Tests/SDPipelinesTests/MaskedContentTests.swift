@@ -24,7 +24,7 @@ final class MaskedContentTests: XCTestCase {
             let mask = try MaskPreparation.binaryMask(ImageIO.read(Fixtures.path("fill/fill_\(name).mask.png")))
             let got = MaskFill.fill(image, mask: mask)
             let want = try golden.tensor("fill_\(name).filled")
-            assertClose(Tensor(shape: want.shape, storage: got.samples.map(Float.init)), want, Tolerances.exact, "fill \(name)")
+            assertClose(Tensor(shape: want.shape, storage: got.samples8.map(Float.init)), want, Tolerances.exact, "fill \(name)")
         }
     }
 
@@ -49,7 +49,7 @@ final class MaskedContentTests: XCTestCase {
             assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
             let out = Image(tensor: pipe.model.vae.decode(latents / pipe.model.vae.config.scalingFactor))
             let want = try golden.tensor("\(c.name).image")
-            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }
             print("fill \(c.name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
                   + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs)")

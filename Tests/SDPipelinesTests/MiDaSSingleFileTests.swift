@@ -44,7 +44,7 @@ final class MiDaSSingleFileTests: XCTestCase {
         XCTAssertTrue(checkpoint.hasDepthModel)
         XCTAssertTrue(checkpoint.has("depth_model.model.pretrained.model.blocks.0.attn.qkv.weight"))
         XCTAssertTrue(checkpoint.has("depth_model.model.pretrained.model.head.weight"))
-        let image = Image(width: 90, height: 70, channels: 3, samples: (0..<(90 * 70 * 3)).map { UInt16(($0 * 37) % 256) })
+        let image = Image(width: 90, height: 70, channels: 3, samples8: (0..<(90 * 70 * 3)).map { UInt8(($0 * 37) % 256) })
         let want = try DepthEstimator(folder: folder)(image)
         let source = try ModelSource(singleFile: file, configFolder: configFolder(dptConfig: true))
         XCTAssertTrue(source.has("depth_estimator") && source.has("feature_extractor"))
@@ -82,7 +82,7 @@ final class MiDaSSingleFileTests: XCTestCase {
             }
         }
         // With the folder as --config, its depth_estimator/ is read.
-        let image = Image(width: 40, height: 30, channels: 3, samples: (0..<3600).map { UInt16(($0 * 11) % 256) })
+        let image = Image(width: 40, height: 30, channels: 3, samples8: (0..<3600).map { UInt8(($0 * 11) % 256) })
         XCTAssertEqual(try DepthEstimator(source: ModelSource(singleFile: bare, configFolder: folder))(image),
                        try DepthEstimator(folder: folder)(image))
     }

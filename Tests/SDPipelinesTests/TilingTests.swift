@@ -48,7 +48,7 @@ final class TilingTests: XCTestCase {
         func meanDiff(_ inBand: (Int, Int) -> Bool) -> Double {
             var s = 0.0, n = 0
             for y in 0..<tiled.height { for x in 0..<tiled.width where inBand(x, y) {
-                for c in 0..<3 { s += Double(abs(Int(tiled.samples[(y * tiled.width + x) * 3 + c]) - Int(whole.samples[(y * whole.width + x) * 3 + c]))) }
+                for c in 0..<3 { s += Double(abs(Int(tiled.samples8[(y * tiled.width + x) * 3 + c]) - Int(whole.samples8[(y * whole.width + x) * 3 + c]))) }
                 n += 3
             } }
             return s / Double(max(1, n))

@@ -51,7 +51,7 @@ final class Txt2ImgPipelineTests: XCTestCase {
             assertClose(latents, wantLatents, tol, "\(c.name) latents")
             let out = Image(tensor: pipe.model.vae.decode(latents / pipe.model.vae.config.scalingFactor))
             let want = try golden.tensor("\(c.name).image")
-            let got = Tensor(shape: want.shape, storage: out.samples.map(Float.init))
+            let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }
             print("txt2img \(c.name): image max \(d.max()!) mean \(d.reduce(0, +) / Float(d.count)) grey levels, latents max "
                   + "\(compare(latents, wantLatents, Tolerances.exact).maxAbs)")

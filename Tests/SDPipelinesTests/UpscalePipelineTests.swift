@@ -48,7 +48,7 @@ final class UpscalePipelineTests: XCTestCase {
             let out = Image(tensor: pipe.model.vae.decode(latents / pipe.scalingFactor))
             XCTAssertEqual([out.width, out.height], [image.width * 4, image.height * 4])
             let want = try golden.tensor("\(name).image")
-            assertClose(Tensor(shape: want.shape, storage: out.samples.map(Float.init)), want, Tolerances.pipelineImage, "\(name) image")
+            assertClose(Tensor(shape: want.shape, storage: out.samples8.map(Float.init)), want, Tolerances.pipelineImage, "\(name) image")
         }
         XCTAssertThrowsError(try { var r = UpscaleRequest(prompt: ""); r.noiseLevel = 351; _ = try pipe.latents(image: Tensor(zeros: [1, 3, 8, 8]), r) }())
     }

@@ -28,7 +28,7 @@ final class FakeJobs: ServerJobs, @unchecked Sendable {
 
     func upscale(_ image: Image, upscaler: String, control: JobControl) throws -> [UInt8] {
         try Image(width: image.width * 4, height: image.height * 4, channels: 3,
-                  samples: [UInt16](repeating: 7, count: image.width * image.height * 48)).encodePNG()
+                  samples8: [UInt8](repeating: 7, count: image.width * image.height * 48)).encodePNG()
     }
 
     func generate(_ s: GenerationSettings, control: JobControl) throws -> JobOutput {
@@ -51,7 +51,7 @@ final class FakeJobs: ServerJobs, @unchecked Sendable {
             if stopped && control.isInterrupted { out.interrupted = true; break }
             let seed = base &+ UInt64(i)
             let text = "\(s.prompt)\nSteps: \(s.steps), Seed: \(seed), Size: \(s.width)x\(s.height), Model: \(out.modelName)"
-            let img = Image(width: 8, height: 8, channels: 3, samples: [UInt16](repeating: UInt16(seed % 256), count: 192))
+            let img = Image(width: 8, height: 8, channels: 3, samples8: [UInt8](repeating: UInt8(seed % 256), count: 192))
             out.images.append(try img.encodePNG(text: [("parameters", text)]))
             out.seeds.append(seed)
             out.infotexts.append(text)

@@ -17,7 +17,7 @@ final class ServerRoutesTests: XCTestCase {
             let images = a.json["images"] as? [String] ?? []
             XCTAssertEqual(images.count, 4)
             let png = try Image.decode([UInt8](Data(base64Encoded: images[1])!), name: "answer")
-            XCTAssertEqual(png.samples.first, 6)   // the fake paints seed % 256: image 1 has seed 6
+            XCTAssertEqual(png.samples8.first, 6)   // the fake paints seed % 256: image 1 has seed 6
             XCTAssertEqual((a.json["parameters"] as? [String: Any])?["prompt"] as? String, "a cat")
             let i = info(a)
             XCTAssertEqual(i["all_seeds"] as? [Int], [5, 6, 7, 8])
@@ -164,7 +164,7 @@ final class ServerRoutesTests: XCTestCase {
 
     func testPNGInfoReadsTheParametersChunk() async throws {
         let text = "a cat\nNegative prompt: dog\nSteps: 20, Sampler: Euler a, CFG scale: 7.0, Seed: 3, Size: 64x32, Model: \"x, y\""
-        let png = try Image(width: 2, height: 2, channels: 3, samples: [UInt16](repeating: 1, count: 12))
+        let png = try Image(width: 2, height: 2, channels: 3, samples8: [UInt8](repeating: 1, count: 12))
             .encodePNG(text: [("parameters", text), ("other", "v")])
         try await withClient(testServer()) { c in
             let a = try await c.send(.post, "/sdapi/v1/png-info", json: ["image": Data(png).base64EncodedString()])

@@ -43,8 +43,8 @@ extension TestClientProtocol {
 }
 
 /// A base64 PNG of `w`×`h` grey pixels.
-func pngBase64(_ w: Int, _ h: Int, value: UInt16 = 128) throws -> String {
-    Data(try Image(width: w, height: h, channels: 3, samples: [UInt16](repeating: value, count: w * h * 3)).encodePNG()).base64EncodedString()
+func pngBase64(_ w: Int, _ h: Int, value: UInt8 = 128) throws -> String {
+    Data(try Image(width: w, height: h, channels: 3, samples8: [UInt8](repeating: value, count: w * h * 3)).encodePNG()).base64EncodedString()
 }
 
 /// The `info` string of a generation answer, parsed.

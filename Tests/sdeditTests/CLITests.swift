@@ -52,8 +52,8 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(try inpaint(["-o", raw, "--no-composite", "-q"]).status, 0)
         XCTAssertEqual(try inpaint(["-o", comp, "-q"]).status, 0)
         let original = try ImageIO.read(photo), c = try ImageIO.read(comp), m = try ImageIO.read(mask)
-        for i in 0..<(m.width * m.height) where m.samples[i] < 128 {
-            for k in 0..<3 { XCTAssertEqual(c.samples[i * 3 + k], original.samples[i * 3 + k]) }
+        for i in 0..<(m.width * m.height) where m.samples8[i] < 128 {
+            for k in 0..<3 { XCTAssertEqual(c.samples8[i * 3 + k], original.samples8[i * 3 + k]) }
         }
         XCTAssertNotEqual(try ImageIO.read(raw), c)
     }

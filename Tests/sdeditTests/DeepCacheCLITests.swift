@@ -16,7 +16,7 @@ final class DeepCacheCLITests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let want = try Fixtures.file("deepcache/goldens.safetensors").tensor("img2img_ddim_s06_i2.image")
         let got = try ImageIO.read(out)
-        assertClose(Tensor(shape: want.shape, storage: got.samples.map(Float.init)), want, Tolerances.pipelineImage, "CLI deep cache")
+        assertClose(Tensor(shape: want.shape, storage: got.samples8.map(Float.init)), want, Tolerances.pipelineImage, "CLI deep cache")
         XCTAssertTrue(String(decoding: try Data(contentsOf: URL(fileURLWithPath: out)), as: UTF8.self).contains(", Deep cache: 2, "))
 
         let up = dir + "/up.png"

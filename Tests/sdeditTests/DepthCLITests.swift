@@ -18,7 +18,7 @@ final class DepthCLITests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let got = try ImageIO.read(out)
         let want = try Fixtures.file("depth/goldens.safetensors").tensor("pndm_cfg.image")
-        assertClose(Tensor(shape: want.shape, storage: got.samples.map(Float.init)), want, Tolerances.pipelineImage, "CLI depth2img")
+        assertClose(Tensor(shape: want.shape, storage: got.samples8.map(Float.init)), want, Tolerances.pipelineImage, "CLI depth2img")
         // 100×76 is not a multiple of 8: padded, then cropped back.
         let odd = dir + "/odd.png"
         XCTAssertEqual(try run(["depth2img", photo, "x", "--model", depthModel, "--steps", "3", "--seed", "2", "-o", odd, "-q"]).status, 0)
@@ -36,9 +36,9 @@ final class DepthCLITests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let a = try ImageIO.read(saved), b = try ImageIO.read(alone)
         XCTAssertEqual([a.width, a.height, a.channels, a.bitDepth], [64, 64, 1, 16])
-        XCTAssertEqual(a.samples, b.samples)
-        XCTAssertEqual(a.samples.min(), 0)
-        XCTAssertEqual(a.samples.max(), 65535)
+        XCTAssertEqual(a.samples16, b.samples16)
+        XCTAssertEqual(a.samples16.min(), 0)
+        XCTAssertEqual(a.samples16.max(), 65535)
         // A folder without depth_estimator/ works with --depth-map (DPT never loaded) and fails without.
         let noDPT = dir + "/no-dpt"
         try FileManager.default.createDirectory(atPath: noDPT, withIntermediateDirectories: true)
@@ -56,7 +56,7 @@ final class DepthCLITests: CLITestCase {
     func testBadDepthInputs() throws {
         let input = Fixtures.path("depth/pndm_cfg.png")
         let flat = dir + "/flat.png"
-        try ImageIO.write(Image(width: 8, height: 8, channels: 1, bitDepth: 8, samples: Array(repeating: 128, count: 64)), to: flat)
+        try ImageIO.write(Image(width: 8, height: 8, channels: 1, samples8: Array(repeating: 128, count: 64)), to: flat)
         var r = try run(["depth2img", input, "x", "--model", depthModel, "--depth-map", flat, "-o", dir + "/o.png"])
         XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssertTrue(r.stderr.contains("flat"), r.stderr)

@@ -13,7 +13,7 @@ final class FewStepCLITests: CLITestCase {
     func golden(_ name: String, _ out: String) throws {
         let want = try Fixtures.file("fewstep/goldens.safetensors").tensor("\(name).image")
         let got = try ImageIO.read(out)
-        assertClose(Tensor(shape: want.shape, storage: got.samples.map(Float.init)), want, Tolerances.pipelineImage, "CLI \(name)")
+        assertClose(Tensor(shape: want.shape, storage: got.samples8.map(Float.init)), want, Tolerances.pipelineImage, "CLI \(name)")
     }
 
     func testTAESDImg2ImgMatchesDiffusers() throws {

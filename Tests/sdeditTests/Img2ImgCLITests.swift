@@ -14,7 +14,7 @@ final class Img2ImgCLITests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let want = try Fixtures.file("img2img/goldens.safetensors").tensor("ddim_v.image")
         let got = try ImageIO.read(out)
-        assertClose(Tensor(shape: want.shape, storage: got.samples.map(Float.init)), want, Tolerances.pipelineImage, "CLI img2img")
+        assertClose(Tensor(shape: want.shape, storage: got.samples8.map(Float.init)), want, Tolerances.pipelineImage, "CLI img2img")
         r = try run(["img2img", photo, "x", "--model", base, "--steps", "3", "-o", dir + "/odd.png", "-q"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try ImageIO.read(dir + "/odd.png").width, 100)

@@ -18,7 +18,7 @@ final class LoRAInpaintCLITests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let want = try Fixtures.file("lora/sd1_inpaint.safetensors").tensor("sd1_inpaint_w08.image")
         let got = try ImageIO.read(out)
-        assertClose(Tensor(shape: want.shape, storage: got.samples.map(Float.init)), want, Tolerances.pipelineImage, "CLI sd1_inpaint_w08")
+        assertClose(Tensor(shape: want.shape, storage: got.samples8.map(Float.init)), want, Tolerances.pipelineImage, "CLI sd1_inpaint_w08")
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: out)), as: UTF8.self)
         XCTAssertTrue(text.contains("a red brick wall <lora:kohya_sd1:0.8>"), "parameters lack the LoRA tag")
         XCTAssertTrue(text.contains("Lora hashes: \"kohya_sd1: "), "parameters lack the LoRA hash")

@@ -18,11 +18,11 @@ final class MaskedAreaCLITests: CLITestCase {
         let (w, h) = (m.width, m.height)
         var changed = 0
         for y in 0..<h { for x in 0..<w {
-            let same = (0..<3).allSatisfy { o.samples[(y * w + x) * 3 + $0] == original.samples[(y * w + x) * 3 + $0] }
+            let same = (0..<3).allSatisfy { o.samples8[(y * w + x) * 3 + $0] == original.samples8[(y * w + x) * 3 + $0] }
             if same { continue }
             changed += 1
             var near = false
-            for yy in max(0, y - 3)...min(h - 1, y + 3) { for xx in max(0, x - 3)...min(w - 1, x + 3) where m.samples[yy * w + xx] >= 128 { near = true } }
+            for yy in max(0, y - 3)...min(h - 1, y + 3) { for xx in max(0, x - 3)...min(w - 1, x + 3) where m.samples8[yy * w + xx] >= 128 { near = true } }
             XCTAssertTrue(near, "pixel \(x),\(y) changed outside the grown mask")
         } }
         XCTAssertGreaterThan(changed, 0)
@@ -74,11 +74,11 @@ final class MaskedAreaCLITests: CLITestCase {
         for y in 0..<o.height { for x in 0..<o.width {
             let (ox, oy) = (x - 20, y)
             let inside = ox >= 8 && ox < original.width - 8 && oy < original.height - 8
-            let px = (0..<3).map { o.samples[(y * o.width + x) * 3 + $0] }
+            let px = (0..<3).map { o.samples8[(y * o.width + x) * 3 + $0] }
             if inside {
-                XCTAssertEqual(px, (0..<3).map { original.samples[(oy * original.width + ox) * 3 + $0] }, "kept pixel \(x),\(y)")
+                XCTAssertEqual(px, (0..<3).map { original.samples8[(oy * original.width + ox) * 3 + $0] }, "kept pixel \(x),\(y)")
             } else if ox < 0 || ox >= original.width || oy >= original.height {
-                let edge = (0..<3).map { original.samples[(min(oy, original.height - 1) * original.width + min(max(ox, 0), original.width - 1)) * 3 + $0] }
+                let edge = (0..<3).map { original.samples8[(min(oy, original.height - 1) * original.width + min(max(ox, 0), original.width - 1)) * 3 + $0] }
                 if px != edge { changedNew += 1 }
             }
         } }

@@ -69,7 +69,7 @@ final class NewUserCLITests: CLITestCase {
     /// picture fits, and the output is upright.
     func testPhoneJPEGIsUprightAndItsMaskFits() throws {
         let maskPath = dir + "/mask.png"
-        try ImageIO.write(Image(width: 8, height: 16, channels: 1, samples: [UInt16](repeating: 255, count: 128)), to: maskPath)
+        try ImageIO.write(Image(width: 8, height: 16, channels: 1, samples8: [UInt8](repeating: 255, count: 128)), to: maskPath)
         let r = try inpaint(["-o", dir + "/out.png", "-q"], image: Fixtures.path("exif/orient6.jpg"), mask: maskPath)
         XCTAssertEqual(r.status, 0, r.stderr)
         let out = try ImageIO.read(dir + "/out.png")
@@ -88,10 +88,10 @@ final class NewUserCLITests: CLITestCase {
         XCTAssertTrue(hub.stderr.contains("huggingface-cli download nobody/nothing"), hub.stderr)
     }
 
-    func gray(_ value: UInt16, channels: Int = 1, alpha: UInt16? = nil, width: Int = 100, height: Int = 76) -> Image {
+    func gray(_ value: UInt8, channels: Int = 1, alpha: UInt8? = nil, width: Int = 100, height: Int = 76) -> Image {
         let px = alpha.map { Array(repeating: value, count: channels - 1) + [$0] } ?? Array(repeating: value, count: channels)
         return Image(width: width, height: height, channels: channels,
-                     samples: (0..<(width * height)).flatMap { _ in px })
+                     samples8: (0..<(width * height)).flatMap { _ in px })
     }
 
     func testAllBlackMaskIsRefusedBeforeTheModelLoads() throws {
@@ -111,8 +111,9 @@ final class NewUserCLITests: CLITestCase {
     /// A transparent mask whose hidden colour is white repaints everything under luminance: say so.
     func testRGBAMaskWithIgnoredAlphaGetsAHint() throws {
         let rgba = dir + "/rgba.png"
-        var im = gray(255, channels: 4, alpha: 0)
-        for i in 0..<(im.width * 20) { im.samples[i * 4 + 3] = 255 }
+        var im = gray(255, channels: 4, alpha: 0), s = im.samples8
+        for i in 0..<(im.width * 20) { s[i * 4 + 3] = 255 }
+        im = Image(width: im.width, height: im.height, channels: 4, samples8: s)
         try ImageIO.write(im, to: rgba)
         let r = try inpaint(["-o", dir + "/out.png", "--steps", "1"], mask: rgba)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -125,7 +126,7 @@ final class NewUserCLITests: CLITestCase {
 
     /// Constant grey or white depth maps are flat too (not only all-black): exit 64 before any load.
     func testFlatDepthMapsAreRefused() throws {
-        for (name, v) in [("black", UInt16(0)), ("grey", 128), ("white", 255)] {
+        for (name, v) in [("black", UInt8(0)), ("grey", 128), ("white", 255)] {
             let map = dir + "/\(name).png"
             try ImageIO.write(gray(v, width: 17, height: 9), to: map)
             let r = try run(["depth2img", photo, "x", "--model", Fixtures.path("models/tiny-sd2-depth"), "--depth-map", map,

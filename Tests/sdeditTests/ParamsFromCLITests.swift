@@ -18,7 +18,7 @@ final class ParamsFromCLITests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let want = try Fixtures.file("txt2img/goldens.safetensors").tensor("turbo_euler_a.image")
         let got = try ImageIO.read(dir + "/a.png")
-        assertClose(Tensor(shape: want.shape, storage: got.samples.map(Float.init)), want, Tolerances.pipelineImage, "Euler a")
+        assertClose(Tensor(shape: want.shape, storage: got.samples8.map(Float.init)), want, Tolerances.pipelineImage, "Euler a")
         XCTAssertTrue(try text(dir + "/a.png").contains("Steps: 4, Sampler: Euler a, CFG scale: 0.0, Seed: 40"))
         // A1111 ≥ 1.9 writes DPM++ 2M Karras as sampler + schedule type.
         XCTAssertEqual(try run(["txt2img", "x", "--model", turbo, "--steps", "2", "--seed", "1", "--scheduler", "dpm++ 2m karras",

@@ -15,7 +15,7 @@ final class PromptSyntaxCLITests: CLITestCase {
                  "--precision", "fp32", "-o", dir + "/" + out] + extra)
     }
 
-    func pixels(_ name: String) throws -> [UInt16] { try ImageIO.read(dir + "/" + name).samples }
+    func pixels(_ name: String) throws -> [UInt8] { try ImageIO.read(dir + "/" + name).samples8 }
 
     func testSyntaxes() throws {
         let long = Array(repeating: "a (tall:1.2) tower, [fog]", count: 12).joined(separator: ", ")

@@ -20,7 +20,7 @@ final class SingleFileCLITests: CLITestCase {
         r = try run(job + ["--model", single(name), "--config", folder(name), "-o", b, "-q"])
         XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
         // Same pixels (the PNG metadata names the model, so the bytes differ there).
-        XCTAssertEqual(try ImageIO.read(a).samples, try ImageIO.read(b).samples, "\(name): single file and folder differ",
+        XCTAssertEqual(try ImageIO.read(a).storage, try ImageIO.read(b).storage, "\(name): single file and folder differ",
                        file: file, line: line)
     }
 
@@ -32,7 +32,7 @@ final class SingleFileCLITests: CLITestCase {
         try assertSameOutput("tiny-sd1", ["inpaint", photo, mask, "a red brick wall"] + steps)
         try assertSameOutput("tiny-sd2-depth", ["depth2img", photo, "a marble statue"] + steps)
         let small = dir + "/small.png"
-        try ImageIO.write(Image(width: 24, height: 16, channels: 3, samples: (0..<(24 * 16 * 3)).map { UInt16($0 % 251) }), to: small)
+        try ImageIO.write(Image(width: 24, height: 16, channels: 3, samples8: (0..<(24 * 16 * 3)).map { UInt8($0 % 251) }), to: small)
         try assertSameOutput("tiny-sd2-x4-upscaler", ["upscale", small, "a sharp photo"] + steps)
     }
 
@@ -68,7 +68,7 @@ final class SingleFileCLITests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         r = try run(["depth2img", photo, "a marble statue", "--model", single("tiny-sd2-depth"), "--config", cfg, "-o", b] + steps)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try ImageIO.read(a).samples, try ImageIO.read(b).samples)
+        XCTAssertEqual(try ImageIO.read(a).storage, try ImageIO.read(b).storage)
         let da = dir + "/folder-depth.png", db = dir + "/single-depth.png"
         r = try run(["depth", photo, "--model", folder("tiny-sd2-depth"), "-o", da, "--precision", "fp32", "-q"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -92,7 +92,7 @@ final class SingleFileCLITests: CLITestCase {
             try FileManager.default.createSymbolicLink(atPath: noDPT + "/" + part, withDestinationPath: folder("tiny-sd2-depth") + "/" + part)
         }
         let map = dir + "/map.png"
-        try ImageIO.write(Image(width: 100, height: 75, channels: 1, samples: (0..<7500).map { UInt16($0 % 200) }), to: map)
+        try ImageIO.write(Image(width: 100, height: 75, channels: 1, samples8: (0..<7500).map { UInt8($0 % 200) }), to: map)
         // The file's own MiDaS then takes the built-in (real-size) DPT config, which the tiny weights do not fit.
         r = try run(["depth2img", photo, "x", "--model", single("tiny-sd2-depth"), "--config", noDPT,
                      "--steps", "2", "-o", dir + "/d2.png"])
@@ -123,7 +123,7 @@ final class SingleFileCLITests: CLITestCase {
                          "--steps", "3", "--seed", "1", "-o", out, "-q"])
             XCTAssertEqual(r.status, 0, r.stderr)
         }
-        XCTAssertNotEqual(try ImageIO.read(eps).samples, try ImageIO.read(v).samples)
+        XCTAssertNotEqual(try ImageIO.read(eps).storage, try ImageIO.read(v).storage)
         // A pickle is refused before it is opened, with the advice to use or make a .safetensors.
         let ckpt = dir + "/sd-v1-5.ckpt"
         try Data("PK\u{3}\u{4} not really".utf8).write(to: URL(fileURLWithPath: ckpt))

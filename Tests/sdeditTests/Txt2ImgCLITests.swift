@@ -12,7 +12,7 @@ final class Txt2ImgCLITests: CLITestCase {
     func assertImage(_ path: String, equals name: String) throws {
         let want = try golden(name)
         let got = try ImageIO.read(path)
-        assertClose(Tensor(shape: want.shape, storage: got.samples.map(Float.init)), want, Tolerances.pipelineImage, "CLI txt2img \(name)")
+        assertClose(Tensor(shape: want.shape, storage: got.samples8.map(Float.init)), want, Tolerances.pipelineImage, "CLI txt2img \(name)")
     }
 
     func testCLIMatchesDiffusers() throws {
@@ -68,7 +68,7 @@ final class FillCLITests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         r = try inpaint(["--strength", "0.7", "--steps", "4", "--fill", "latent-noise", "-o", dir + "/noise.png", "-q"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertNotEqual(try ImageIO.read(dir + "/orig.png").samples, try ImageIO.read(dir + "/noise.png").samples)
+        XCTAssertNotEqual(try ImageIO.read(dir + "/orig.png").storage, try ImageIO.read(dir + "/noise.png").storage)
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir + "/noise.png")), as: UTF8.self)
         XCTAssertTrue(text.contains("Masked content: latent noise"), "parameters")
         XCTAssertFalse(String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir + "/orig.png")), as: UTF8.self).contains("Masked content"))
