@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "CFuzzDriver", path: "scripts/fuzz/driver"),
         .executableTarget(name: "sdedit-fuzz", dependencies: ["SDFuzzTargets", "CFuzzDriver"], path: "scripts/fuzz/main",
                           swiftSettings: optimise + swift5),
-        .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport", swiftSettings: swift5),
+        .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),
         .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"], swiftSettings: swift5),
         .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"], swiftSettings: swift5),
         .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"], swiftSettings: swift5),

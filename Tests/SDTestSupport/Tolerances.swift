@@ -78,3 +78,6 @@ public enum Tolerances {
     /// the same products summed in another order. Measured 2026-12-06: max 1.2e-7 over 54 weights.
     public static let loraMerge = Tolerance(atol: 1e-6, rtol: 1e-5)
 }
+
+// Swift 6 mode: the tolerance table is shared by every test.
+extension Tolerance: Sendable {}
