@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(name: "sdedit-fuzz", dependencies: ["SDFuzzTargets", "CFuzzDriver"], path: "scripts/fuzz/main",
                           swiftSettings: optimise + swift5),
         .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),
-        .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"]),
         .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"], swiftSettings: swift5),
         .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"], swiftSettings: swift5),
         // `sdedit serve`: the AUTOMATIC1111 web API (/sdapi/v1/...) on Hummingbird 2.
