@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),
         .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"]),
         .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"]),
-        .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "sdeditTests", dependencies: ["sdedit", "SDCore", "SDTestSupport"]),
         // `sdedit serve`: the AUTOMATIC1111 web API (/sdapi/v1/...) on Hummingbird 2.
         .target(name: "SDServer", dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore",
                                                  .product(name: "Hummingbird", package: "hummingbird"),
