@@ -67,8 +67,7 @@ let package = Package(
                                                  .product(name: "Logging", package: "swift-log")],
                 swiftSettings: optimise),
         .testTarget(name: "SDServerTests", dependencies: ["SDServer", "SDJobs", "SDPipelines", "SDCore", "SDTestSupport",
-                                                          .product(name: "HummingbirdTesting", package: "hummingbird")],
-                    swiftSettings: swift5),
+                                                          .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport", "SDFuzzTargets"], swiftSettings: swift5),
     ],
     swiftLanguageModes: [.v6]

@@ -22,7 +22,7 @@ final class RequestMutationTests: XCTestCase {
 
     func testMutatedBodiesNeverAnswer5xx() async throws {
         let png = try pngBase64(8, 8)
-        let seeds: [(String, [String: Any])] = [
+        let objects: [(String, [String: Any])] = [
             ("/sdapi/v1/txt2img", ["prompt": "a (cat:1.2)", "seed": 3, "steps": 1, "width": 8, "height": 8, "n_iter": 2,
                                    "sampler_name": "DPM++ 2M", "scheduler": "Karras", "override_settings": ["sd_model_checkpoint": "tiny-a"]]),
             ("/sdapi/v1/img2img", ["init_images": ["data:image/png;base64," + png], "mask": png, "mask_blur": 2, "inpainting_fill": 1,
@@ -31,12 +31,14 @@ final class RequestMutationTests: XCTestCase {
             ("/sdapi/v1/png-info", ["image": png]),
             ("/sdapi/v1/extra-single-image", ["image": png, "upscaler_1": "sd-x4-upscaler"]),
         ]
-        var rng = RNG(state: 21)
+        // Serialized here: the client closure is @Sendable and [String: Any] is not.
+        let seeds = try objects.map { ($0.0, [UInt8](try JSONSerialization.data(withJSONObject: $0.1))) }
         let alphabet = Array("{}[]\":,0123456789.-eE+/=\\ntrufalsAZaz\u{0}\u{ff}".utf8)
         try await withClient(testServer { $0.maxBodyBytes = 1 << 16; $0.maxPixels = 4096 }) { c in
+            var rng = RNG(state: 21)
             for round in 0..<1500 {
-                let (path, body) = seeds[round % seeds.count]
-                var bytes = [UInt8](try JSONSerialization.data(withJSONObject: body))
+                let (path, seed) = seeds[round % seeds.count]
+                var bytes = seed
                 for _ in 0..<(1 + rng.below(6)) {
                     let i = rng.below(max(bytes.count, 1))
                     switch rng.below(5) {

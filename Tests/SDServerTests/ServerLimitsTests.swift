@@ -9,7 +9,7 @@ import Hummingbird
 import XCTest
 
 final class ServerLimitsTests: XCTestCase {
-    let good: HTTPFields = [.authorization: "Basic " + Data("me:secret".utf8).base64EncodedString()]
+    static let good: HTTPFields = [.authorization: "Basic " + Data("me:secret".utf8).base64EncodedString()]
 
     func testBasicAuthGuardsEveryRoute() async throws {
         try await withClient(testServer { $0.apiAuth = "me:secret" }) { c in
@@ -27,11 +27,11 @@ final class ServerLimitsTests: XCTestCase {
             }
             let v2 = try await c.send(.get, "/sdapi/v1/progress", headers: [.authorization: "Bearer x"]).status
             XCTAssertEqual(v2, .unauthorized)
-            let v3 = try await c.send(.get, "/openapi.json", headers: self.good).status
+            let v3 = try await c.send(.get, "/openapi.json", headers: Self.good).status
             XCTAssertEqual(v3, .ok)
-            let v4 = try await c.send(.get, "/docs", headers: self.good).status
+            let v4 = try await c.send(.get, "/docs", headers: Self.good).status
             XCTAssertEqual(v4, .ok)
-            let v5 = try await c.send(.post, "/sdapi/v1/txt2img", json: ["steps": 1, "width": 8, "height": 8], headers: self.good).status
+            let v5 = try await c.send(.post, "/sdapi/v1/txt2img", json: ["steps": 1, "width": 8, "height": 8], headers: Self.good).status
             XCTAssertEqual(v5, .ok)
         }
     }
@@ -129,7 +129,7 @@ final class ServerLimitsTests: XCTestCase {
                                        headers: [.origin: "http://localhost:3456", .accessControlRequestMethod: "POST"])
             XCTAssertEqual(pre.status, .noContent)
             XCTAssertEqual(pre.headers[.accessControlAllowOrigin], "http://localhost:3456")
-            var h = self.good
+            var h = Self.good
             h[.origin] = "http://evil.example"
             let other = try await c.send(.get, "/sdapi/v1/progress", headers: h)
             XCTAssertNil(other.headers[.accessControlAllowOrigin])
