@@ -68,7 +68,7 @@ let package = Package(
                 swiftSettings: optimise),
         .testTarget(name: "SDServerTests", dependencies: ["SDServer", "SDJobs", "SDPipelines", "SDCore", "SDTestSupport",
                                                           .product(name: "HummingbirdTesting", package: "hummingbird")]),
-        .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport", "SDFuzzTargets"], swiftSettings: swift5),
+        .testTarget(name: "SDPipelinesTests", dependencies: ["SDPipelines", "SDModels", "SDCore", "SDTestSupport", "SDFuzzTargets"]),
     ],
     swiftLanguageModes: [.v6]
 )

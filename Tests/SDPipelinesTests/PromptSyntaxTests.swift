@@ -11,12 +11,12 @@ import SDTestSupport
 import XCTest
 
 final class PromptSyntaxTests: XCTestCase {
-    static let cases: [String: Any] = {
+    /// The `key` list of fixtures/prompt/cases.json, read per call: a parsed [String: Any] is not
+    /// Sendable, so it cannot be a shared static under Swift 6.
+    static func list(_ key: String) -> [[String: Any]] {
         let data = try! Data(contentsOf: URL(fileURLWithPath: Fixtures.path("prompt/cases.json")))
-        return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-    }()
-
-    static func list(_ key: String) -> [[String: Any]] { cases[key] as! [[String: Any]] }
+        return (try! JSONSerialization.jsonObject(with: data) as! [String: Any])[key] as! [[String: Any]]
+    }
 
     /// Floats are written as Python repr() text, read here correctly rounded (ints, BREAK's −1, as numbers).
     func number(_ json: Any) -> Double { (json as? String).map { Double($0)! } ?? (json as! NSNumber).doubleValue }
