@@ -48,11 +48,11 @@ let package = Package(
         .executableTarget(name: "sdedit",
                           dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore", "CMalloc", "SDServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          swiftSettings: optimise),
+                          swiftSettings: optimise + swift5),
         // Fuzz targets (scripts/fuzz): a library the corpus-replay test also uses, and a binary that is
         // a libFuzzer fuzzer when built with -sanitize=fuzzer (scripts/fuzz/run.sh), a replayer otherwise.
         .target(name: "SDFuzzTargets", dependencies: ["SDPipelines", "SDModels", "SDCore"], path: "scripts/fuzz/targets",
-                swiftSettings: optimise + swift5),
+                swiftSettings: optimise),
         .target(name: "CFuzzDriver", path: "scripts/fuzz/driver"),
         .executableTarget(name: "sdedit-fuzz", dependencies: ["SDFuzzTargets", "CFuzzDriver"], path: "scripts/fuzz/main",
                           swiftSettings: optimise + swift5),

@@ -6,6 +6,7 @@ import Foundation
 import SDCore
 import SDModels
 import SDPipelines
+import Synchronization
 
 public enum FuzzTargets {
     public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext"]
@@ -74,19 +75,20 @@ public enum FuzzTargets {
 
     /// A prompt through the real CLIP vocabulary and merges (the demo model's tokenizer files).
     static func tokenize(_ data: [UInt8]) {
-        guard let tok = tokenizer else { return }
-        _ = tok.encode(String(decoding: data, as: UTF8.self))
+        tokenizer.withLock { tok in _ = tok.encode(String(decoding: data, as: UTF8.self)) }
     }
 
     /// A prompt in A1111 syntax: <lora:…> tags, the attention parser, then chunks as SD 2.x tokenizes
     /// them (open_clip's cleaning) and as SD 1.x does.
     static func prompt(_ data: [UInt8]) {
-        guard let tok = tokenizer else { return }
         let text = String(decoding: data, as: UTF8.self)
-        guard let (stripped, _, _) = try? ExtraNetworks.parse(text), let parsed = try? PromptAttention.parse(stripped) else { return }
-        for embedder in [PromptEmbedder.openCLIP, .clip] {
-            for chunk in A1111PromptEncoder(tokenizer: tok, embedder: embedder).chunks(parsed) {
-                precondition(chunk.tokens.count == tok.maxLength && chunk.multipliers.count == tok.maxLength)
+        tokenizer.withLock { tok in
+            // Parsed in here: values from outside the lock would tie the tokenizer to this task.
+            guard let (stripped, _, _) = try? ExtraNetworks.parse(text), let parsed = try? PromptAttention.parse(stripped) else { return }
+            for embedder in [PromptEmbedder.openCLIP, .clip] {
+                for chunk in A1111PromptEncoder(tokenizer: tok, embedder: embedder).chunks(parsed) {
+                    precondition(chunk.tokens.count == tok.maxLength && chunk.multipliers.count == tok.maxLength)
+                }
             }
         }
     }
@@ -101,11 +103,15 @@ public enum FuzzTargets {
         _ = SchedulerKind.parse(t.prompt)
     }
 
-    static let tokenizer: CLIPTokenizer? = {
+    /// Loaded on first use. CLIPTokenizer keeps a BPE cache, so it is not Sendable: the one shared
+    /// copy sits behind a mutex (the driver runs one input at a time, so it is never contended).
+    static let tokenizer = Mutex(loadTokenizer())
+
+    static func loadTokenizer() -> CLIPTokenizer {
         let dir = ProcessInfo.processInfo.environment["SDEDIT_FUZZ_TOKENIZER"] ?? "fixtures/models/tiny-sd2-inpainting/tokenizer"
         guard let t = try? CLIPTokenizer(folder: dir) else { fatalError("tokenizer target: no tokenizer in \(dir) (set SDEDIT_FUZZ_TOKENIZER)") }
         return t
-    }()
+    }
 
     /// The input as a real file (the safetensors reader maps files).
     static func scratchFile(_ data: [UInt8]) -> String? {
