@@ -6,9 +6,8 @@
 import PackageDescription
 
 let optimise: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"], .when(configuration: .release))]
-// The library and tool targets build in the Swift 6 language mode (strict concurrency checking);
-// the tests and fuzz targets, whose fixtures are shared statics, stay in Swift 5 mode for now.
-let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Every target, tests and fuzz targets included, builds in the Swift 6 language mode (strict
+// concurrency checking; swiftLanguageModes below).
 
 let package = Package(
     name: "sdedit",
@@ -48,14 +47,14 @@ let package = Package(
         .executableTarget(name: "sdedit",
                           dependencies: ["SDJobs", "SDPipelines", "SDModels", "SDCore", "CMalloc", "SDServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          swiftSettings: optimise + swift5),
+                          swiftSettings: optimise),
         // Fuzz targets (scripts/fuzz): a library the corpus-replay test also uses, and a binary that is
         // a libFuzzer fuzzer when built with -sanitize=fuzzer (scripts/fuzz/run.sh), a replayer otherwise.
         .target(name: "SDFuzzTargets", dependencies: ["SDPipelines", "SDModels", "SDCore"], path: "scripts/fuzz/targets",
                 swiftSettings: optimise),
         .target(name: "CFuzzDriver", path: "scripts/fuzz/driver"),
         .executableTarget(name: "sdedit-fuzz", dependencies: ["SDFuzzTargets", "CFuzzDriver"], path: "scripts/fuzz/main",
-                          swiftSettings: optimise + swift5),
+                          swiftSettings: optimise),
         .target(name: "SDTestSupport", dependencies: ["SDCore"], path: "Tests/SDTestSupport"),
         .testTarget(name: "SDCoreTests", dependencies: ["SDCore", "SDTestSupport"]),
         .testTarget(name: "SDModelsTests", dependencies: ["SDModels", "SDCore", "SDTestSupport"]),
