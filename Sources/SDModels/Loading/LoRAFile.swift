@@ -242,7 +242,7 @@ public final class LoRAFile {
             seen[key] = someKey
             let recipe = try LoRARecipe(module: m, file: file, target: shape)
             out.append((key, WeightDelta(source: path, key: someKey, weight: weight, compute: recipe.delta,
-                                         accumulate: recipe.accumulator(multiplier: weight))))
+                                         lowRank: recipe.lowRank(multiplier: weight))))
         }
         return out
     }

@@ -53,7 +53,7 @@ public enum FuzzTargets {
                 return (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
             }
             guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, otherSpelling: spell) else { continue }
-            for (_, d) in deltas { _ = try? d.compute() }
+            for (_, d) in deltas { _ = try? d.compute(); _ = try? d.lowRank?() }
         }
     }
 
