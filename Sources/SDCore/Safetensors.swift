@@ -160,18 +160,18 @@ public final class SafetensorsFile {
     /// values split over the threads, each block handed to `finish(first value, rows)` on the thread
     /// that wrote it while it is still in cache (a LoRA merge adds its updates and checks the result
     /// there: one pass over the weight instead of three). The owned copy is made without zero-filling,
-    /// on huge pages where the kernel offers them: its page faults were most of a merge's cost.
+    /// its pages mapped a block at a time (prefault): page faults were most of a merge's cost.
     public func tensor(_ key: String, rowsPerBlock: Int, rowLength: Int,
                        finish: (UnsafeMutablePointer<Float>, Range<Int>) -> Void) throws -> Tensor {
         let (info, src) = try source(key)
         let n = Tensor.count(info.shape)
         let row = Swift.max(1, rowLength), rows = (n + row - 1) / row, per = Swift.max(1, rowsPerBlock)
         let t = Tensor(shape: info.shape) { out in
-            adviseHugePages(UnsafeMutableRawPointer(out.baseAddress!), bytes: n * 4)
             parallelChunks((rows + per - 1) / per) { range in
                 for b in range {
                     let r = (b * per)..<Swift.min(rows, (b + 1) * per)
                     let lo = r.lowerBound * row, len = Swift.min(n, r.upperBound * row) - lo
+                    prefault(UnsafeMutableRawPointer(out.baseAddress! + lo), bytes: len * 4)
                     convertToFloat(src + lo * info.dtype.size, dtype: info.dtype, count: len, into: out.baseAddress! + lo)
                     finish(out.baseAddress! + lo, r)
                 }
@@ -232,14 +232,17 @@ public final class SafetensorsFile {
     }
 }
 
-/// Ask for transparent huge pages on the 2 MiB-aligned part of a large fresh buffer before it is first
-/// written: one fault and one clear per 2 MiB instead of 512 of each (Linux THP in "madvise" mode;
-/// elsewhere, or when refused, nothing changes).
-func adviseHugePages(_ p: UnsafeMutableRawPointer, bytes: Int) {
+/// Have the kernel map the pages of a fresh block before it is written, in one call (Linux ≥ 5.14
+/// MADV_POPULATE_WRITE; elsewhere, or when refused, the writes fault them in as before): a LoRA-merged
+/// weight is hundreds of MiB of new memory, and one fault per 4 KiB page was the largest part of the
+/// merge. Transparent huge pages were no help here: with the usual defrag setting they compact memory
+/// on fault.
+func prefault(_ p: UnsafeMutableRawPointer, bytes: Int) {
     #if os(Linux)
-    let huge = 2 << 20
-    let lo = (Int(bitPattern: p) + huge - 1) / huge * huge, hi = (Int(bitPattern: p) + bytes) / huge * huge
-    if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, Int32(MADV_HUGEPAGE)) }
+    let populateWrite: Int32 = 23
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let lo = (Int(bitPattern: p) + page - 1) / page * page, hi = (Int(bitPattern: p) + bytes) / page * page
+    if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, populateWrite) }
     #endif
 }
 
