@@ -23,6 +23,7 @@ extension LoRATests {
         XCTAssertEqual(s.embeddings.map(\.name), ["learnedtok", "mytok", "sunsetstyle", "bundleone", "bundletok"])
         XCTAssertEqual(s.embeddings.map { $0.vectors.shape[0] }, [1, 1, 3, 1, 2])
         XCTAssertEqual(s.embeddings.map(\.bundledIn), [nil, nil, nil, "bundled", "bundled"])
+        XCTAssertEqual(s.skippedBundledEmbeddings, ["sunsetstyle (in bundled)"])
         let (latents, out) = try img2img(StableDiffusionModel(source: s), Self.bundlePrompt)
         try check("bundled", latents, out, golden)
         // The bundled embeddings matter: the LoRA and the folder alone land far from the golden.
@@ -51,6 +52,7 @@ extension LoRATests {
         XCTAssertEqual(s.embeddings.map(\.name), ["bundleone", "bundletok", "sunsetstyle"])
         XCTAssertEqual(s.embeddings[1].vectors, try f.tensor("bundle_emb.bundletok.string_to_param.*").reshaped([2, 32]))
         XCTAssertEqual(s.embeddings[2].vectors.shape, [1, 32])
+        XCTAssertEqual(s.skippedBundledEmbeddings, ["bundletok (in second)"])
         let field = try XCTUnwrap(EmbeddingHashes.infotextField(prompt: "bundletok and sunsetstyle", negative: "bundleone",
                                                                 syntax: .a1111, tokenizer: s.tokenizer(), embeddings: s.embeddings))
         XCTAssertEqual(field.0, "TI hashes")
