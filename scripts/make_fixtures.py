@@ -555,10 +555,10 @@ def lora_fixtures():
 
 # Written by default (the others are subsets or extras of these).
 DEFAULT_PARTS = ["core", "inpaint", "upscale", "depth", "img2img", "single", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora",
-                 "lorasd1"]
+                 "lorasd1", "lorabundle"]
 ALL_PARTS = ["core", "attention", "bf16", "hostile", "bpe", "crop", "cropcase", "inpaint", "upscale", "depth", "img2img",
              "single", "midas", "exif", "deepcache", "fewstep", "prompt", "txt2img", "fill", "lora", "maskresize",
-             "lorasd1"]
+             "lorasd1", "lorabundle"]
 
 
 def main():
@@ -617,6 +617,11 @@ def main():
         # tiny-sd1-inpainting and an SD 1.x LoRA's inpaint golden (scripts/fixtures_lora_sd1.py).
         import fixtures_lora_sd1
         fixtures_lora_sd1.fixtures(ROOT)
+    if "lorabundle" in a.parts:
+        # Embeddings bundled in a LoRA (bundle_emb.*) and their golden (scripts/fixtures_lora_bundle.py).
+        import fixtures_lora_bundle
+        fixtures_lora_bundle.fixtures(ROOT)
+        fixtures_lora_bundle.fuzz_seed(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "corpus", "lora", "bundle.safetensors"))
 
 
 if __name__ == "__main__":

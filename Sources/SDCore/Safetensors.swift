@@ -151,17 +151,29 @@ public final class SafetensorsFile {
 
     /// The tensor named `key`, converted to Float32.
     public func tensor(_ key: String) throws -> Tensor {
+        // Split over the threads in blocks: a large weight copied out is a memory-bound pass that one
+        // core cannot saturate.
+        try tensor(key, rowsPerBlock: 1 << 18, rowLength: 1) { _, _ in }
+    }
+
+    /// The tensor named `key` in Float32, converted in blocks of `rowsPerBlock` rows of `rowLength`
+    /// values split over the threads, each block handed to `finish(first value, rows)` on the thread
+    /// that wrote it while it is still in cache (a LoRA merge adds its updates and checks the result
+    /// there: one pass over the weight instead of three). The owned copy is made without zero-filling,
+    /// its pages mapped a block at a time (prefault): page faults were most of a merge's cost.
+    public func tensor(_ key: String, rowsPerBlock: Int, rowLength: Int,
+                       finish: (UnsafeMutablePointer<Float>, Range<Int>) -> Void) throws -> Tensor {
         let (info, src) = try source(key)
         let n = Tensor.count(info.shape)
-        // Split over the threads in blocks: a large weight copied out (a LoRA-merged one) is a
-        // memory-bound pass that one core cannot saturate.
-        let block = 1 << 18
+        let row = Swift.max(1, rowLength), rows = (n + row - 1) / row, per = Swift.max(1, rowsPerBlock)
         let t = Tensor(shape: info.shape) { out in
-            parallelChunks((n + block - 1) / block) { range in
+            parallelChunks((rows + per - 1) / per) { range in
                 for b in range {
-                    let lo = b * block
-                    convertToFloat(src + lo * info.dtype.size, dtype: info.dtype, count: Swift.min(block, n - lo),
-                                   into: out.baseAddress! + lo)
+                    let r = (b * per)..<Swift.min(rows, (b + 1) * per)
+                    let lo = r.lowerBound * row, len = Swift.min(n, r.upperBound * row) - lo
+                    prefault(UnsafeMutableRawPointer(out.baseAddress! + lo), bytes: len * 4)
+                    convertToFloat(src + lo * info.dtype.size, dtype: info.dtype, count: len, into: out.baseAddress! + lo)
+                    finish(out.baseAddress! + lo, r)
                 }
             }
         }
@@ -218,6 +230,20 @@ public final class SafetensorsFile {
         let lo = (start + page - 1) / page * page, hi = end / page * page
         if hi > lo { madvise(b + lo, hi - lo, Int32(MADV_DONTNEED)) }
     }
+}
+
+/// Have the kernel map the pages of a fresh block before it is written, in one call (Linux ≥ 5.14
+/// MADV_POPULATE_WRITE; elsewhere, or when refused, the writes fault them in as before): a LoRA-merged
+/// weight is hundreds of MiB of new memory, and one fault per 4 KiB page was the largest part of the
+/// merge. Transparent huge pages were no help here: with the usual defrag setting they compact memory
+/// on fault.
+func prefault(_ p: UnsafeMutableRawPointer, bytes: Int) {
+    #if os(Linux)
+    let populateWrite: Int32 = 23
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let lo = (Int(bitPattern: p) + page - 1) / page * page, hi = (Int(bitPattern: p) + bytes) / page * page
+    if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, populateWrite) }
+    #endif
 }
 
 /// Little-endian raw values of `dtype` to Float32.

@@ -91,6 +91,7 @@ public final class WeightStore {
     /// The tensor named `key` in Float32, checked against `shape` (nil: any shape).
     public func load(_ key: String, shape: [Int]?) throws -> Tensor {
         let src = try locate(key, shape: shape)
+        if src.transform == .none, let t = try mergedInOnePass(key, src) { return t }
         var t = try src.file.tensor(src.key)
         switch src.transform {
         case .none: break
@@ -128,8 +129,9 @@ public final class WeightStore {
     /// allocates only each ΔW (a `var t = base` would copy the weight once more on write).
     func applyDeltas(_ key: String, to t: inout Tensor) throws {
         for d in deltas[key] ?? [] {
-            if let add = d.accumulate {
-                try t.withUnsafeMutableBufferPointer { try add($0) }
+            if let factors = d.lowRank {
+                let u = try factors()
+                t.withUnsafeMutableBufferPointer { u.add(into: $0) }
                 continue
             }
             let u = try d.compute()
@@ -140,6 +142,30 @@ public final class WeightStore {
                 for i in 0..<w.count { w[i] += d.weight * du[i] }
             } }
         }
+    }
+
+    /// A weight changed only by plain LoRAs (the usual file), made in one pass: each block of rows is
+    /// converted from the file, gets every update's rows (a small GEMM each) and is finite-checked while
+    /// it is in cache, instead of a copy, a GEMM and a check each over the whole weight. nil when some
+    /// update is of another kind (applyDeltas does those).
+    private func mergedInOnePass(_ key: String, _ src: WeightSource) throws -> Tensor? {
+        guard let list = deltas[key], list.allSatisfy({ $0.lowRank != nil }), let info = src.file.info(src.key),
+              let rows = info.shape.first, rows > 0 else { return nil }
+        let updates = try list.map { try $0.lowRank!() }
+        let columns = Tensor.count(info.shape) / rows
+        // An update whose product only has the weight's count (A1111 reshapes it) goes the whole-weight way.
+        guard updates.allSatisfy({ $0.rows == rows && $0.columns == columns }) else { return nil }
+        // Blocks of ~256 KiB, at least 16 rows (each GEMM re-packs `down`: 1/32 of its work or less).
+        let per = Swift.max(16, (1 << 16) / Swift.max(1, columns))
+        let bad = UnsafeMutablePointer<Int>.allocate(capacity: (rows + per - 1) / per)
+        bad.initialize(repeating: 0, count: (rows + per - 1) / per)
+        defer { bad.deallocate() }
+        let t = try src.file.tensor(src.key, rowsPerBlock: per, rowLength: columns) { block, r in
+            for u in updates { u.add(rows: r, into: block) }
+            bad[r.lowerBound / per] = countNonFinite(UnsafeBufferPointer(start: block, count: r.count * columns))
+        }
+        try checkFinite((0..<((rows + per - 1) / per)).reduce(0) { $0 + bad[$1] }, src)
+        return t
     }
 
     /// A GEMM weight (Linear, Conv2d) in this store's precision. fp32 values stored as F32 are used

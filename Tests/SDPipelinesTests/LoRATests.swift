@@ -256,8 +256,9 @@ final class LoRATests: XCTestCase {
                 }
             }
         }
-        // 10 modules in the five diffusers-spelled seeds, 5 in ldm.safetensors (LDM UNet names).
-        XCTAssertEqual(merged, 15)
+        // 10 modules in the five diffusers-spelled seeds, 5 in ldm.safetensors (LDM UNet names), 2 in
+        // bundle.safetensors (beside its two bundled embeddings).
+        XCTAssertEqual(merged, 17)
     }
 
     /// Textual inversion (fixtures/lora/embeddings/: A1111 emb_params with 3 vectors, diffusers'

@@ -15,9 +15,38 @@ public struct WeightDelta {
     public let key: String
     public let weight: Float
     public let compute: () throws -> Tensor
-    /// For a plain LoRA (up · down): add weight · scale · up · down straight into the model weight's
-    /// buffer with one GEMM (beta 1), without materialising ΔW; nil for the other kinds.
-    public var accumulate: ((UnsafeMutableBufferPointer<Float>) throws -> Void)? = nil
+    /// For a plain LoRA (up · down): its factors, read once, to add weight · scale · up · down into
+    /// the model weight's rows with GEMMs (beta 1), never materialising ΔW; nil for the other kinds.
+    public var lowRank: (() throws -> LowRankUpdate)? = nil
+}
+
+/// ΔW = alpha · up · down of a plain LoRA ([rows, rank] · [rank, columns], fp32, checked finite), added
+/// to any block of the weight's rows in place.
+public struct LowRankUpdate {
+    let up: Tensor
+    let down: Tensor
+    public let alpha: Float
+    public var rows: Int { up.shape[0] }
+    public var rank: Int { down.shape[0] }
+    public var columns: Int { down.count / down.shape[0] }
+
+    /// Rows `r` of the weight, whose first value is at `c`, += alpha · up[r] · down: one
+    /// single-threaded GEMM (the caller runs blocks on the threads).
+    public func add(rows r: Range<Int>, into c: UnsafeMutablePointer<Float>) {
+        up.withUnsafeBufferPointer { a in down.withUnsafeBufferPointer { b in
+            BLAS.sgemm(m: r.count, n: columns, k: rank, alpha: alpha, a: a.baseAddress! + r.lowerBound * rank, lda: rank,
+                       b: b.baseAddress!, ldb: columns, beta: 1, c: c, ldc: columns)
+        } }
+    }
+
+    /// The whole weight += ΔW, tiles of it on the threads.
+    public func add(into w: UnsafeMutableBufferPointer<Float>) {
+        precondition(rows * columns == w.count, "LoRA factors checked against the weight at open")
+        up.withUnsafeBufferPointer { a in down.withUnsafeBufferPointer { b in
+            BLAS.parallelSgemm(m: rows, n: columns, k: rank, alpha: alpha, a: a.baseAddress!, lda: rank,
+                               b: b.baseAddress!, ldb: columns, beta: 1, c: w.baseAddress!, ldc: columns)
+        } }
+    }
 }
 
 struct LoRARecipe {
@@ -181,24 +210,20 @@ struct LoRARecipe {
         return d
     }
 
-    /// `delta()` added to `w` (the model weight, `target`'s count) with weight `multiplier`, for a plain
-    /// up · down LoRA: w ← w + multiplier · scale · up · down in one GEMM over the output rows, so the
-    /// merge costs the GEMM and no ΔW buffer. The factors are checked finite first (a non-finite
-    /// factor makes a non-finite update). nil for the other kinds and for a padded conv_in update.
-    func accumulator(multiplier: Float) -> ((UnsafeMutableBufferPointer<Float>) throws -> Void)? {
+    /// The factors of a plain up · down LoRA as fp32, to add multiplier · scale · up · down into the model
+    /// weight (`target`'s count) with GEMMs and no ΔW buffer. The factors are checked finite (a
+    /// non-finite factor makes a non-finite update). nil for the other kinds and for a padded conv_in update.
+    func lowRank(multiplier: Float) -> (() throws -> LowRankUpdate)? {
         guard kind == .lora, module.tensors["lora_mid.weight"] == nil, !padsInpaintChannels else { return nil }
-        return { w in
+        return {
             let up = try self.file.tensor(self.module.tensors["lora_up.weight"]!)
             let down = try self.file.tensor(self.module.tensors["lora_down.weight"]!)
             if up.nonFiniteCount + down.nonFiniteCount > 0 {
                 throw SDError.badFile(path: self.file.path, message: "key \(self.module.tensors.values.sorted().first!): the update has non-finite factors (NaN or Inf)")
             }
-            let (m, r) = (up.shape[0], up.count / up.shape[0]), n = down.count / down.shape[0]
-            precondition(m * n == w.count && down.shape[0] == r, "LoRA factors checked against the weight at open")
-            up.withUnsafeBufferPointer { a in down.withUnsafeBufferPointer { b in
-                BLAS.parallelSgemm(m: m, n: n, k: r, alpha: multiplier * self.scale, a: a.baseAddress!, lda: r,
-                                   b: b.baseAddress!, ldb: n, beta: 1, c: w.baseAddress!, ldc: n)
-            } }
+            let r = up.count / up.shape[0]
+            precondition(down.shape[0] == r, "LoRA factors checked against the weight at open")
+            return LowRankUpdate(up: up.reshaped([up.shape[0], r]), down: down.reshaped([r, down.count / r]), alpha: multiplier * self.scale)
         }
     }
 

@@ -66,6 +66,9 @@ public final class LoRAFile {
     public let path: String
     public let file: SafetensorsFile
     private(set) var modules: [LoRAModule] = []
+    /// Textual-inversion embeddings bundled in the file (`bundle_emb.NAME.…`, A1111 ≥ 1.7), named for
+    /// the `TI hashes` infotext by the file's name (TextualInversion.bundled).
+    public private(set) var embeddings: [TextualInversion] = []
 
     /// The module names the file changes (kohya: underscored; PEFT: dotted), by component.
     public var moduleNames: [(LoRAComponent, String)] { modules.map { ($0.component, $0.name) } }
@@ -89,9 +92,12 @@ public final class LoRAFile {
         if let sign = LoRAFile.sdxlSign(keys: keys, metadata: file.metadata) {
             throw SDError.badFile(path: path, message: "\(sign): an SDXL LoRA; sdedit runs SD 1.x and 2.x models")
         }
+        let bundle = keys.filter { $0.hasPrefix(TextualInversion.bundlePrefix) }
+        embeddings = try TextualInversion.bundled(in: file, keys: bundle,
+                                                  lora: ((path as NSString).lastPathComponent as NSString).deletingPathExtension)
         var byName: [String: LoRAModule] = [:]
         var order: [String] = []
-        for key in keys {
+        for key in keys where !key.hasPrefix(TextualInversion.bundlePrefix) {
             let (component, name, role, dotted) = try LoRAFile.split(key, path: path)
             let id = component.rawValue + "/" + name
             var m = byName[id] ?? LoRAModule(component: component, name: name, dotted: dotted)
@@ -242,7 +248,7 @@ public final class LoRAFile {
             seen[key] = someKey
             let recipe = try LoRARecipe(module: m, file: file, target: shape)
             out.append((key, WeightDelta(source: path, key: someKey, weight: weight, compute: recipe.delta,
-                                         accumulate: recipe.accumulator(multiplier: weight))))
+                                         lowRank: recipe.lowRank(multiplier: weight))))
         }
         return out
     }

@@ -20,22 +20,50 @@ public final class ModelSource {
     /// LoRA files merged into the UNet and text encoder as they load, with their weights.
     public private(set) var loras: [(file: LoRAFile, weight: Float)] = []
 
+    /// --embeddings files; `embeddings` adds those bundled in the LoRAs.
+    private var embeddingFiles: [TextualInversion] = []
+
     /// Textual-inversion embeddings: their tokens join the tokenizer, their vectors the text encoder.
-    public private(set) var embeddings: [TextualInversion] = []
+    /// The --embeddings files, then the LoRAs' bundled ones whose name is still free: A1111 skips a
+    /// bundled embedding already loaded from the embeddings folder or by an earlier LoRA
+    /// (extensions-builtin/Lora/networks.py load_networks, "Skip bundle embedding").
+    public var embeddings: [TextualInversion] {
+        var names = Set(embeddingFiles.map(\.name))
+        return embeddingFiles + loras.flatMap(\.file.embeddings).filter { names.insert($0.name).inserted }
+    }
+
+    /// Bundled embeddings left out because an --embeddings file or an earlier LoRA has the name, as
+    /// "NAME (in LORA)": A1111 logs each ("Skip bundle embedding"); the caller decides where to say it.
+    public var skippedBundledEmbeddings: [String] {
+        let used = embeddings.map { "\($0.name)/\($0.bundledIn ?? "")" }
+        return loras.flatMap(\.file.embeddings).filter { !used.contains("\($0.name)/\($0.bundledIn ?? "")") }
+            .map { "\($0.name) (in \($0.bundledIn ?? ""))" }
+    }
 
     /// Add embeddings, checked against the text encoder's width (768 SD 1.x, 1024 SD 2.x).
     public func addEmbeddings(_ list: [TextualInversion]) throws {
-        let width = try CLIPTextConfig(config("text_encoder")).hiddenSize
-        for e in list where e.vectors.shape[1] != width {
-            throw SDError.badFile(path: e.path, message: "embedding is \(e.vectors.shape[1]) wide but this model's text encoder is \(width) "
-                                  + "(768: SD 1.x, 1024: SD 2.x); it was made for another model")
-        }
-        embeddings += list
+        try checkWidth(list)
+        embeddingFiles += list
     }
 
-    /// Open (header only) the LoRAs to merge; a file that is not a LoRA fails here, before any model load.
+    private func checkWidth(_ list: [TextualInversion]) throws {
+        guard !list.isEmpty else { return }
+        let width = try CLIPTextConfig(config("text_encoder")).hiddenSize
+        for e in list where e.vectors.shape[1] != width {
+            let what = e.bundledIn == nil ? "embedding" : "embedding \(e.name) bundled in this LoRA"
+            throw SDError.badFile(path: e.path, message: "\(what) is \(e.vectors.shape[1]) wide but this model's text encoder is \(width) "
+                                  + "(768: SD 1.x, 1024: SD 2.x); it was made for another model")
+        }
+    }
+
+    /// Open (header only) the LoRAs to merge; a file that is not a LoRA fails here, before any model
+    /// load. Embeddings bundled in them are read and width-checked here too.
     public func addLoRAs(_ specs: [LoRASpec]) throws {
-        for s in specs { loras.append((try LoRAFile(path: s.path), s.weight)) }
+        for s in specs {
+            let file = try LoRAFile(path: s.path)
+            try checkWidth(file.embeddings)
+            loras.append((file, s.weight))
+        }
     }
 
     public init(folder: String, predictionType: String? = nil) {

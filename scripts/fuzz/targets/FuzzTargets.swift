@@ -41,12 +41,13 @@ public enum FuzzTargets {
         _ = try? f.checkKeys(layersPerBlock: 2, vaeLevels: 4, textLayers: 2)
     }
 
-    /// A textual-inversion embedding; a LoRA-family file: key parsing, then every module matched to a 16×16 weight of its own name
+    /// A textual-inversion embedding; a LoRA-family file: key parsing (bundled embeddings too), then every module matched to a 16×16 weight of its own name
     /// (shape checks; a UNet name in LDM spelling through the LDM table) and its ΔW computed.
     static func lora(_ data: [UInt8]) {
         guard let path = scratchFile(data) else { return }
         _ = try? TextualInversion(path: path).tokens
         guard let f = try? LoRAFile(path: path) else { return }
+        _ = f.embeddings.flatMap(\.tokens)
         for c in [LoRAComponent.unet, .textEncoder] {
             let spell = c == .unet ? LoRAFile.unetSpellings(layersPerBlock: 2) : LoRAFile.textEncoderSpellings(clipL: true)
             let keys = f.moduleNames.filter { $0.0 == c }.map { _, n -> String in
@@ -54,7 +55,7 @@ public enum FuzzTargets {
                 return (c == .textEncoder && !n.hasPrefix("text_model.") ? "text_model." : "") + n + ".weight"
             }
             guard let deltas = try? f.deltas(for: c, modelKeys: keys, shapeOf: { _ in [16, 16] }, weight: 1, otherSpelling: spell) else { continue }
-            for (_, d) in deltas { _ = try? d.compute() }
+            for (_, d) in deltas { _ = try? d.compute(); _ = try? d.lowRank?() }
         }
     }
 
