@@ -41,7 +41,7 @@ extension Tensor {
             switch weight.storage {
             case .fp32, .mapped:
                 if Winograd.chosen(x: shape, weight: weight.shape, stride: stride, padding: padding, groups: groups),
-                   let f = Winograd.filter(for: weight, tiles: shape[0] * ((shape[2] + 3) / 4) * ((shape[3] + 3) / 4)) {
+                   let f = Winograd.filter(for: weight, x: shape) {
                     return conv2dWinograd(filter: f, bias: bias)
                 }
                 return weight.withFloats {

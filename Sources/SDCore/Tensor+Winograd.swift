@@ -1,37 +1,44 @@
 // Winograd F(4×4, 3×3) for fp32 3×3 stride-1 convolutions with padding 1 and one group (Lavin &
 // Gray 2016; the F(4,3) of ncnn and MNN): 36 multiplies per 4×4 output tile and input channel
-// instead of 144. Per block of tiles of one image (CKernels/kernels_winograd.h):
-//   1. the input patches Bᵀ·d·B, written straight into the GEMM's right operand V [36][C][tiles];
-//   2. 36 GEMMs U[ξ] [O×C] · V[ξ] [C×tiles] on the fp32 GEMM backend (BLAS.sgemm: OpenBLAS or oneDNN);
+// instead of 144; F(2×2, 3×3) (16 instead of 36) where a map has too few 4×4 tiles for a per-call
+// filter transform to pay. Per block of tiles of one image (CKernels/kernels_winograd.h):
+//   1. the input patches Bᵀ·d·B, written straight into the GEMM's right operand V [α²][C][tiles];
+//   2. α² GEMMs U[ξ] [O×C] · V[ξ] [C×tiles] on the fp32 GEMM backend (BLAS.sgemm: OpenBLAS or oneDNN);
 //   3. the output tiles Aᵀ·m·A with the bias added, stored into the NCHW output.
 // Jobs are (block of tiles across the batch, block of output channels), fixed by the shape; every
 // channel sum runs inside one single-threaded GEMM, so the result does not depend on --threads.
 import CKernels
 import Foundation
 
-/// A conv weight [O, C, 3, 3] transformed for F(4×4, 3×3): U = G·g·Gᵀ as [36][O][C].
+/// A conv weight [O, C, 3, 3] transformed for F(m×m, 3×3), m = 4 or 2: U = G·g·Gᵀ as [α²][O][C],
+/// α = m + 2.
 public final class WinogradFilter: @unchecked Sendable {
     public let outChannels: Int, inChannels: Int
+    /// m: the output tile's side (4 or 2).
+    public let tile: Int
+    /// α²: the transformed points per tile (36 or 16).
+    public var points: Int { (tile + 2) * (tile + 2) }
     let values: UnsafeMutableBufferPointer<Float>
     /// Bytes counted against Winograd.cacheBudget (0 for a per-call transform).
     fileprivate var reserved = 0
 
-    // weight: [O, C, 3, 3] → values: [36][O][C]
-    public init(weight: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int) {
-        (outChannels, inChannels) = (o, c)
-        values = .allocate(capacity: 36 * o * c)
+    // weight: [O, C, 3, 3] → values: [α²][O][C]
+    public init(weight: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int, tile: Int = 4) {
+        precondition(tile == 4 || tile == 2, "winograd: tile \(tile)")
+        (outChannels, inChannels, self.tile) = (o, c, tile)
+        values = .allocate(capacity: (tile + 2) * (tile + 2) * o * c)
         let chunk = Swift.max(1, (1 << 16) / Swift.max(1, 9 * c))
         let base = values.baseAddress!
         parallelChunks((o + chunk - 1) / chunk) { r in
-            sd_winograd_filter(CPU.isa.rawValue, weight, o, c, r.lowerBound * chunk, Swift.min(o, r.upperBound * chunk), base)
+            sd_winograd_filter(CPU.isa.rawValue, Int32(tile), weight, o, c, r.lowerBound * chunk, Swift.min(o, r.upperBound * chunk), base)
         }
     }
 
     /// weight: [O, C, 3, 3]
-    public static func transform(_ weight: Tensor) -> WinogradFilter {
+    public static func transform(_ weight: Tensor, tile: Int = 4) -> WinogradFilter {
         precondition(weight.rank == 4 && weight.shape[2] == 3 && weight.shape[3] == 3, "winograd: weight \(weight.shape)")
         return weight.withUnsafeBufferPointer {
-            WinogradFilter(weight: $0.baseAddress!, outChannels: weight.shape[0], inChannels: weight.shape[1])
+            WinogradFilter(weight: $0.baseAddress!, outChannels: weight.shape[0], inChannels: weight.shape[1], tile: tile)
         }
     }
 
@@ -107,8 +114,8 @@ public enum Winograd {
         switch mode {
         case .off: return "off (SDEDIT_WINOGRAD=0): 3×3 convs on im2col + GEMM"
         case .on: return "F(4×4,3×3) at every 3×3 stride-1 padding-1 fp32 conv (SDEDIT_WINOGRAD=1)"
-        case .auto: return "F(4×4,3×3) for fp32 3×3 stride-1 convs of ≥ 64 channels at ≥ 16² (SDEDIT_WINOGRAD=0: im2col); "
-            + "filters of reused layers kept up to \(cacheBudget >> 20) MiB"
+        case .auto: return "F(4×4,3×3) for fp32 3×3 stride-1 convs of ≥ 64 channels at ≥ 16², F(2×2,3×3) where too few 4×4 tiles "
+            + "(SDEDIT_WINOGRAD=0: im2col); filters of reused layers kept up to \(cacheBudget >> 20) MiB"
         }
     }
 
@@ -119,44 +126,52 @@ public enum Winograd {
         var filter: WinogradFilter?
     }
 
-    /// The layer's transformed filter for a call over `tiles` tiles, or nil for im2col. A call with
-    /// ≥ perCallTiles tiles transforms its filter per call (cheap there) and keeps nothing; below
-    /// that, from its second call a layer keeps its filter while the budget allows, else the call
-    /// stays on im2col.
-    static func filter(for weight: LayerWeight, tiles: Int) -> WinogradFilter? {
+    /// Batch-wide m×m tiles of x [N, C, H, W].
+    static func tiles(_ x: [Int], _ m: Int) -> Int { x[0] * ((x[2] + m - 1) / m) * ((x[3] + m - 1) / m) }
+
+    /// The layer's transformed filter for a call on x [N, C, H, W], or nil for im2col. A call with
+    /// ≥ perCallTiles 4×4 tiles transforms its F(4×4) filter per call (cheap there) and keeps nothing;
+    /// below that, from its second call a layer keeps its F(4×4) filter while the budget allows;
+    /// else a call with ≥ perCallTiles 2×2 tiles (the 16² maps with CFG: 128) transforms an F(2×2)
+    /// filter per call (2.25× fewer multiplies than im2col, 16/36 of F(4×4)'s filter to write and
+    /// stream); else the call stays on im2col.
+    static func filter(for weight: LayerWeight, x: [Int]) -> WinogradFilter? {
         let o = weight.shape[0], c = weight.shape[1], bytes = 36 * o * c * MemoryLayout<Float>.size
-        let build = { weight.withFloats { WinogradFilter(weight: $0.baseAddress!, outChannels: o, inChannels: c) } }
+        let tiles = tiles(x, 4)
+        let build = { (m: Int) in weight.withFloats { WinogradFilter(weight: $0.baseAddress!, outChannels: o, inChannels: c, tile: m) } }
         let slot = weight.prepared("winograd.f43") { Slot() }
         slot.lock.lock()
         defer { slot.lock.unlock() }
         slot.calls += 1
         if let f = slot.filter { return f }
         if (slot.calls >= 2 && tiles < perCallTiles) || mode == .on, reserve(bytes) {
-            slot.filter = build()
+            slot.filter = build(4)
             slot.filter?.reserved = bytes
             if slot.filter == nil { release(bytes) }
             return slot.filter
         }
-        return tiles >= perCallTiles || mode == .on ? build() : nil
+        if tiles >= perCallTiles || mode == .on { return build(4) }
+        return Winograd.tiles(x, 2) >= perCallTiles ? build(2) : nil
     }
 }
 
 extension Tensor {
-    /// F.conv2d(x, weight, bias, stride=1, padding=1) with the weight transformed for F(4×4, 3×3).
-    // x: self [N, C, H, W]; filter: [36][O][C]; bias: [O] → [N, O, H, W]
+    /// F.conv2d(x, weight, bias, stride=1, padding=1) with the weight transformed for F(m×m, 3×3).
+    // x: self [N, C, H, W]; filter: [α²][O][C]; bias: [O] → [N, O, H, W]
     public func conv2dWinograd(filter u: WinogradFilter, bias: Tensor?) -> Tensor {
         precondition(rank == 4 && shape[1] == u.inChannels, "conv2d winograd: input \(shape), filter for \(u.inChannels) channels")
         precondition(bias == nil || bias!.count == u.outChannels, "conv2d winograd: bias \(bias!.shape)")
         let n = shape[0], c = shape[1], h = shape[2], w = shape[3], o = u.outChannels
-        let tiles = ((h + 3) / 4) * ((w + 3) / 4)
-        let plan = WinogradPlan(n: n, c: c, o: o, tiles: tiles)
+        let mt = u.tile, points = u.points, m32 = Int32(mt)
+        let tiles = ((h + mt - 1) / mt) * ((w + mt - 1) / mt)
+        let plan = WinogradPlan(n: n, c: c, o: o, tiles: tiles, points: points)
         let isa = CPU.isa.rawValue
         let ub = UnsafePointer(u.values.baseAddress!)
         return Tensor(shape: [n, o, h, w]) { ob in
             withUnsafeBufferPointer { px in (bias?.storage).withUnsafeOptionalPointer { pbias in
                 parallelChunks(plan.jobs) { jobs in
-                    let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * c * plan.blockTiles)
-                    let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * plan.blockChannels * plan.blockTiles)
+                    let v = UnsafeMutablePointer<Float>.allocate(capacity: points * c * plan.blockTiles)
+                    let m = UnsafeMutablePointer<Float>.allocate(capacity: points * plan.blockChannels * plan.blockTiles)
                     defer { v.deallocate(); m.deallocate() }
                     for job in jobs {
                         let (t0, t1, o0, o1) = plan.job(job)
@@ -164,14 +179,14 @@ extension Tensor {
                         // A block's columns run over the images' tiles in turn (image b's tiles are the
                         // batch-wide tiles b·tiles…), so one GEMM per ξ covers the whole block.
                         for (b, s0, s1, col) in plan.segments(t0, t1) {
-                            sd_winograd_input(isa, px.baseAddress! + b * c * h * w, c, h, w, s0, s1, v + col, ldt)
+                            sd_winograd_input(isa, m32, px.baseAddress! + b * c * h * w, c, h, w, s0, s1, v + col, ldt)
                         }
-                        for xi in 0..<36 {
+                        for xi in 0..<points {
                             BLAS.sgemm(m: oc, n: t1 - t0, k: c, a: ub + (xi * o + o0) * c, lda: c, b: v + xi * c * ldt,
                                        ldb: ldt, c: m + xi * oc * ldt, ldc: ldt)
                         }
                         for (b, s0, s1, col) in plan.segments(t0, t1) {
-                            sd_winograd_output(isa, m + col, oc * ldt, ldt, oc, h, w, s0, s1, pbias.map { $0 + o0 },
+                            sd_winograd_output(isa, m32, m + col, oc * ldt, ldt, oc, h, w, s0, s1, pbias.map { $0 + o0 },
                                                ob.baseAddress! + (b * o + o0) * h * w)
                         }
                     }
@@ -182,7 +197,7 @@ extension Tensor {
 }
 
 /// How a Winograd convolution is cut into jobs: blocks of up to 128 tiles taken across the batch
-/// (fewer where the per-thread scratch 36·(C + O)·tiles would pass 16 MiB), and, where there are
+/// (fewer where the per-thread scratch α²·(C + O)·tiles would pass 16 MiB), and, where there are
 /// fewer than 4 blocks, blocks of output channels as well, so two or four threads have work. Each
 /// tile GEMM reads (packs) its whole filter slice, so the more tiles per GEMM the less that costs:
 /// at 16² and 32² one image has only 16 / 64 tiles, and the CFG batch's two images share one GEMM.
@@ -192,10 +207,10 @@ struct WinogradPlan {
     let blockTiles: Int, blocks: Int, blockChannels: Int, channelBlocks: Int
     var jobs: Int { blocks * channelBlocks }
 
-    init(n: Int, c: Int, o: Int, tiles: Int) {
+    init(n: Int, c: Int, o: Int, tiles: Int, points: Int = 36) {
         (self.n, self.o, self.tiles) = (n, o, tiles)
         let total = n * tiles
-        let want = Swift.max(16, Swift.min(128, (4 << 20) / (36 * (c + o)) / 16 * 16))
+        let want = Swift.max(16, Swift.min(128, (4 << 20) / (points * (c + o)) / 16 * 16))
         let blocks = Swift.max(1, (total + want - 1) / want)
         // Even blocks, rounded up to whole vectors (16 floats: the widest ISA's lanes).
         blockTiles = ((total + blocks - 1) / blocks + 15) / 16 * 16

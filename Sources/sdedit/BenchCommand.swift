@@ -76,12 +76,17 @@ func coreCases(precision: Precision) -> [BenchCase] {
     let lx = g.randn([8192, 320]), lw32 = g.randn([2560, 320]), lb = g.randn([2560])
     // Attention on [B, T, H·D] = [2, 4096, 5·64].
     let q = g.randn([2, 4096, 320]), k = g.randn([2, 4096, 320]), v = g.randn([2, 4096, 320])
+    let x3 = g.randn([2, 1280, 16, 16]), w3_32 = g.randn([1280, 1280, 3, 3]), b3 = g.randn([1280])
+    let w3 = LayerWeight(w3_32, precision: precision)
     let (w, w2, lw) = (LayerWeight(w32, precision: precision), LayerWeight(w2_32, precision: precision),
                        LayerWeight(lw32, precision: precision))
     let suffix = precision == .fp32 ? "" : "_bf16"
     return [
         BenchCase(name: "conv3x3_320_64x64_b2", gflop: 2 * 2 * 320 * 4096 * 2880 / 1e9) {
             _ = x.conv2d(weight: w, bias: b, padding: .symmetric(1))
+        },
+        BenchCase(name: "conv3x3_1280_16x16_b2", gflop: 2 * 2 * 1280 * 256 * 11520 / 1e9) {
+            _ = x3.conv2d(weight: w3, bias: b3, padding: .symmetric(1))
         },
         BenchCase(name: "conv3x3_1280_8x8_b2", gflop: 2 * 2 * 1280 * 64 * 11520 / 1e9) {
             _ = x2.conv2d(weight: w2, bias: b2, padding: .symmetric(1))

@@ -1,7 +1,7 @@
-// Winograd F(4×4, 3×3) against a direct convolution in double, at the input-channel counts of every
+// Winograd F(4×4, 3×3) and F(2×2, 3×3) against a direct convolution in double, at the input-channel counts of every
 // model's 3×3 convs (the channel sum is where the error grows; the map size only sets how many tiles
 // there are), against the im2col path's own error on the same data; and the job plan's corners.
-import SDCore
+@testable import SDCore
 import SDTestSupport
 import XCTest
 
@@ -70,6 +70,53 @@ final class WinogradTests: XCTestCase {
             XCTAssertLessThanOrEqual(Float(ew), Tolerances.winograd.atol, "C=\(c)")
         }
         XCTAssertGreaterThan(worst, 0, "the Winograd path was not taken")
+    }
+
+    /// F(2×2, 3×3) at the same channel counts: its error must be within the same row, and no larger
+    /// than F(4×4)'s on the same data (its transforms do not scale).
+    func testTwoByTwoErrorAgainstDirect() {
+        for c in [320, 640, 1280, 1920, 2560] {
+            let (x, w, b) = problem(n: 2, c: c, o: 8, h: 16, w: 14, seed: UInt64(c) + 7)
+            let ref = direct(x, w, b)
+            let (e2, _) = maxError(x.conv2dWinograd(filter: .transform(w, tile: 2), bias: b), ref)
+            let (e4, _) = maxError(x.conv2dWinograd(filter: .transform(w, tile: 4), bias: b), ref)
+            print(String(format: "winograd F(2x2) C=%4d: max |Δ| %.2e (F(4x4) %.2e)", c, e2, e4))
+            XCTAssertGreaterThan(e2, 0)
+            XCTAssertLessThanOrEqual(Float(e2), Tolerances.winograd.atol, "C=\(c)")
+            XCTAssertLessThanOrEqual(e2, e4, "C=\(c)")
+        }
+    }
+
+    /// F(2×2)'s transforms on every ISA: odd maps (partial tiles), maps below one tile, batch 2.
+    func testTwoByTwoShapesAndISAs() {
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        for (n, c, o, h, w) in [(2, 16, 24, 13, 9), (1, 8, 4, 3, 5), (1, 3, 70, 1, 1), (2, 32, 16, 17, 16)] {
+            let (x, wt, b) = problem(n: n, c: c, o: o, h: h, w: w, seed: UInt64(h * 100 + w + 1))
+            let ref = direct(x, wt, b)
+            for isa in CPU.available {
+                KernelPlan.current.isa = isa
+                let (e, _) = maxError(x.conv2dWinograd(filter: .transform(wt, tile: 2), bias: b), ref)
+                XCTAssertLessThanOrEqual(Float(e), Tolerances.winograd.atol, "\(n)×\(c)×\(h)×\(w) → \(o) on \(isa)")
+            }
+        }
+    }
+
+    /// The auto rule's tile sizes: a 16² map with CFG (32 4×4 tiles, 128 2×2 tiles) whose F(4×4)
+    /// filter cannot be kept takes F(2×2) per call; 32² (128 4×4 tiles) takes F(4×4) per call; 8²
+    /// (32 2×2 tiles) is not chosen at all.
+    func testTileSizeByMap() {
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        KernelPlan.current.winograd = .auto
+        KernelPlan.current.winogradCacheBytes = Winograd.cached
+        let (_, w, _) = problem(n: 1, c: 64, o: 64, h: 1, w: 1, seed: 5)
+        let layer = LayerWeight(w)
+        XCTAssertEqual(Winograd.filter(for: layer, x: [2, 64, 16, 16])?.tile, 2)
+        XCTAssertEqual(Winograd.filter(for: layer, x: [2, 64, 16, 16])?.tile, 2)
+        XCTAssertEqual(Winograd.filter(for: layer, x: [2, 64, 32, 32])?.tile, 4)
+        XCTAssertNil(Winograd.filter(for: LayerWeight(w), x: [1, 64, 8, 8]))
+        withExtendedLifetime(layer) {}
     }
 
     /// Every ISA's transforms, batch 2, no bias, a single partial tile row, maps below one tile.

@@ -111,15 +111,16 @@ int sd_dnnl_unpack_weight(const void *p, int n, int k, uint16_t *w);
 int sd_dnnl_gemm_packed(const void *p, int m, int n, int k, const uint16_t *a, int lda, const float *bias,
                         float beta, float *c, int ldc);
 
-// ---- Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions with padding 1 (winograd.c) ----
-// Filter G·g·Gᵀ (computed in double) for output channels [o0, o1), on the given ISA's kernels: g: [O, C, 3, 3] → u: [36][O][C]
-void sd_winograd_filter(int isa, const float *g, long o, long c, long o0, long o1, float *u);
-// Input patches Bᵀ·d·B of tiles [t0, t1) (row-major over the ceil(H/4)×ceil(W/4) grid) of one image:
-// x: [C, H, W] → v: [36][C][ldv], column t − t0
-void sd_winograd_input(int isa, const float *x, long c, long h, long w, long t0, long t1, float *v, long ldv);
+// ---- Winograd F(m×m, 3×3), m = 4 or 2, for 3×3 stride-1 convolutions with padding 1 (winograd.c) ----
+// α = m + 2 points per side, α² per tile (36 for F(4×4), 16 for F(2×2)).
+// Filter G·g·Gᵀ (computed in double) for output channels [o0, o1), on the given ISA's kernels: g: [O, C, 3, 3] → u: [α²][O][C]
+void sd_winograd_filter(int isa, int m, const float *g, long o, long c, long o0, long o1, float *u);
+// Input patches Bᵀ·d·B of tiles [t0, t1) (row-major over the ceil(H/m)×ceil(W/m) grid) of one image:
+// x: [C, H, W] → v: [α²][C][ldv], column t − t0
+void sd_winograd_input(int isa, int m, const float *x, long c, long h, long w, long t0, long t1, float *v, long ldv);
 // Aᵀ·m·A + bias for oc output channels: m row (ξ, k) at m + ξ·ms + k·ldm, column t − t0;
 // bias: [oc] or NULL → y: [oc, H, W] (the tiles' pixels inside H×W)
-void sd_winograd_output(int isa, const float *m, long ms, long ldm, long oc, long h, long w, long t0, long t1,
+void sd_winograd_output(int isa, int m, const float *mm, long ms, long ldm, long oc, long h, long w, long t0, long t1,
                         const float *bias, float *y);
 
 // ---- Validation ----
