@@ -142,9 +142,12 @@ public final class StableDiffusionModel {
     /// Prompt embeddings, [uncond, cond] when guidance is on (diffusers encode_prompt): one
     /// 77-token sequence each, the text after 75 tokens dropped.
     public func encodePrompt(_ prompt: String, negative: String?, guidance: Bool) -> Tensor {
-        var ids = [tokenizer.encode(prompt)]
-        if guidance { ids.insert(tokenizer.encode(negative ?? ""), at: 0) }
-        return textEncoder(ids)
+        // One text-encoder call per prompt, as diffusers' encode_prompt does (and the A1111 syntax):
+        // a batch-2 call can round differently from two batch-1 calls (OpenBLAS picks its kernels by
+        // the GEMM's row count), so a plain prompt would not give the same image in both syntaxes.
+        let cond = textEncoder([tokenizer.encode(prompt)])
+        guard guidance else { return cond }
+        return Tensor.concat([textEncoder([tokenizer.encode(negative ?? "")]), cond], dim: 0)
     }
 }
 
