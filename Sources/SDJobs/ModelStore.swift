@@ -68,6 +68,9 @@ public final class LoadedModel {
                     hash: try LoRAFile.shortHash(path: s.path))
         }
         if let dir = spec.embeddings { try source.addEmbeddings(TextualInversion.folder(dir)) }
+        for skipped in source.skippedBundledEmbeddings {
+            observer.message("sdedit: warning: the bundled embedding \(skipped) is skipped: an --embeddings file or an earlier LoRA has its name")
+        }
         var tiny: [String: AutoencoderTiny] = [:], halves: [(AutoencoderTiny, String, Bool)] = []
         for (given, encoder) in [(spec.tinyEncoder, true), (spec.tinyDecoder, false)] {
             guard let given = given else { continue }
