@@ -22,26 +22,31 @@ public enum SHA256 {
         while tail.count % 64 != 56 { tail.append(0) }
         for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
         var w = [UInt32](repeating: 0, count: 64)
-        func block(_ p: UnsafeRawBufferPointer) {
-            for i in 0..<16 { w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
-            for i in 16..<64 {
-                let s0 = w[i - 15].rotr(7) ^ w[i - 15].rotr(18) ^ (w[i - 15] >> 3)
-                let s1 = w[i - 2].rotr(17) ^ w[i - 2].rotr(19) ^ (w[i - 2] >> 10)
-                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+        // The block function works on buffer pointers: captured `var` arrays would be boxed and every
+        // access checked for exclusivity at run time, which made hashing a LoRA file cost ~1 s.
+        k.withUnsafeBufferPointer { k in w.withUnsafeMutableBufferPointer { w in h.withUnsafeMutableBufferPointer { h in
+            func block(_ p: UnsafeRawBufferPointer) {
+                for i in 0..<16 { w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
+                for i in 16..<64 {
+                    let s0 = w[i - 15].rotr(7) ^ w[i - 15].rotr(18) ^ (w[i - 15] >> 3)
+                    let s1 = w[i - 2].rotr(17) ^ w[i - 2].rotr(19) ^ (w[i - 2] >> 10)
+                    w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+                }
+                var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
+                for i in 0..<64 {
+                    let t1 = hh &+ (e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)) &+ ((e & f) ^ (~e & g)) &+ k[i] &+ w[i]
+                    let t2 = (a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+                    (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+                }
+                h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
+                h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
             }
-            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-            for i in 0..<64 {
-                let t1 = hh &+ (e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)) &+ ((e & f) ^ (~e & g)) &+ k[i] &+ w[i]
-                let t2 = (a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)) &+ ((a & b) ^ (a & c) ^ (b & c))
-                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+            data.withUnsafeBytes { raw in
+                var o = 0
+                while o + 64 <= raw.count - data.count % 64 { block(UnsafeRawBufferPointer(rebasing: raw[o..<(o + 64)])); o += 64 }
             }
-            for (i, v) in [a, b, c, d, e, f, g, hh].enumerated() { h[i] = h[i] &+ v }
-        }
-        data.withUnsafeBytes { raw in
-            var o = 0
-            while o + 64 <= raw.count - data.count % 64 { block(UnsafeRawBufferPointer(rebasing: raw[o..<(o + 64)])); o += 64 }
-        }
-        tail.withUnsafeBytes { raw in for o in stride(from: 0, to: raw.count, by: 64) { block(UnsafeRawBufferPointer(rebasing: raw[o..<(o + 64)])) } }
+            tail.withUnsafeBytes { raw in for o in stride(from: 0, to: raw.count, by: 64) { block(UnsafeRawBufferPointer(rebasing: raw[o..<(o + 64)])) } }
+        } } }
         return h.map { String(format: "%08x", $0) }.joined()
     }
 }
