@@ -39,27 +39,58 @@ static const double FN(wg_g)[6][3] = {
     {0, 0, 1},
 };
 
-// The filter G·g·Gᵀ of output channels [o0, o1), in double (the loops over a block of input
-// channels vectorise) and rounded once to float: the transformed filter adds no error of its own.
-// g: [O, C, 3, 3] → u: [36][O][C]
-void FN(sd_winograd_filter)(const float *g, long o, long c, long o0, long o1, float *u) {
+// The filter G·g·Gᵀ (G: [a][3], a = 6 or 4) of output channels [o0, o1), in double (the loops over a
+// block of input channels vectorise) and rounded once to float: the transformed filter adds no error
+// of its own. g: [O, C, 3, 3] → u: [a²][O][C]
+INL void FN(wg_filter)(const double (*G)[3], int a, const float *g, long o, long c, long o0, long o1, float *u) {
     enum { CB = 64 };
-    const double (*G)[3] = FN(wg_g);
     double k[9][CB], t[6][3][CB];
     for (long oi = o0; oi < o1; oi++)
         for (long c0 = 0; c0 < c; c0 += CB) {
             const int cn = c - c0 < CB ? (int)(c - c0) : CB;
             for (int l = 0; l < cn; l++)
                 for (int q = 0; q < 9; q++) k[q][l] = g[(oi * c + c0 + l) * 9 + q];
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < a; i++)
                 for (int j = 0; j < 3; j++)
                     for (int l = 0; l < cn; l++) t[i][j][l] = G[i][0] * k[j][l] + G[i][1] * k[3 + j][l] + G[i][2] * k[6 + j][l];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    float *dst = u + ((long)(i * 6 + j) * o + oi) * c + c0;
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++) {
+                    float *dst = u + ((long)(i * a + j) * o + oi) * c + c0;
                     for (int l = 0; l < cn; l++) dst[l] = (float)(t[i][0][l] * G[j][0] + t[i][1][l] * G[j][1] + t[i][2][l] * G[j][2]);
                 }
         }
+}
+
+// Lane l of buf [a²][VW] = the a×a patch of `plane` [H, W] at (y0, x0), zero outside the image.
+INL void FN(wg_gather)(const float *plane, long h, long w, long y0, long x0, int a, float *buf, int l) {
+    if (y0 >= 0 && y0 + a <= h && x0 >= 0 && x0 + a <= w) {
+        const float *p = plane + y0 * w + x0;
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < a; j++) buf[(i * a + j) * VW + l] = p[i * w + j];
+    } else {
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < a; j++) {
+                const long yy = y0 + i, xx = x0 + j;
+                buf[(i * a + j) * VW + l] = yy >= 0 && yy < h && xx >= 0 && xx < w ? plane[yy * w + xx] : 0.0f;
+            }
+    }
+}
+
+// Lanes [0, lanes) of buf [m²][VW], each an m×m output tile of tiles t0.. of a grid tw wide, into
+// `plane` [H, W]; the parts of edge tiles outside H×W are dropped.
+INL void FN(wg_scatter)(const float *buf, int m, int lanes, long t0, long tw, long h, long w, float *plane) {
+    for (int l = 0; l < lanes; l++) {
+        const long tt = t0 + l;
+        const long y0 = tt / tw * m, x0 = tt % tw * m;
+        const int rows = h - y0 < m ? (int)(h - y0) : m, cols = w - x0 < m ? (int)(w - x0) : m;
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) plane[(y0 + i) * w + x0 + j] = buf[(i * m + j) * VW + l];
+    }
+}
+
+// g: [O, C, 3, 3] → u: [36][O][C]
+void FN(sd_winograd_filter)(const float *g, long o, long c, long o0, long o1, float *u) {
+    FN(wg_filter)(FN(wg_g), 6, g, o, c, o0, o1, u);
 }
 
 // The 6×6 input patches of tiles [t0, t1) of one image, transformed, as the GEMM's right operand.
@@ -74,18 +105,7 @@ void FN(sd_winograd_input)(const float *x, long c, long h, long w, long t0, long
             const int lanes = nt - t < VW ? (int)(nt - t) : VW;
             for (int l = 0; l < VW; l++) {
                 const long tt = t0 + t + (l < lanes ? l : 0);
-                const long y0 = tt / tw * 4 - 1, x0 = tt % tw * 4 - 1;
-                if (y0 >= 0 && y0 + 6 <= h && x0 >= 0 && x0 + 6 <= w) {
-                    const float *p = plane + y0 * w + x0;
-                    for (int i = 0; i < 6; i++)
-                        for (int j = 0; j < 6; j++) buf[(i * 6 + j) * VW + l] = p[i * w + j];
-                } else {
-                    for (int i = 0; i < 6; i++)
-                        for (int j = 0; j < 6; j++) {
-                            const long yy = y0 + i, xx = x0 + j;
-                            buf[(i * 6 + j) * VW + l] = yy >= 0 && yy < h && xx >= 0 && xx < w ? plane[yy * w + xx] : 0.0f;
-                        }
-                }
+                FN(wg_gather)(plane, h, w, tt / tw * 4 - 1, tt % tw * 4 - 1, 6, buf, l);
             }
             vf d[36], r[36];
             for (int k = 0; k < 36; k++) d[k] = FN(ld)(buf + k * VW);
@@ -135,13 +155,7 @@ void FN(sd_winograd_output)(const float *m, long ms, long ldm, long oc, long h, 
                 WG_AT((r + i * 6), 1, o4);
                 for (int j = 0; j < 4; j++) FN(st)(buf + (i * 4 + j) * VW, o4[j] + b);
             }
-            for (int l = 0; l < lanes; l++) {
-                const long tt = t0 + t + l;
-                const long y0 = tt / tw * 4, x0 = tt % tw * 4;
-                const int rows = h - y0 < 4 ? (int)(h - y0) : 4, cols = w - x0 < 4 ? (int)(w - x0) : 4;
-                for (int i = 0; i < rows; i++)
-                    for (int j = 0; j < cols; j++) plane[(y0 + i) * w + x0 + j] = buf[(i * 4 + j) * VW + l];
-            }
+            FN(wg_scatter)(buf, 4, lanes, t0 + t, tw, h, w, plane);
         }
     }
 }
@@ -168,26 +182,10 @@ void FN(sd_winograd_output)(const float *m, long ms, long ldm, long oc, long h, 
         o[1] = m1 - m2 - m[3 * s];                                                     \
     } while (0)
 
-// g: [O, C, 3, 3] → u: [16][O][C], in double and rounded once; the loops over a block of input
-// channels vectorise, as in sd_winograd_filter.
+// g: [O, C, 3, 3] → u: [16][O][C]
 void FN(sd_winograd2_filter)(const float *g, long o, long c, long o0, long o1, float *u) {
-    enum { CB = 64 };
     static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    double k[9][CB], t[4][3][CB];
-    for (long oi = o0; oi < o1; oi++)
-        for (long c0 = 0; c0 < c; c0 += CB) {
-            const int cn = c - c0 < CB ? (int)(c - c0) : CB;
-            for (int l = 0; l < cn; l++)
-                for (int q = 0; q < 9; q++) k[q][l] = g[(oi * c + c0 + l) * 9 + q];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 3; j++)
-                    for (int l = 0; l < cn; l++) t[i][j][l] = G[i][0] * k[j][l] + G[i][1] * k[3 + j][l] + G[i][2] * k[6 + j][l];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) {
-                    float *dst = u + ((long)(i * 4 + j) * o + oi) * c + c0;
-                    for (int l = 0; l < cn; l++) dst[l] = (float)(t[i][0][l] * G[j][0] + t[i][1][l] * G[j][1] + t[i][2][l] * G[j][2]);
-                }
-        }
+    FN(wg_filter)(G, 4, g, o, c, o0, o1, u);
 }
 
 // The 4×4 input patches of tiles [t0, t1) of one image, transformed. x: [C, H, W]; tiles row-major
@@ -202,18 +200,7 @@ void FN(sd_winograd2_input)(const float *x, long c, long h, long w, long t0, lon
             const int lanes = nt - t < VW ? (int)(nt - t) : VW;
             for (int l = 0; l < VW; l++) {
                 const long tt = t0 + t + (l < lanes ? l : 0);
-                const long y0 = tt / tw * 2 - 1, x0 = tt % tw * 2 - 1;
-                if (y0 >= 0 && y0 + 4 <= h && x0 >= 0 && x0 + 4 <= w) {
-                    const float *p = plane + y0 * w + x0;
-                    for (int i = 0; i < 4; i++)
-                        for (int j = 0; j < 4; j++) buf[(i * 4 + j) * VW + l] = p[i * w + j];
-                } else {
-                    for (int i = 0; i < 4; i++)
-                        for (int j = 0; j < 4; j++) {
-                            const long yy = y0 + i, xx = x0 + j;
-                            buf[(i * 4 + j) * VW + l] = yy >= 0 && yy < h && xx >= 0 && xx < w ? plane[yy * w + xx] : 0.0f;
-                        }
-                }
+                FN(wg_gather)(plane, h, w, tt / tw * 2 - 1, tt % tw * 2 - 1, 4, buf, l);
             }
             vf d[16], r[16];
             for (int k = 0; k < 16; k++) d[k] = FN(ld)(buf + k * VW);
@@ -261,13 +248,7 @@ void FN(sd_winograd2_output)(const float *m, long ms, long ldm, long oc, long h,
                 WG2_AT((r + i * 4), 1, o2);
                 for (int j = 0; j < 2; j++) FN(st)(buf + (i * 2 + j) * VW, o2[j] + b);
             }
-            for (int l = 0; l < lanes; l++) {
-                const long tt = t0 + t + l;
-                const long y0 = tt / tw * 2, x0 = tt % tw * 2;
-                const int rows = h - y0 < 2 ? (int)(h - y0) : 2, cols = w - x0 < 2 ? (int)(w - x0) : 2;
-                for (int i = 0; i < rows; i++)
-                    for (int j = 0; j < cols; j++) plane[(y0 + i) * w + x0 + j] = buf[(i * 2 + j) * VW + l];
-            }
+            FN(wg_scatter)(buf, 2, lanes, t0 + t, tw, h, w, plane);
         }
     }
 }
