@@ -4,6 +4,7 @@
 // arithmetic is the same sequence of operations whatever block or thread holds it.
 // A 3×3 stride-1 convolution with padding 1 becomes, per 4×4 output tile and its 6×6 input patch d:
 //   y = Aᵀ·[Σ_c (G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A, the channel sum being 36 GEMMs [O×C]·[C×tiles].
+#include <stdlib.h>
 #define vf FN(vf_t)
 
 // t[0..5] = Bᵀ·d for d[0..5] (each element a vector); s: stride between d's elements.
@@ -88,6 +89,104 @@ INL void FN(wg_scatter)(const float *buf, int m, int lanes, long t0, long tw, lo
     }
 }
 
+// Lane shuffles for the whole-vector patch loads and tile stores: even / odd lanes of the pair (a, b),
+// and the interleave of a's and b's low / high halves.
+#if VW == 4
+#define WG_EVEN 0, 2, 4, 6
+#define WG_ODD 1, 3, 5, 7
+#define WG_ZIPLO 0, 4, 1, 5
+#define WG_ZIPHI 2, 6, 3, 7
+#elif VW == 8
+#define WG_EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#define WG_ODD 1, 3, 5, 7, 9, 11, 13, 15
+#define WG_ZIPLO 0, 8, 1, 9, 2, 10, 3, 11
+#define WG_ZIPHI 4, 12, 5, 13, 6, 14, 7, 15
+#elif VW == 16
+#define WG_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define WG_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define WG_ZIPLO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define WG_ZIPHI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#endif
+INL vf FN(wg_even)(vf a, vf b) { return __builtin_shufflevector(a, b, WG_EVEN); }
+INL vf FN(wg_odd)(vf a, vf b) { return __builtin_shufflevector(a, b, WG_ODD); }
+INL vf FN(wg_ziplo)(vf a, vf b) { return __builtin_shufflevector(a, b, WG_ZIPLO); }
+INL vf FN(wg_ziphi)(vf a, vf b) { return __builtin_shufflevector(a, b, WG_ZIPHI); }
+
+// The input rows of one tile row of a plane, zero-padded, so that its patches load as whole vectors:
+// rows m·ty − 1 … m·ty + m of `plane` [H, W] from column −1, each ldr ≥ m·tw + 2·VW floats.
+typedef struct {
+    float *p;
+    long ldr, ty;
+} FN(wg_rows_t);
+
+// d[a²] (lane l: tile t + l of the tw-wide grid, row-major) = the a×a input patches, a = m + 2, of
+// `lanes` tiles from t (the other lanes repeat tile t). VW whole tiles of one tile row load from the
+// padded rows with shuffles (the patch of tile tx starts at column m·tx of each row, element j of
+// lane l at m·l + j); others gather element by element.
+INL void FN(wg_patches)(const float *plane, long h, long w, int m, long tw, long t, int lanes, FN(wg_rows_t) *rows, vf *d) {
+    const int a = m + 2;
+    const long ty = t / tw, tx = t % tw;
+    if (lanes == VW && tx + VW <= tw) {
+        if (rows->ty != ty) {
+            for (int i = 0; i < a; i++) {
+                float *r = rows->p + i * rows->ldr;
+                const long y = ty * m - 1 + i;
+                memset(r, 0, (size_t)rows->ldr * 4);
+                if (y >= 0 && y < h) memcpy(r + 1, plane + y * w, (size_t)w * 4);
+            }
+            rows->ty = ty;
+        }
+        for (int i = 0; i < a; i++) {
+            const float *r = rows->p + i * rows->ldr + m * tx;
+            vf *di = d + i * a;
+            if (m == 4) {        // element j of lane l at r[4l + j], j = 0 … 5
+                vf e0 = FN(wg_even)(FN(ld)(r), FN(ld)(r + VW)), o0 = FN(wg_odd)(FN(ld)(r), FN(ld)(r + VW));
+                vf e1 = FN(wg_even)(FN(ld)(r + 2 * VW), FN(ld)(r + 3 * VW)), o1 = FN(wg_odd)(FN(ld)(r + 2 * VW), FN(ld)(r + 3 * VW));
+                di[0] = FN(wg_even)(e0, e1), di[1] = FN(wg_even)(o0, o1), di[2] = FN(wg_odd)(e0, e1), di[3] = FN(wg_odd)(o0, o1);
+                r += 4;
+                e0 = FN(wg_even)(FN(ld)(r), FN(ld)(r + VW)), o0 = FN(wg_odd)(FN(ld)(r), FN(ld)(r + VW));
+                e1 = FN(wg_even)(FN(ld)(r + 2 * VW), FN(ld)(r + 3 * VW)), o1 = FN(wg_odd)(FN(ld)(r + 2 * VW), FN(ld)(r + 3 * VW));
+                di[4] = FN(wg_even)(e0, e1), di[5] = FN(wg_even)(o0, o1);
+            } else {             // element j of lane l at r[2l + j], j = 0 … 3
+                di[0] = FN(wg_even)(FN(ld)(r), FN(ld)(r + VW)), di[1] = FN(wg_odd)(FN(ld)(r), FN(ld)(r + VW));
+                di[2] = FN(wg_even)(FN(ld)(r + 2), FN(ld)(r + 2 + VW)), di[3] = FN(wg_odd)(FN(ld)(r + 2), FN(ld)(r + 2 + VW));
+            }
+        }
+        return;
+    }
+    float buf[36 * VW] __attribute__((aligned(64)));
+    for (int l = 0; l < VW; l++) {
+        const long tt = t + (l < lanes ? l : 0);
+        FN(wg_gather)(plane, h, w, tt / tw * m - 1, tt % tw * m - 1, a, buf, l);
+    }
+    for (int k = 0; k < a * a; k++) d[k] = FN(ld)(buf + k * VW);
+}
+
+// Output tiles o[m²] (lane l: tile t + l) into `plane` [H, W]: VW whole tiles of one tile row, all
+// inside H×W, as interleaved whole-vector rows (element j of lane l at column m·l + j); others
+// through wg_scatter, dropping what lies outside.
+INL void FN(wg_tiles)(const vf *o, int m, long tw, long t, int lanes, long h, long w, float *plane) {
+    const long ty = t / tw, tx = t % tw;
+    if (lanes == VW && tx + VW <= tw && (ty + 1) * m <= h && (tx + VW) * m <= w) {
+        for (int i = 0; i < m; i++) {
+            const vf *oi = o + i * m;
+            float *dst = plane + (ty * m + i) * w + tx * m;
+            if (m == 4) {
+                vf plo = FN(wg_ziplo)(oi[0], oi[2]), phi = FN(wg_ziphi)(oi[0], oi[2]);
+                vf qlo = FN(wg_ziplo)(oi[1], oi[3]), qhi = FN(wg_ziphi)(oi[1], oi[3]);
+                FN(st)(dst, FN(wg_ziplo)(plo, qlo)), FN(st)(dst + VW, FN(wg_ziphi)(plo, qlo));
+                FN(st)(dst + 2 * VW, FN(wg_ziplo)(phi, qhi)), FN(st)(dst + 3 * VW, FN(wg_ziphi)(phi, qhi));
+            } else {
+                FN(st)(dst, FN(wg_ziplo)(oi[0], oi[1])), FN(st)(dst + VW, FN(wg_ziphi)(oi[0], oi[1]));
+            }
+        }
+        return;
+    }
+    float buf[16 * VW] __attribute__((aligned(64)));
+    for (int k = 0; k < m * m; k++) FN(st)(buf + k * VW, o[k]);
+    FN(wg_scatter)(buf, m, lanes, t, tw, h, w, plane);
+}
+
 // g: [O, C, 3, 3] → u: [36][O][C]
 void FN(sd_winograd_filter)(const float *g, long o, long c, long o0, long o1, float *u) {
     FN(wg_filter)(FN(wg_g), 6, g, o, c, o0, o1, u);
@@ -98,17 +197,15 @@ void FN(sd_winograd_filter)(const float *g, long o, long c, long o0, long o1, fl
 // 4ty−1…4ty+4, columns 4tx−1…4tx+4 (zero outside the image) → v: [36][C][ldv], column t − t0
 void FN(sd_winograd_input)(const float *x, long c, long h, long w, long t0, long t1, float *v, long ldv) {
     const long tw = (w + 3) / 4, nt = t1 - t0;
-    float buf[36 * VW] __attribute__((aligned(64)));
+    FN(wg_rows_t) rows = {.ldr = 4 * tw + 2 * VW};
+    rows.p = malloc((size_t)(6 * rows.ldr) * 4);
     for (long ch = 0; ch < c; ch++) {
         const float *plane = x + ch * h * w;
+        rows.ty = -1;
         for (long t = 0; t < nt; t += VW) {
             const int lanes = nt - t < VW ? (int)(nt - t) : VW;
-            for (int l = 0; l < VW; l++) {
-                const long tt = t0 + t + (l < lanes ? l : 0);
-                FN(wg_gather)(plane, h, w, tt / tw * 4 - 1, tt % tw * 4 - 1, 6, buf, l);
-            }
             vf d[36], r[36];
-            for (int k = 0; k < 36; k++) d[k] = FN(ld)(buf + k * VW);
+            FN(wg_patches)(plane, h, w, 4, tw, t0 + t, lanes, &rows, d);
             for (int j = 0; j < 6; j++) {          // columns: r[·][j] = Bᵀ·d[·][j]
                 vf t6[6];
                 WG_BT((d + j), 6, t6);
@@ -125,6 +222,7 @@ void FN(sd_winograd_input)(const float *x, long c, long h, long w, long t0, long
             }
         }
     }
+    free(rows.p);
 }
 
 // The GEMM's products back to 4×4 output tiles, bias added, for output channels [0, oc) of the
@@ -133,7 +231,6 @@ void FN(sd_winograd_input)(const float *x, long c, long h, long w, long t0, long
 void FN(sd_winograd_output)(const float *m, long ms, long ldm, long oc, long h, long w, long t0, long t1,
                             const float *bias, float *y) {
     const long tw = (w + 3) / 4, nt = t1 - t0;
-    float buf[16 * VW] __attribute__((aligned(64)));
     for (long k = 0; k < oc; k++) {
         const float b = bias ? bias[k] : 0.0f;
         float *plane = y + k * h * w;
@@ -150,12 +247,13 @@ void FN(sd_winograd_output)(const float *m, long ms, long ldm, long oc, long h, 
                 WG_AT((a + j), 6, o4);
                 for (int i = 0; i < 4; i++) r[i * 6 + j] = o4[i];
             }
+            vf out[16];
             for (int i = 0; i < 4; i++) {          // rows: (Aᵀ·a)·A, then the bias
                 vf o4[4];
                 WG_AT((r + i * 6), 1, o4);
-                for (int j = 0; j < 4; j++) FN(st)(buf + (i * 4 + j) * VW, o4[j] + b);
+                for (int j = 0; j < 4; j++) out[i * 4 + j] = o4[j] + b;
             }
-            FN(wg_scatter)(buf, 4, lanes, t0 + t, tw, h, w, plane);
+            FN(wg_tiles)(out, 4, tw, t0 + t, lanes, h, w, plane);
         }
     }
 }
@@ -193,17 +291,15 @@ void FN(sd_winograd2_filter)(const float *g, long o, long c, long o0, long o1, f
 // (zero outside the image) → v: [16][C][ldv], column t − t0
 void FN(sd_winograd2_input)(const float *x, long c, long h, long w, long t0, long t1, float *v, long ldv) {
     const long tw = (w + 1) / 2, nt = t1 - t0;
-    float buf[16 * VW] __attribute__((aligned(64)));
+    FN(wg_rows_t) rows = {.ldr = 2 * tw + 2 * VW};
+    rows.p = malloc((size_t)(4 * rows.ldr) * 4);
     for (long ch = 0; ch < c; ch++) {
         const float *plane = x + ch * h * w;
+        rows.ty = -1;
         for (long t = 0; t < nt; t += VW) {
             const int lanes = nt - t < VW ? (int)(nt - t) : VW;
-            for (int l = 0; l < VW; l++) {
-                const long tt = t0 + t + (l < lanes ? l : 0);
-                FN(wg_gather)(plane, h, w, tt / tw * 2 - 1, tt % tw * 2 - 1, 4, buf, l);
-            }
             vf d[16], r[16];
-            for (int k = 0; k < 16; k++) d[k] = FN(ld)(buf + k * VW);
+            FN(wg_patches)(plane, h, w, 2, tw, t0 + t, lanes, &rows, d);
             for (int j = 0; j < 4; j++) {          // columns: r[·][j] = Bᵀ·d[·][j]
                 vf t4[4];
                 WG2_BT((d + j), 4, t4);
@@ -220,13 +316,13 @@ void FN(sd_winograd2_input)(const float *x, long c, long h, long w, long t0, lon
             }
         }
     }
+    free(rows.p);
 }
 
 // The GEMM's products back to 2×2 output tiles, bias added (layout as sd_winograd_output's).
 void FN(sd_winograd2_output)(const float *m, long ms, long ldm, long oc, long h, long w, long t0, long t1,
                              const float *bias, float *y) {
     const long tw = (w + 1) / 2, nt = t1 - t0;
-    float buf[4 * VW] __attribute__((aligned(64)));
     for (long k = 0; k < oc; k++) {
         const float b = bias ? bias[k] : 0.0f;
         float *plane = y + k * h * w;
@@ -243,13 +339,40 @@ void FN(sd_winograd2_output)(const float *m, long ms, long ldm, long oc, long h,
                 WG2_AT((a + j), 4, o2);
                 for (int i = 0; i < 2; i++) r[i * 4 + j] = o2[i];
             }
+            vf out[4];
             for (int i = 0; i < 2; i++) {          // rows: (Aᵀ·a)·A, then the bias
                 vf o2[2];
                 WG2_AT((r + i * 4), 1, o2);
-                for (int j = 0; j < 2; j++) FN(st)(buf + (i * 2 + j) * VW, o2[j] + b);
+                for (int j = 0; j < 2; j++) out[i * 2 + j] = o2[j] + b;
             }
-            FN(wg_scatter)(buf, 2, lanes, t0 + t, tw, h, w, plane);
+            FN(wg_tiles)(out, 2, tw, t0 + t, lanes, h, w, plane);
         }
+    }
+}
+
+// ---- The tile GEMMs where channels are few ----
+// Per point ξ: M [O × n] = U [O × C] · V [C × n], every operand read as the transforms lay it out.
+// At a few dozen channels (TAESD's 64) a BLAS call's packing of both operands and zeroing of M cost
+// as much as the product; here U's rows are broadcast and V's rows loaded as they lie, and a block's
+// U, V and M stay in L1/L2. Each output element is one sum over C in order, so the result does not
+// depend on the block or thread that computes it.
+GEMM_TILE(FN(wg_mm_tile), MR_S, NV_S, 0)
+GEMM_TILE(FN(wg_mm_row), 1, NV_S, 0)
+GEMM_TILE(FN(wg_mm_tile1), MR_S, 1, 0)
+GEMM_TILE(FN(wg_mm_row1), 1, 1, 0)
+
+// u: [O][C] row stride ldu; v: [C][n] row stride ldv; m: [O][n] row stride ldm; n a multiple of VW
+void FN(sd_winograd_gemm)(const float *u, long ldu, const float *v, long ldv, float *m, long ldm, long o, long c, long n) {
+    long j = 0;
+    for (; j + NV_S * VW <= n; j += NV_S * VW) {
+        long i = 0;
+        for (; i + MR_S <= o; i += MR_S) FN(wg_mm_tile)(u + i * ldu, ldu, 1, v + j, ldv, (int)c, m + i * ldm + j, ldm, 1.0f);
+        for (; i < o; i++) FN(wg_mm_row)(u + i * ldu, ldu, 1, v + j, ldv, (int)c, m + i * ldm + j, ldm, 1.0f);
+    }
+    for (; j < n; j += VW) {
+        long i = 0;
+        for (; i + MR_S <= o; i += MR_S) FN(wg_mm_tile1)(u + i * ldu, ldu, 1, v + j, ldv, (int)c, m + i * ldm + j, ldm, 1.0f);
+        for (; i < o; i++) FN(wg_mm_row1)(u + i * ldu, ldu, 1, v + j, ldv, (int)c, m + i * ldm + j, ldm, 1.0f);
     }
 }
 
@@ -258,4 +381,8 @@ void FN(sd_winograd2_output)(const float *m, long ms, long ldm, long oc, long h,
 
 #undef WG_BT
 #undef WG_AT
+#undef WG_EVEN
+#undef WG_ODD
+#undef WG_ZIPLO
+#undef WG_ZIPHI
 #undef vf

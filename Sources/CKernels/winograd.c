@@ -8,7 +8,8 @@
     void sd_winograd_output##sfx(const float *, long, long, long, long, long, long, long, const float *, float *); \
     void sd_winograd2_filter##sfx(const float *, long, long, long, long, float *);                    \
     void sd_winograd2_input##sfx(const float *, long, long, long, long, long, float *, long);         \
-    void sd_winograd2_output##sfx(const float *, long, long, long, long, long, long, long, const float *, float *);
+    void sd_winograd2_output##sfx(const float *, long, long, long, long, long, long, long, const float *, float *); \
+    void sd_winograd_gemm##sfx(const float *, long, const float *, long, float *, long, long, long, long);
 DECLARE(_generic)
 DECLARE(_avx2)
 DECLARE(_avx512)
@@ -36,4 +37,12 @@ void sd_winograd_input(int isa, int m, const float *x, long c, long h, long w, l
 void sd_winograd_output(int isa, int m, const float *mm, long ms, long ldm, long oc, long h, long w, long t0, long t1,
                         const float *bias, float *y) {
     PICK(output, m, isa, (mm, ms, ldm, oc, h, w, t0, t1, bias, y));
+}
+
+void sd_winograd_gemm(int isa, const float *u, long ldu, const float *v, long ldv, float *m, long ldm, long o, long c, long n) {
+    switch (clamp(isa)) {
+    case SD_ISA_AVX512: sd_winograd_gemm_avx512(u, ldu, v, ldv, m, ldm, o, c, n); break;
+    case SD_ISA_AVX2: sd_winograd_gemm_avx2(u, ldu, v, ldv, m, ldm, o, c, n); break;
+    default: sd_winograd_gemm_generic(u, ldu, v, ldv, m, ldm, o, c, n);
+    }
 }

@@ -72,12 +72,16 @@ public enum Winograd {
     /// Whether this run takes the Winograd path for x [N, C, H, W] and weight [O, C, 3, 3] by shape.
     /// The auto rule: ≥ 64 channels on both sides, so the tile GEMMs (K = C, M = O) run at the
     /// backend's full rate, and a map of at least 16² (16 tiles per image); 8² maps stay on im2col,
-    /// whose batch-folded GEMM is as fast there. A layer whose filter is neither kept nor cheap to
-    /// transform per call falls back to im2col (Winograd.filter).
+    /// whose batch-folded GEMM is as fast there. Fewer channels on either side (TAESD's 3→64 and
+    /// 64→3, the VAE's 3→128 and 128→3 at the image's size) from a 128² map, where the own tile GEMM
+    /// (WinogradPlan.ownGemm) takes them and im2col's GEMM with K = 27 or M = 3 runs far below the
+    /// FMA rate. A layer whose
+    /// filter is neither kept nor cheap to transform per call falls back to im2col (Winograd.filter).
     public static func chosen(x: [Int], weight w: [Int], stride: Int, padding: Padding2D, groups: Int) -> Bool {
         guard mode != .off, applies(weight: w, stride: stride, padding: padding, groups: groups) else { return false }
         if mode == .on { return true }
-        return x[1] >= 64 && w[0] >= 64 && x[2] * x[3] >= 16 * 16
+        return (x[1] >= 64 && w[0] >= 64 && x[2] * x[3] >= 16 * 16)
+            || (WinogradPlan.ownGemm(c: x[1], o: w[0]) && x[2] * x[3] >= 128 * 128)
     }
 
     /// Cap on the bytes of transformed filters kept with their layers (each is 4× its weight):
@@ -171,6 +175,8 @@ extension Tensor {
             withUnsafeBufferPointer { px in (bias?.storage).withUnsafeOptionalPointer { pbias in
                 parallelChunks(plan.jobs) { jobs in
                     let v = UnsafeMutablePointer<Float>.allocate(capacity: points * c * plan.blockTiles)
+                    // The own GEMM runs over whole vectors: the columns past a short last block are zeros.
+                    if plan.ownGemm { v.initialize(repeating: 0, count: points * c * plan.blockTiles) }
                     let m = UnsafeMutablePointer<Float>.allocate(capacity: points * plan.blockChannels * plan.blockTiles)
                     defer { v.deallocate(); m.deallocate() }
                     for job in jobs {
@@ -182,8 +188,13 @@ extension Tensor {
                             sd_winograd_input(isa, m32, px.baseAddress! + b * c * h * w, c, h, w, s0, s1, v + col, ldt)
                         }
                         for xi in 0..<points {
-                            BLAS.sgemm(m: oc, n: t1 - t0, k: c, a: ub + (xi * o + o0) * c, lda: c, b: v + xi * c * ldt,
-                                       ldb: ldt, c: m + xi * oc * ldt, ldc: ldt)
+                            if plan.ownGemm {
+                                sd_winograd_gemm(isa, ub + (xi * o + o0) * c, c, v + xi * c * ldt, ldt, m + xi * oc * ldt, ldt,
+                                                 oc, c, (t1 - t0 + 15) / 16 * 16)
+                            } else {
+                                BLAS.sgemm(m: oc, n: t1 - t0, k: c, a: ub + (xi * o + o0) * c, lda: c, b: v + xi * c * ldt,
+                                           ldb: ldt, c: m + xi * oc * ldt, ldc: ldt)
+                            }
                         }
                         for (b, s0, s1, col) in plan.segments(t0, t1) {
                             sd_winograd_output(isa, m32, m + col, oc * ldt, ldt, oc, h, w, s0, s1, pbias.map { $0 + o0 },
@@ -207,8 +218,12 @@ struct WinogradPlan {
     let blockTiles: Int, blocks: Int, blockChannels: Int, channelBlocks: Int
     var jobs: Int { blocks * channelBlocks }
 
+    /// Whether the tile GEMMs run on sd_winograd_gemm (few channels) rather than the BLAS.
+    let ownGemm: Bool
+
     init(n: Int, c: Int, o: Int, tiles: Int, points: Int = 36) {
         (self.n, self.o, self.tiles) = (n, o, tiles)
+        ownGemm = WinogradPlan.ownGemm(c: c, o: o)
         let total = n * tiles
         let want = Swift.max(16, Swift.min(128, (4 << 20) / (points * (c + o)) / 16 * 16))
         let blocks = Swift.max(1, (total + want - 1) / want)
@@ -219,6 +234,13 @@ struct WinogradPlan {
         while self.blocks * split < 4 && o / (split * 2) >= 32 { split *= 2 }
         channelBlocks = split
         blockChannels = (o + split - 1) / split
+    }
+
+    /// The own tile GEMM's shapes: up to 64 channels on both sides (TAESD), or a few (≤ 16) on one
+    /// side and up to 128 on the other (the VAEs' first and last convs). At 128 → 128 the BLAS's
+    /// packed GEMM is faster again.
+    static func ownGemm(c: Int, o: Int) -> Bool {
+        Swift.max(c, o) <= 64 || (Swift.min(c, o) <= 16 && Swift.max(c, o) <= 128)
     }
 
     /// (batch-wide tiles t0..<t1, output channels o0..<o1) of job j.

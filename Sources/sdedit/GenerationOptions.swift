@@ -293,7 +293,9 @@ extension GenerationOptions {
     }
 
     /// Run `job` on `model`, writing each image as it is made (numbered outputs for --count).
+    /// With SDEDIT_PROFILE set, the job ends with where its time went, by op family (stderr).
     func run(_ job: ImageJob, on model: LoadedModel, input: String, suffix: String, progress: ProgressReporter) throws {
+        defer { printProfile() }
         try model.run(job, observer: progress) { out in
             try write(out.image, input: input, suffix: suffix, index: out.index, parameters: out.parameters, progress: progress)
         }

@@ -91,7 +91,10 @@ final class WinogradTests: XCTestCase {
     func testTwoByTwoShapesAndISAs() {
         let saved = KernelPlan.current
         defer { KernelPlan.current = saved }
-        for (n, c, o, h, w) in [(2, 16, 24, 13, 9), (1, 8, 4, 3, 5), (1, 3, 70, 1, 1), (2, 32, 16, 17, 16)] {
+        // The last two: rows of whole vector groups of tiles (the shuffled loads and stores) beside partial
+        // ones, on the own tile GEMM (40 output rows: 6-row tiles and a tail) and on the BLAS (160 channels).
+        for (n, c, o, h, w) in [(2, 16, 24, 13, 9), (1, 8, 4, 3, 5), (1, 3, 70, 1, 1), (2, 32, 16, 17, 16),
+                                (1, 64, 40, 19, 70), (2, 160, 8, 12, 66)] {
             let (x, wt, b) = problem(n: n, c: c, o: o, h: h, w: w, seed: UInt64(h * 100 + w + 1))
             let ref = direct(x, wt, b)
             for isa in CPU.available {
@@ -123,7 +126,8 @@ final class WinogradTests: XCTestCase {
     func testShapesAndISAs() {
         let saved = KernelPlan.current
         defer { KernelPlan.current = saved }
-        for (n, c, o, h, w) in [(2, 16, 24, 13, 9), (1, 8, 4, 3, 5), (1, 3, 70, 1, 1), (2, 32, 16, 40, 36)] {
+        for (n, c, o, h, w) in [(2, 16, 24, 13, 9), (1, 8, 4, 3, 5), (1, 3, 70, 1, 1), (2, 32, 16, 40, 36),
+                                (1, 64, 40, 33, 140), (2, 160, 8, 16, 132), (1, 3, 64, 20, 128), (1, 64, 3, 24, 136)] {
             let (x, wt, b) = problem(n: n, c: c, o: o, h: h, w: w, seed: UInt64(h * 100 + w))
             let ref = direct(x, wt, nil)
             for isa in CPU.available {
@@ -145,6 +149,10 @@ final class WinogradTests: XCTestCase {
         XCTAssertTrue(Winograd.chosen(x: [2, 1280, 16, 16], weight: [1280, 1280, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
         XCTAssertFalse(Winograd.chosen(x: [2, 1280, 8, 8], weight: [1280, 1280, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
         XCTAssertFalse(Winograd.chosen(x: [2, 9, 64, 64], weight: [320, 9, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
+        // Few channels (TAESD's first and last convs) only from a 128² map, on the own tile GEMM.
+        XCTAssertTrue(Winograd.chosen(x: [1, 3, 512, 512], weight: [64, 3, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
+        XCTAssertTrue(Winograd.chosen(x: [1, 64, 128, 128], weight: [3, 64, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
+        XCTAssertFalse(Winograd.chosen(x: [1, 32, 64, 64], weight: [32, 32, 3, 3], stride: 1, padding: .symmetric(1), groups: 1))
         XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 128, 3, 3], stride: 2, padding: .symmetric(1), groups: 1))
         XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 64, 3, 3], stride: 1, padding: .symmetric(1), groups: 2))
         XCTAssertFalse(Winograd.chosen(x: [1, 128, 64, 64], weight: [128, 128, 1, 1], stride: 1, padding: .symmetric(0), groups: 1))

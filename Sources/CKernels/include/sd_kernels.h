@@ -122,6 +122,9 @@ void sd_winograd_input(int isa, int m, const float *x, long c, long h, long w, l
 // bias: [oc] or NULL → y: [oc, H, W] (the tiles' pixels inside H×W)
 void sd_winograd_output(int isa, int m, const float *mm, long ms, long ldm, long oc, long h, long w, long t0, long t1,
                         const float *bias, float *y);
+// One point's tile GEMM without packing, for few channels: m [O][n] = u [O][C] · v [C][n] (row
+// strides ldu, ldv, ldm); n a multiple of 16
+void sd_winograd_gemm(int isa, const float *u, long ldu, const float *v, long ldv, float *m, long ldm, long o, long c, long n);
 
 // ---- Validation ----
 // How many of x[0..<n] are NaN or ±Inf.
