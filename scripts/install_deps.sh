@@ -3,7 +3,7 @@
 # Debian/Ubuntu (apt-get, with sudo when not root); elsewhere, name what to install and stop.
 #   libpng-dev libjpeg-dev pkg-config: image codecs, found through pkg-config at build time
 #   libopenblas-dev: the BLAS every GEMM runs on (loaded at run time: libopenblas.so.0)
-#   libdnnl-dev: oneDNN, bf16 GEMMs and Intel AVX-512 fp32 GEMMs (loaded at run time: libdnnl.so.2)
+#   libdnnl-dev: oneDNN, bf16 GEMMs, Intel AVX-512 fp32 GEMMs and narrow fp32 tiles (loaded at run time: libdnnl.so.2)
 set -euo pipefail
 packages=(libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev pkg-config)
 

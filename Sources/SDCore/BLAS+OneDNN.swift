@@ -1,8 +1,11 @@
 // fp32 GEMM on oneDNN instead of OpenBLAS where it is measured faster: Intel cores with AVX-512.
 // There oneDNN's brgemm kernels beat OpenBLAS's Cooperlake/SkylakeX sgemm on the UNet's and VAE's
 // shapes (figures in docs/benchmarks.md, "Why the kernel rules are what they are"). Elsewhere (AMD,
-// AVX2 CPUs) OpenBLAS stays: no measurement says otherwise. A fixed rule from
-// cpuid, and tiles fixed by the shape as for OpenBLAS, so the image does not depend on the run.
+// AVX2 CPUs) OpenBLAS stays, except for narrow tiles (≤ 64 rows or columns against a large
+// weight: the 8² convs at batch 1, the 16² Winograd tile GEMMs), where OpenBLAS's packing of the
+// whole weight per call costs as much as the product and oneDNN runs 1.2–1.5× faster (Zen 3,
+// docs/benchmarks.md). A fixed rule from cpuid and the shape, and tiles fixed by the shape as for
+// OpenBLAS, so the image does not depend on the run.
 // The rule is applied by KernelPlan.from; SDEDIT_FP32_GEMM=openblas|onednn overrides it (benchmarks, tests).
 import CKernels
 import Foundation
@@ -31,9 +34,14 @@ public enum FP32GEMM {
     public static var summary: String {
         switch (backend, onednn) {
         case (.onednn, .success(let s)): return "\(s) (Intel AVX-512: faster than OpenBLAS here); small GEMMs on OpenBLAS"
+        case (.openblas, .success(let s)) where effective(SDCore.Backend.plan.fp32NarrowGEMM) == .onednn:
+            return "OpenBLAS \(BLAS.coreName); narrow tiles (≤ \(narrowSide) rows or columns) on \(s)"
         default: return "OpenBLAS \(BLAS.coreName)"
         }
     }
+
+    /// Tiles with at most this many rows or columns follow KernelPlan.fp32NarrowGEMM.
+    static let narrowSide = 64
 
     /// GEMMs below this many multiply-adds stay on OpenBLAS: oneDNN's per-call setup (a primitive
     /// descriptor, cached kernels) costs more than it saves there.
@@ -60,7 +68,9 @@ public enum FP32GEMM {
     @inline(__always)
     static func tile(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
-        guard alpha == 1, beta == 0 || beta == 1, m * n * k >= minimumWork, backend == .onednn else { return false }
+        guard alpha == 1, beta == 0 || beta == 1, m * n * k >= minimumWork else { return false }
+        let plan = SDCore.Backend.plan
+        guard effective(Swift.min(m, n) <= narrowSide ? plan.fp32NarrowGEMM : plan.fp32GEMM) == .onednn else { return false }
         return tile(on: .onednn, transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
                     beta: beta, c: c, ldc: ldc)
     }

@@ -36,6 +36,9 @@ public struct KernelPlan: Sendable, Equatable {
     /// Tiles per call (batch-wide) from which a Winograd filter is transformed per call rather than
     /// kept (Winograd.filter); SDEDIT_WINOGRAD_TILES=N.
     public var winogradPerCallTiles = Winograd.defaultPerCallTiles
+    /// Library for narrow fp32 GEMM tiles (≤ FP32GEMM.narrowSide rows or columns: the 8² convs and
+    /// the small maps' Winograd tile GEMMs without CFG); SDEDIT_FP32_GEMM sets both.
+    public var fp32NarrowGEMM: FP32GEMM.Backend = .onednn
 
     /// Whether bf16 GEMMs run on native bf16 instructions under this plan.
     public var bf16Native: Bool { BF16GEMM.isNative(isa: isa) }
@@ -56,8 +59,9 @@ public struct KernelPlan: Sendable, Equatable {
         }
         // oneDNN on Intel cores with AVX-512 only: BLAS+OneDNN.swift says why.
         var gemm: FP32GEMM.Backend = CPU.vendor == "GenuineIntel" && isa >= .avx512 ? .onednn : .openblas
+        var narrow = FP32GEMM.Backend.onednn
         if let g = env["SDEDIT_FP32_GEMM"], !g.isEmpty {
-            if let b = FP32GEMM.Backend(rawValue: g.lowercased()) { gemm = b } else { unreadable("SDEDIT_FP32_GEMM", "openblas or onednn") }
+            if let b = FP32GEMM.Backend(rawValue: g.lowercased()) { (gemm, narrow) = (b, b) } else { unreadable("SDEDIT_FP32_GEMM", "openblas or onednn") }
         }
         var winograd = Winograd.Mode.auto
         switch env["SDEDIT_WINOGRAD"]?.lowercased() {
@@ -87,16 +91,16 @@ public struct KernelPlan: Sendable, Equatable {
         return KernelPlan(isa: isa, fp32GEMM: gemm, openblasCore: core, openblasCoreSource: coreSource,
                           winograd: winograd, winogradCacheBytes: cacheBytes, threads: Swift.max(1, threads),
                           profile: profile, im2colFloats: 8 << 20, bf16Attention: nil, ignored: ignored,
-                          winogradPerCallTiles: perCallTiles)
+                          winogradPerCallTiles: perCallTiles, fp32NarrowGEMM: narrow)
     }
 
     /// The plan with no settings: every choice from cpuid, all CPUs.
     public static let defaults = from(environment: [:], threads: ProcessInfo.processInfo.activeProcessorCount)
 
-    /// One line: "isa avx512, fp32 gemm onednn, openblas COOPERLAKE (cpu features), winograd auto
+    /// One line: "isa avx512, fp32 gemm onednn (narrow onednn), openblas COOPERLAKE (cpu features), winograd auto
     /// (cache 384 MiB), bf16 gemm native, 2 threads, profile off".
     public var summary: String {
-        "isa \(isa), fp32 gemm \(FP32GEMM.effective(fp32GEMM).rawValue), openblas \(openblasCore ?? "own choice") (\(openblasCoreSource)), "
+        "isa \(isa), fp32 gemm \(FP32GEMM.effective(fp32GEMM).rawValue) (narrow \(FP32GEMM.effective(fp32NarrowGEMM).rawValue)), openblas \(openblasCore ?? "own choice") (\(openblasCoreSource)), "
             + "winograd \(winograd.rawValue) (cache \(winogradCacheBytes >> 20) MiB), bf16 gemm \(bf16Native ? "native" : "portable"), "
             + "\(threads) thread\(threads == 1 ? "" : "s"), profile \(profile.rawValue)"
     }
