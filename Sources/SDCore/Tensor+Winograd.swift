@@ -135,13 +135,17 @@ public enum Winograd {
 
     /// The layer's transformed filter for a call on x [N, C, H, W], or nil for im2col. A call with
     /// ≥ perCallTiles 4×4 tiles transforms its F(4×4) filter per call (cheap there) and keeps nothing;
-    /// below that, from its second call a layer keeps its F(4×4) filter while the budget allows;
-    /// else a call with ≥ perCallTiles 2×2 tiles (the 16² maps with CFG: 128) transforms an F(2×2)
-    /// filter per call (2.25× fewer multiplies than im2col, 16/36 of F(4×4)'s filter to write and
-    /// stream); else the call stays on im2col.
+    /// below that, from its second call a layer keeps a filter while the budget allows: F(2×2)'s
+    /// where the call has ≥ perCallTiles 2×2 tiles (the 16² maps), as it saves more time per byte
+    /// kept than F(4×4)'s (a 1280→1280 conv at 16² with CFG: per call 0.09 s, kept F(2×2) 0.06 s
+    /// for 105 MB, kept F(4×4) 0.05 s for 236 MB), else F(4×4)'s; past the budget a call with
+    /// ≥ perCallTiles 2×2 tiles transforms an F(2×2) filter per call (2.25× fewer multiplies than
+    /// im2col, 16/36 of F(4×4)'s filter to write and stream); else the call stays on im2col.
     static func filter(for weight: LayerWeight, x: [Int]) -> WinogradFilter? {
-        let o = weight.shape[0], c = weight.shape[1], bytes = 36 * o * c * MemoryLayout<Float>.size
+        let o = weight.shape[0], c = weight.shape[1]
         let tiles = tiles(x, 4)
+        let keep = mode != .on && Winograd.tiles(x, 2) >= perCallTiles ? 2 : 4
+        let bytes = (keep + 2) * (keep + 2) * o * c * MemoryLayout<Float>.size
         let build = { (m: Int) in weight.withFloats { WinogradFilter(weight: $0.baseAddress!, outChannels: o, inChannels: c, tile: m) } }
         let slot = weight.prepared("winograd.f43") { Slot() }
         slot.lock.lock()
@@ -149,7 +153,7 @@ public enum Winograd {
         slot.calls += 1
         if let f = slot.filter { return f }
         if (slot.calls >= 2 && tiles < perCallTiles) || mode == .on, reserve(bytes) {
-            slot.filter = build(4)
+            slot.filter = build(keep)
             slot.filter?.reserved = bytes
             if slot.filter == nil { release(bytes) }
             return slot.filter

@@ -181,7 +181,8 @@ final class WinogradTests: XCTestCase {
     }
 
     /// In auto mode a call over ≥ perCallTiles tiles transforms its filter per call and keeps
-    /// nothing; a smaller one keeps its filter from the layer's second call.
+    /// nothing; a smaller one keeps its filter from the layer's second call: F(2×2)'s where the map
+    /// has ≥ perCallTiles 2×2 tiles, else F(4×4)'s.
     func testKeptOnlyBelowPerCallTiles() {
         let saved = KernelPlan.current
         defer { KernelPlan.current = saved }
@@ -198,8 +199,15 @@ final class WinogradTests: XCTestCase {
         _ = x.conv2d(weight: small, bias: b, padding: .symmetric(1))
         XCTAssertEqual(Winograd.cached, before)
         _ = x.conv2d(weight: small, bias: b, padding: .symmetric(1))
-        XCTAssertEqual(Winograd.cached, before + 36 * 64 * 64 * 4)
+        XCTAssertEqual(Winograd.cached, before + 16 * 64 * 64 * 4, "64 2×2 tiles: F(2×2) kept")
+        XCTAssertEqual(Winograd.filter(for: small, x: x.shape)?.tile, 2)
+        KernelPlan.current.winogradPerCallTiles = 65
+        let fewer = LayerWeight(w)
+        for _ in 0..<2 { _ = x.conv2d(weight: fewer, bias: b, padding: .symmetric(1)) }
+        XCTAssertEqual(Winograd.cached, before + (16 + 36) * 64 * 64 * 4, "fewer 2×2 tiles than the rule's: F(4×4) kept")
+        XCTAssertEqual(Winograd.filter(for: fewer, x: x.shape)?.tile, 4)
         withExtendedLifetime(big) {}
         withExtendedLifetime(small) {}
+        withExtendedLifetime(fewer) {}
     }
 }
