@@ -97,7 +97,7 @@ enum OpenAPIDocument {
         ("\(v1)/schedulers", obj([("get", op("Schedulers", answer: array(anyObject)))])),
         ("\(v1)/upscalers", obj([("get", op("Upscalers", answer: array(anyObject)))])),
         ("\(v1)/loras", obj([("get", op("LoRA files in --lora-dir", answer: array(anyObject)))])),
-        ("\(v1)/embeddings", obj([("get", op("Textual-inversion words from --embeddings", answer: anyObject))])),
+        ("\(v1)/embeddings", obj([("get", op("Textual-inversion words: --embeddings files and the loaded LoRAs' bundled ones", answer: anyObject))])),
         ("\(v1)/prompt-styles", obj([("get", op("Prompt styles (none)", answer: array(anyObject)))])),
         ("\(v1)/scripts", obj([("get", op("Scripts (none)", answer: anyObject))])),
         ("\(v1)/png-info", obj([("post", op("The text chunks of a PNG and its parsed A1111 parameters",

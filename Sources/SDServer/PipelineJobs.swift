@@ -25,6 +25,9 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     let options: PipelineJobsOptions
     private let lock = NSLock()
     private var current: String
+    /// The embedding database of the model the last request loaded (nil before the first): what GET
+    /// embeddings lists, read without touching the store, which belongs to the job queue.
+    private var database: (loaded: [EmbeddingEntry], skipped: [EmbeddingEntry])?
     /// One loaded model kept between requests (A1111's sd_checkpoints_limit 1); used on the job queue only.
     private let store = ModelStore()
 
@@ -95,7 +98,11 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
             spec.tinyEncoder = options.tinyEncoder
             spec.tinyDecoder = options.tinyDecoder
         }
-        return try store.model(spec, observer: observer)
+        let m = try store.model(spec, observer: observer)
+        let entry = { (e: TextualInversion) in EmbeddingEntry(name: e.name, width: e.vectors.shape.last, vectors: e.vectors.shape.first) }
+        let listed = (m.source.embeddings.map(entry), m.source.skippedBundled.map(entry))
+        lock.withLock { database = listed }
+        return m
     }
 
     // MARK: Jobs
@@ -147,9 +154,13 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
         }
     }
 
-    public func embeddings() -> [String] {
-        guard let dir = options.embeddings, let list = try? TextualInversion.folder(dir) else { return [] }
-        return list.map(\.name)
+    /// The loaded model's embeddings (A1111 lists its embedding database, which a LoRA's bundled
+    /// embeddings join when the LoRA is loaded: extensions-builtin/Lora/networks.py); before any
+    /// model is loaded, the --embeddings files by name.
+    public func embeddings() -> (loaded: [EmbeddingEntry], skipped: [EmbeddingEntry]) {
+        if let d = lock.withLock({ database }) { return d }
+        guard let dir = options.embeddings, let list = try? TextualInversion.folder(dir) else { return ([], []) }
+        return (list.map { EmbeddingEntry(name: $0.name, width: $0.vectors.shape.last, vectors: $0.vectors.shape.first) }, [])
     }
 
     public func upscalers() -> [String] { ["None"] + scanModelsDir(upscalers: true).map(\.title) }

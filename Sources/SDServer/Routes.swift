@@ -30,11 +30,15 @@ extension SDServer {
         route(.get, "\(v1)/loras") { _ in try self.json(.array(self.jobs.loras().map {
             .object([("name", .string($0.name)), ("alias", .string($0.name)), ("path", .string($0.path)), ("metadata", .object([]))])
         })) }
-        route(.get, "\(v1)/embeddings") { _ in try self.json(.object([
-            ("loaded", .object(self.jobs.embeddings().map { ($0, .object([("step", .null), ("sd_checkpoint", .null),
-                                                                          ("sd_checkpoint_name", .null), ("shape", .null), ("vectors", .null)])) })),
-            ("skipped", .object([])),
-        ])) }
+        route(.get, "\(v1)/embeddings") { _ in
+            let (loaded, skipped) = self.jobs.embeddings()
+            let listed = { (list: [EmbeddingEntry]) -> JSONValue in
+                .object(list.map { e in (e.name, .object([("step", .null), ("sd_checkpoint", .null), ("sd_checkpoint_name", .null),
+                                                          ("shape", e.width.map { .number(Double($0)) } ?? .null),
+                                                          ("vectors", e.vectors.map { .number(Double($0)) } ?? .null)])) })
+            }
+            return try self.json(.object([("loaded", listed(loaded)), ("skipped", listed(skipped))]))
+        }
         route(.get, "\(v1)/prompt-styles") { _ in try self.json(.array([])) }
         route(.get, "\(v1)/scripts") { _ in try self.json(.object([("txt2img", .array([])), ("img2img", .array([]))])) }
         route(.post, "\(v1)/png-info") { try await self.pngInfo($0) }

@@ -81,9 +81,19 @@ public protocol ServerJobs: AnyObject, Sendable {
     var currentCheckpoint: String { get }
     /// Load `title` (one of `checkpoints()`) and make it the default; throws 4xx for anything else.
     func selectCheckpoint(_ title: String) throws
-    /// LoRA names (files in --lora-dir) and textual-inversion words (--embeddings).
+    /// LoRA names (files in --lora-dir) and textual-inversion words: A1111's embedding database,
+    /// the --embeddings files and, once a request has merged a LoRA, the embeddings it bundles (and
+    /// those skipped because a file or an earlier LoRA has the name).
     func loras() -> [(name: String, path: String)]
-    func embeddings() -> [String]
+    func embeddings() -> (loaded: [EmbeddingEntry], skipped: [EmbeddingEntry])
     /// Upscaler names for GET upscalers ("None" first, as A1111).
     func upscalers() -> [String]
+}
+
+/// A textual-inversion word as GET /sdapi/v1/embeddings lists it (A1111 modules/api/api.py
+/// get_embeddings: `shape` is the vector width, `vectors` their count), nil where not read yet.
+public struct EmbeddingEntry: Equatable, Sendable {
+    public let name: String
+    public let width: Int?, vectors: Int?
+    public init(name: String, width: Int? = nil, vectors: Int? = nil) { (self.name, self.width, self.vectors) = (name, width, vectors) }
 }

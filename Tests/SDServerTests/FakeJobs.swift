@@ -71,6 +71,8 @@ final class FakeJobs: ServerJobs, @unchecked Sendable {
     }
 
     func loras() -> [(name: String, path: String)] { [("detail", "/loras/detail.safetensors")] }
-    func embeddings() -> [String] { ["myword"] }
+    func embeddings() -> (loaded: [EmbeddingEntry], skipped: [EmbeddingEntry]) {
+        ([EmbeddingEntry(name: "myword", width: 1024, vectors: 2)], [EmbeddingEntry(name: "other")])
+    }
     func upscalers() -> [String] { ["None", "sd-x4-upscaler"] }
 }

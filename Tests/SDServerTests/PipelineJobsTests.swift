@@ -4,6 +4,7 @@
 import Foundation
 import SDCore
 import SDJobs
+import SDModels
 import SDPipelines
 @testable import SDServer
 import SDTestSupport
@@ -81,6 +82,41 @@ final class PipelineJobsTests: XCTestCase {
             let i = info(a)
             XCTAssertEqual(i["interrupted"] as? Bool, true)
             XCTAssertEqual((a.json["images"] as? [String])?.count, 1)   // the image in progress, decoded where it stopped
+        }
+    }
+}
+
+extension PipelineJobsTests {
+    /// GET embeddings lists A1111's embedding database: the --embeddings files until a model is
+    /// loaded, then that model's, which a prompt's LoRA joins with the embeddings it bundles (a
+    /// name an --embeddings file already has is skipped), with each one's width and vector count.
+    func testEmbeddingsListTheLoadedModelsDatabase() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sdserve-emb-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = Fixtures.root + "/models/tiny-sd21-base"
+        try FileManager.default.createSymbolicLink(atPath: dir + "/tiny-sd21-base", withDestinationPath: base)
+        var o = PipelineJobsOptions()
+        o.modelsDir = dir
+        o.precision = .fp32
+        o.loraDir = Fixtures.path("lora")
+        o.embeddings = Fixtures.path("lora/embeddings")
+        let j = try PipelineJobs(options: o)
+        let files = try TextualInversion.folder(o.embeddings!)
+        XCTAssertEqual(j.embeddings().loaded.map(\.name), files.map(\.name))
+        XCTAssertEqual(j.embeddings().skipped, [])
+        _ = try j.model(nil, prompt: "a house <lora:bundled:1>", observer: SilentObserver())
+        let (loaded, skipped) = j.embeddings()
+        let expected = ModelSource(folder: base)
+        try expected.addLoRAs([LoRASpec(path: Fixtures.path("lora/bundled.safetensors"))])
+        try expected.addEmbeddings(files)
+        XCTAssertEqual(loaded.map(\.name), expected.embeddings.map(\.name))
+        XCTAssertEqual(skipped.map(\.name), expected.skippedBundled.map(\.name))
+        XCTAssertGreaterThan(loaded.count, files.count, "the LoRA's bundled embeddings are listed")
+        for e in expected.embeddings {
+            let listed = try XCTUnwrap(loaded.first { $0.name == e.name })
+            XCTAssertEqual(listed.width, 32)
+            XCTAssertEqual(listed.vectors, e.vectors.shape[0])
         }
     }
 }

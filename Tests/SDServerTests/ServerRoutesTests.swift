@@ -54,8 +54,10 @@ final class ServerRoutesTests: XCTestCase {
             let samplers = try await c.send(.get, "/sdapi/v1/samplers").array.compactMap { $0["name"] as? String }
             XCTAssertTrue(samplers.contains("Euler a") && samplers.contains("DPM++ 2M"))
             let emb = try await c.send(.get, "/sdapi/v1/embeddings").json
-            XCTAssertNotNil((emb["loaded"] as? [String: Any])?["myword"])
-            XCTAssertNotNil(emb["skipped"] as? [String: Any])
+            let word = (emb["loaded"] as? [String: Any])?["myword"] as? [String: Any]
+            XCTAssertEqual(word?["shape"] as? Int, 1024)
+            XCTAssertEqual(word?["vectors"] as? Int, 2)
+            XCTAssertNotNil((emb["skipped"] as? [String: Any])?["other"])
             let v3 = try await c.send(.get, "/sdapi/v1/loras").array.first?["name"] as? String
             XCTAssertEqual(v3, "detail")
             let v4 = try await c.send(.get, "/sdapi/v1/upscalers").array.first?["name"] as? String

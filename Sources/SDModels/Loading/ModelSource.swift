@@ -32,13 +32,15 @@ public final class ModelSource {
         return embeddingFiles + loras.flatMap(\.file.embeddings).filter { names.insert($0.name).inserted }
     }
 
-    /// Bundled embeddings left out because an --embeddings file or an earlier LoRA has the name, as
-    /// "NAME (in LORA)": A1111 logs each ("Skip bundle embedding"); the caller decides where to say it.
-    public var skippedBundledEmbeddings: [String] {
+    /// Bundled embeddings left out because an --embeddings file or an earlier LoRA has the name.
+    public var skippedBundled: [TextualInversion] {
         let used = embeddings.map { "\($0.name)/\($0.bundledIn ?? "")" }
         return loras.flatMap(\.file.embeddings).filter { !used.contains("\($0.name)/\($0.bundledIn ?? "")") }
-            .map { "\($0.name) (in \($0.bundledIn ?? ""))" }
     }
+
+    /// skippedBundled as "NAME (in LORA)": A1111 logs each ("Skip bundle embedding"); the caller
+    /// decides where to say it.
+    public var skippedBundledEmbeddings: [String] { skippedBundled.map { "\($0.name) (in \($0.bundledIn ?? ""))" } }
 
     /// Add embeddings, checked against the text encoder's width (768 SD 1.x, 1024 SD 2.x).
     public func addEmbeddings(_ list: [TextualInversion]) throws {
