@@ -31,6 +31,12 @@ public enum Backend {
         recorded.plan = p
     }
 
+    /// Change the recorded plan in place (Winograd.grant).
+    static func update(_ change: (inout KernelPlan) -> Void) {
+        recorded.lock.lock(); defer { recorded.lock.unlock() }
+        change(&recorded.plan)
+    }
+
     /// Record `plan` with its thread budget capped at the CPUs online and load the BLAS. Returns
     /// the warnings the user must see, one line each.
     public static func start(_ plan: KernelPlan) throws -> [String] {

@@ -221,6 +221,16 @@ public final class SafetensorsFile {
         return bits
     }
 
+    /// Drop the file pages of `key`'s values from this process's resident set (the page cache keeps
+    /// them; a later read faults them back in): a component used once, such as the text encoder of a
+    /// one-image job, then stops counting in the process's memory. Returns the bytes of F32 values
+    /// given back (other dtypes were converted to copies whose pages went at conversion).
+    public func releaseResidentPages(_ key: String) -> Int {
+        guard let info = entries[key] else { return 0 }
+        releasePages(from: dataStart + info.begin, to: dataStart + info.end)
+        return info.dtype == .f32 ? info.end - info.begin : 0
+    }
+
     /// Drop the file pages of a converted tensor from this process's resident set, so loading a
     /// model does not hold both the file's pages and the Float32 copy (it would double peak RSS).
     /// Pages shared with a neighbouring tensor stay.

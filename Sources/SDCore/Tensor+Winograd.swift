@@ -87,6 +87,13 @@ public enum Winograd {
     /// Cap on the bytes of transformed filters kept with their layers (each is 4× its weight):
     /// the recorded plan's (KernelPlan.winogradCacheBytes; SDEDIT_WINOGRAD_CACHE_MB).
     public static var cacheBudget: Int { Backend.plan.winogradCacheBytes }
+
+    /// Let kept filters use `bytes` more: memory a job gave back (the text encoder's pages after a
+    /// one-image job's prompt encoding), so its peak RSS does not grow. It joins the recorded plan's
+    /// budget, which a test's saved plan puts back.
+    public static func grant(_ bytes: Int) {
+        if bytes > 0 { Backend.update { $0.winogradCacheBytes += bytes } }
+    }
     /// Tiles per call (batch-wide) from which a layer's filter is transformed per call instead of
     /// kept: the transform is ~324 flops per (o, c) pair, the tile GEMMs 72 per pair and tile, so at
     /// 64 tiles it adds ~7 % to a conv that already does ~4× fewer multiplies than im2col. Kept

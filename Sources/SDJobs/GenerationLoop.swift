@@ -9,11 +9,15 @@ import SDPipelines
 
 extension LoadedModel {
     /// Run `job`; `stop` ends it early between denoising steps (an interrupt ends the job, a skip the
-    /// image in progress); each finished image goes to `emit`.
+    /// image in progress); each finished image goes to `emit`. `lastJob`: the caller runs nothing else
+    /// on this model (a command's one job), so a one-image job's text encoder is done once the prompts
+    /// are encoded and its pages can leave the resident set
+    /// (StableDiffusionModel.releasesTextEncoderAfterUse).
     @discardableResult
-    public func run(_ job: ImageJob, observer: JobObserver, stop: StopSignal? = nil,
+    public func run(_ job: ImageJob, observer: JobObserver, stop: StopSignal? = nil, lastJob: Bool = false,
                     emit: (JobImage) throws -> Void) throws -> RunRecord {
         var record = RunRecord(model: name, loras: loras)
+        sd.releasesTextEncoderAfterUse = lastJob && job.count == 1
         let scheduler = try job.settings.scheduler ?? defaultScheduler()
         // Before the first image: the model checked against the task, the depth a depth2img job
         // conditions on (estimated once for every seed), and where an inpaint will run.

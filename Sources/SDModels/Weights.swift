@@ -105,6 +105,12 @@ public final class WeightStore {
         return t
     }
 
+    /// Give back the mapped pages of every weight read so far (SafetensorsFile.releaseResidentPages);
+    /// the bytes of mapped values released.
+    public func releaseResidentPages() -> Int {
+        used.reduce(0) { sum, key in index[key].map { sum + $0.file.releaseResidentPages($0.key) } ?? sum }
+    }
+
     /// `key`'s shape as the model reads it (after the key table's reshape), nil when absent.
     public func storedShape(_ key: String) -> [Int]? {
         guard let src = index[key], let info = src.file.info(src.key) else { return nil }

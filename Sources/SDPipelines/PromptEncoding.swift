@@ -119,6 +119,12 @@ extension StableDiffusionModel {
     /// 77-token sequence each). `.a1111`: A1111PromptEncoder with the model's embedder; the shorter of
     /// the two is padded with the empty prompt's chunk, so both have the same length.
     public func encodePrompt(_ prompt: String, negative: String?, guidance: Bool, syntax: PromptSyntax) throws -> Tensor {
+        defer {
+            if releasesTextEncoderAfterUse {
+                releasesTextEncoderAfterUse = false
+                Winograd.grant(source.releaseTextEncoderPages())
+            }
+        }
         guard syntax == .a1111 else { return encodePrompt(prompt, negative: negative, guidance: guidance) }
         let enc = A1111PromptEncoder(tokenizer: tokenizer)
         let text = { (ids: [[Int]]) in self.textEncoder(ids) }

@@ -14,6 +14,10 @@ public final class StableDiffusionModel {
     public let unet: UNet2DConditionModel
     public let schedulerConfig: ConfigReader
     public let precision: Precision
+    /// Set by a job that encodes its prompts once (one image): after that encoding the text encoder's
+    /// mapped pages leave the resident set, and kept Winograd filters may use as much memory
+    /// (Winograd.grant), so the run's peak RSS does not grow. A later encoding faults them back in.
+    public var releasesTextEncoderAfterUse = false
     /// TAESD halves used in place of the VAE's encoder / decoder (--vae-encoder / --vae-decoder taesd:PATH).
     public private(set) var tinyEncoder: TinyEncoder?, tinyDecoder: TinyDecoder?
     private var tinyEncoderScaling: Float = 1, tinyDecoderScaling: Float = 1

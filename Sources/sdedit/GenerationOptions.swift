@@ -296,7 +296,7 @@ extension GenerationOptions {
     /// With SDEDIT_PROFILE set, the job ends with where its time went, by op family (stderr).
     func run(_ job: ImageJob, on model: LoadedModel, input: String, suffix: String, progress: ProgressReporter) throws {
         defer { printProfile() }
-        try model.run(job, observer: progress) { out in
+        try model.run(job, observer: progress, lastJob: true) { out in
             try write(out.image, input: input, suffix: suffix, index: out.index, parameters: out.parameters, progress: progress)
         }
     }

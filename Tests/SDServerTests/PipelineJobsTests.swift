@@ -120,3 +120,45 @@ extension PipelineJobsTests {
         }
     }
 }
+
+extension PipelineJobsTests {
+    /// A command's one-image job gives back its text encoder's mapped pages once the prompts are
+    /// encoded, and kept Winograd filters get as much more budget, once; a later encoding reads the
+    /// weights again (the pages fault back in) and gives the same image.
+    func testOneImageJobGivesBackTheTextEncoderPages() throws {
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        // The tiny model with its text encoder in fp32, read in place from the mapping (fp16 is converted).
+        let base = Fixtures.root + "/models/tiny-sd21-base"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sdjobs-te-\(UUID())").path
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/text_encoder", withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: dir) }
+        for part in try fm.contentsOfDirectory(atPath: base) where part != "text_encoder" {
+            try fm.createSymbolicLink(atPath: dir + "/" + part, withDestinationPath: base + "/" + part)
+        }
+        try fm.copyItem(atPath: base + "/text_encoder/config.json", toPath: dir + "/text_encoder/config.json")
+        let half = try SafetensorsFile(path: base + "/text_encoder/model.fp16.safetensors")
+        var tensors: [String: Tensor] = [:]
+        for k in half.keys { tensors[k] = try half.tensor(k) }
+        try writeSafetensors(tensors, to: dir + "/text_encoder/model.safetensors")
+        let bytes = tensors.values.reduce(0) { $0 + $1.count * 4 }
+
+        let m = try ModelStore().model(ModelSpec(path: dir, precision: .fp32), observer: SilentObserver())
+        var r = GenerationRequest(prompt: "a red cube", strength: 1)
+        r.steps = 2; r.seed = 5; r.guidance = 7.5
+        let job = ImageJob(task: .txt2img(width: 64, height: 64), settings: r)
+        let budget = Winograd.cacheBudget
+        var pngs: [[UInt8]] = []
+        try m.run(job, observer: SilentObserver(), lastJob: true) { pngs.append(try $0.image.encodePNG()) }
+        XCTAssertEqual(Winograd.cacheBudget - budget, bytes)
+        XCTAssertFalse(m.sd.releasesTextEncoderAfterUse)
+        try m.run(job, observer: SilentObserver()) { pngs.append(try $0.image.encodePNG()) }
+        XCTAssertEqual(Winograd.cacheBudget - budget, bytes, "granted once")
+        XCTAssertEqual(pngs[0], pngs[1])
+        // A job of two images encodes its prompts twice: nothing is given back.
+        let twice = ImageJob(task: .txt2img(width: 64, height: 64), settings: r, count: 2)
+        try m.run(twice, observer: SilentObserver(), lastJob: true) { _ in }
+        XCTAssertEqual(Winograd.cacheBudget - budget, bytes)
+    }
+}

@@ -22,6 +22,8 @@ public final class ModelSource {
 
     /// --embeddings files; `embeddings` adds those bundled in the LoRAs.
     private var embeddingFiles: [TextualInversion] = []
+    /// The text encoder's weights, for releaseTextEncoderPages.
+    private var textEncoderStore: WeightStore?
 
     /// Textual-inversion embeddings: their tokens join the tokenizer, their vectors the text encoder.
     /// The --embeddings files, then the LoRAs' bundled ones whose name is still free: A1111 skips a
@@ -201,8 +203,13 @@ public final class ModelSource {
         var model = try CLIPTextModel(config: c, weights: store)
         for e in embeddings { model.appendTokenEmbeddings(e.vectors) }
         try store.checkAllUsed()
+        textEncoderStore = store
         return model
     }
+
+    /// Give back the mapped pages of the text encoder loaded last (WeightStore.releaseResidentPages):
+    /// the bytes released.
+    public func releaseTextEncoderPages() -> Int { textEncoderStore?.releaseResidentPages() ?? 0 }
 
     public func loadVAE(_ c: VAEConfig, precision: Precision = .fp32) throws -> AutoencoderKL {
         let store = try weights("vae", precision: precision, folderTable: KeyTables.folderVAE) { _ in
