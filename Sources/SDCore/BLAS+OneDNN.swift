@@ -3,8 +3,8 @@
 // shapes (figures in docs/benchmarks.md, "Why the kernel rules are what they are"). Elsewhere (AMD,
 // AVX2 CPUs) OpenBLAS stays, except for narrow tiles (≤ 64 rows or columns against a large
 // weight: the 8² convs at batch 1, the 16² Winograd tile GEMMs), where OpenBLAS's packing of the
-// whole weight per call costs as much as the product and oneDNN runs 1.2–1.5× faster (Zen 3,
-// docs/benchmarks.md). A fixed rule from cpuid and the shape, and tiles fixed by the shape as for
+// whole weight per call costs as much as the product and oneDNN's is measured faster
+// (docs/notes/winograd.md). A fixed rule from cpuid and the shape, and tiles fixed by the shape as for
 // OpenBLAS, so the image does not depend on the run.
 // The rule is applied by KernelPlan.from; SDEDIT_FP32_GEMM=openblas|onednn overrides it (benchmarks, tests).
 import CKernels

@@ -75,8 +75,8 @@ public enum Winograd {
     /// whose batch-folded GEMM is as fast there. Fewer channels on either side (TAESD's 3→64 and
     /// 64→3, the VAE's 3→128 and 128→3 at the image's size) from a 128² map, where the own tile GEMM
     /// (WinogradPlan.ownGemm) takes them and im2col's GEMM with K = 27 or M = 3 runs far below the
-    /// FMA rate. A layer whose
-    /// filter is neither kept nor cheap to transform per call falls back to im2col (Winograd.filter).
+    /// FMA rate. A layer whose filter is neither kept nor cheap to transform per call falls back to
+    /// im2col (Winograd.filter).
     public static func chosen(x: [Int], weight w: [Int], stride: Int, padding: Padding2D, groups: Int) -> Bool {
         guard mode != .off, applies(weight: w, stride: stride, padding: padding, groups: groups) else { return false }
         if mode == .on { return true }
@@ -126,7 +126,8 @@ public enum Winograd {
         case .off: return "off (SDEDIT_WINOGRAD=0): 3×3 convs on im2col + GEMM"
         case .on: return "F(4×4,3×3) at every 3×3 stride-1 padding-1 fp32 conv (SDEDIT_WINOGRAD=1)"
         case .auto: return "F(4×4,3×3) for fp32 3×3 stride-1 convs of ≥ 64 channels at ≥ 16², F(2×2,3×3) where too few 4×4 tiles "
-            + "(SDEDIT_WINOGRAD=0: im2col); filters of reused layers kept up to \(cacheBudget >> 20) MiB"
+            + "(SDEDIT_WINOGRAD=0: im2col), few channels (TAESD) also from 128² on sdedit's own tile GEMM; "
+            + "filters of reused layers kept up to \(cacheBudget >> 20) MiB"
         }
     }
 
@@ -144,8 +145,8 @@ public enum Winograd {
     /// ≥ perCallTiles 4×4 tiles transforms its F(4×4) filter per call (cheap there) and keeps nothing;
     /// below that, from its second call a layer keeps a filter while the budget allows: F(2×2)'s
     /// where the call has ≥ perCallTiles 2×2 tiles (the 16² maps), as it saves more time per byte
-    /// kept than F(4×4)'s (a 1280→1280 conv at 16² with CFG: per call 0.09 s, kept F(2×2) 0.06 s
-    /// for 105 MB, kept F(4×4) 0.05 s for 236 MB), else F(4×4)'s; past the budget a call with
+    /// kept than F(4×4)'s, 16/36 of the size for most of the gain (docs/notes/winograd.md), else
+    /// F(4×4)'s; past the budget a call with
     /// ≥ perCallTiles 2×2 tiles transforms an F(2×2) filter per call (2.25× fewer multiplies than
     /// im2col, 16/36 of F(4×4)'s filter to write and stream); else the call stays on im2col.
     static func filter(for weight: LayerWeight, x: [Int]) -> WinogradFilter? {
