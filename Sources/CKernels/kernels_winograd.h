@@ -122,11 +122,11 @@ typedef struct {
 // d[a²] (lane l: tile t + l of the tw-wide grid, row-major) = the a×a input patches, a = m + 2, of
 // `lanes` tiles from t (the other lanes repeat tile t). VW whole tiles of one tile row load from the
 // padded rows with shuffles (the patch of tile tx starts at column m·tx of each row, element j of
-// lane l at m·l + j); others gather element by element.
+// lane l at m·l + j); others, or all where the row buffer could not be allocated, element by element.
 INL void FN(wg_patches)(const float *plane, long h, long w, int m, long tw, long t, int lanes, FN(wg_rows_t) *rows, vf *d) {
     const int a = m + 2;
     const long ty = t / tw, tx = t % tw;
-    if (lanes == VW && tx + VW <= tw) {
+    if (rows->p && lanes == VW && tx + VW <= tw) {
         if (rows->ty != ty) {
             for (int i = 0; i < a; i++) {
                 float *r = rows->p + i * rows->ldr;
@@ -353,9 +353,9 @@ void FN(sd_winograd2_output)(const float *m, long ms, long ldm, long oc, long h,
 // ---- The tile GEMMs where channels are few ----
 // Per point ξ: M [O × n] = U [O × C] · V [C × n], every operand read as the transforms lay it out.
 // At a few dozen channels (TAESD's 64) a BLAS call's packing of both operands and zeroing of M cost
-// as much as the product; here U's rows are broadcast and V's rows loaded as they lie, and a block's
-// U, V and M stay in L1/L2. Each output element is one sum over C in order, so the result does not
-// depend on the block or thread that computes it.
+// as much as the product; here U's rows are broadcast and V's rows loaded as they lie (U [ξ] of 64
+// channels is 16 KiB: it stays in L1 across a block's column tiles). Each output element is one sum
+// over C in order, so the result does not depend on the block or thread that computes it.
 GEMM_TILE(FN(wg_mm_tile), MR_S, NV_S, 0)
 GEMM_TILE(FN(wg_mm_row), 1, NV_S, 0)
 GEMM_TILE(FN(wg_mm_tile1), MR_S, 1, 0)
