@@ -137,8 +137,12 @@ void FN(sd_softmax_rows)(float *x, long rows, long n) {
 }
 
 // ---- attention ----
-#define BQ SD_ATTN_BQ
+// Query rows per block: a whole number of MR_S-row tiles, so no row of a full block takes the
+// one-row path (SD_ATTN_BQ sizes the scratch and is the upper bound).
+#define BQ (SD_ATTN_BQ / MR_S * MR_S)
 #define BK SD_ATTN_BK
+#define WS (NV_S * VW)   // keys per Q·Kᵀ register tile
+#define WO (NV_O * VW)   // output columns per P·V register tile
 
 // One register tile of a small GEMM, for both products of the attention:
 // C[MR, NV·VW] (+)= alpha · Σ_k A(i, k) · B[k, NV·VW], with A(i, k) = a[i·sai + k·sak].
@@ -161,66 +165,86 @@ void FN(sd_softmax_rows)(float *x, long rows, long n) {
         for (int i = 0; i < MR; i++)                                                                   \
             for (int j = 0; j < NV; j++) FN(st)(c + i * ldc + j * VW, acc[i][j] * alpha);              \
     }
-// S = alpha · Q·Kᵀ: q packed [dq][MR]; kt packed [dq][BK]; s row stride BK.
+// S = alpha · Q·Kᵀ: q packed [dq][MR]; kt one key tile, packed [dq][WS]; s row stride BK.
 GEMM_TILE(FN(qk_tile_), MR_S, NV_S, 0)
 GEMM_TILE(FN(qk_row_), 1, NV_S, 0)
-INL void FN(qk_tile)(const float *q, const float *kt, int dq, float *s, float alpha) { FN(qk_tile_)(q, 1, MR_S, kt, BK, dq, s, BK, alpha); }
-INL void FN(qk_row)(const float *q, const float *kt, int dq, float *s, float alpha) { FN(qk_row_)(q, 1, 1, kt, BK, dq, s, BK, alpha); }
-// O += P·V: p row stride BK; v rows stride vs; o row stride ldo.
+INL void FN(qk_tile)(const float *q, const float *kt, int dq, float *s, float alpha) { FN(qk_tile_)(q, 1, MR_S, kt, WS, dq, s, BK, alpha); }
+INL void FN(qk_row)(const float *q, const float *kt, int dq, float *s, float alpha) { FN(qk_row_)(q, 1, 1, kt, WS, dq, s, BK, alpha); }
+// O += P·V: p row stride BK; v one column tile, packed [keys][WO]; o row stride ldo.
 GEMM_TILE(FN(pv_tile_), MR_O, NV_O, 1)
 GEMM_TILE(FN(pv_row_), 1, NV_O, 1)
 GEMM_TILE(FN(pv_vec_), 1, 1, 1)
-INL void FN(pv_tile)(const float *p, int kn, const float *v, long vs, float *o, long ldo) { FN(pv_tile_)(p, BK, 1, v, vs, kn, o, ldo, 1.0f); }
-INL void FN(pv_row)(const float *p, int kn, const float *v, long vs, float *o, long ldo) { FN(pv_row_)(p, BK, 1, v, vs, kn, o, ldo, 1.0f); }
+INL void FN(pv_tile)(const float *p, int kn, const float *v, float *o, long ldo) { FN(pv_tile_)(p, BK, 1, v, WO, kn, o, ldo, 1.0f); }
+INL void FN(pv_row)(const float *p, int kn, const float *v, float *o, long ldo) { FN(pv_row_)(p, BK, 1, v, WO, kn, o, ldo, 1.0f); }
 INL void FN(pv_vec)(const float *p, int kn, const float *v, long vs, float *o, long ldo) { FN(pv_vec_)(p, BK, 1, v, vs, kn, o, ldo, 1.0f); }
 
-// The same product for the columns left over after whole NV·VW tiles, one row at a time.
+// The same product for the columns left over after whole WO tiles: MR_O rows × one vector where a
+// vector's worth is left, then one row at a time. v: the leftover columns of the block's keys, [keys][vs].
+GEMM_TILE(FN(pv_col_), MR_O, 1, 1)
 INL void FN(pv_rows_tail)(int rn, int c0, int dv, const float *p, int kn, const float *v, long vs, float *o) {
-    for (int r = 0; r < rn; r++) {
-        int c = c0;
-        for (; c + VW <= dv; c += VW) FN(pv_vec)(p + r * BK, kn, v + c, vs, o + (long)r * dv + c, dv);
-        for (; c < dv; c++) {
-            float acc = o[(long)r * dv + c];
-            for (int kk = 0; kk < kn; kk++) acc += p[r * BK + kk] * v[(long)kk * vs + c];
-            o[(long)r * dv + c] = acc;
-        }
+    const int rto = rn / MR_O * MR_O;
+    int c = 0;
+    for (; c0 + c + VW <= dv; c += VW) {
+        int r = 0;
+        for (; r < rto; r += MR_O) FN(pv_col_)(p + r * BK, BK, 1, v + c, vs, kn, o + (long)r * dv + c0 + c, dv, 1.0f);
+        for (; r < rn; r++) FN(pv_vec)(p + r * BK, kn, v + c, vs, o + (long)r * dv + c0 + c, dv);
     }
+    for (int r = 0; r < rn; r++)
+        for (int cc = c; c0 + cc < dv; cc++) {
+            float acc = o[(long)r * dv + c0 + cc];
+            for (int kk = 0; kk < kn; kk++) acc += p[r * BK + kk] * v[(long)kk * vs + cc];
+            o[(long)r * dv + c0 + cc] = acc;
+        }
 }
 
 // One head, query rows [q0, q1).
 // q: [Tq, dq] stride qs; k: [Tk, dq] stride ks; v: [Tk, dv] stride vs; out: [Tq, dv] stride os
 // round_p: round the softmax numerators to bf16 before P·V (the portable --precision bf16 path,
 // called on bf16-rounded q, k, v: the inputs of both products are then those of attention_bf16.c).
+// K and V are packed once per head into register-tile panels, so each tile's operand is one
+// contiguous run that stays in L1 while every query tile of the block passes over it.
 void FN(sd_attention_head)(const float *q, const float *k, const float *v, float *out, int tq, int tk,
                            int dq, int dv, long qs, long ks, long vs, long os, float alpha, int causal,
                            int round_p, int q0, int q1, float *scratch) {
     (void)tq;
     const int nkb = (tk + BK - 1) / BK;
-    float *kt = scratch;                      // [nkb][dq][BK], zero past tk
+    const int ct = dv / WO * WO;              // columns in whole P·V tiles
+    float *kt = scratch;                      // [nkb][BK/WS][dq][WS], zero past tk
     float *S = kt + (long)nkb * dq * BK;      // [BQ][BK]
     float *O = S + BQ * BK;                   // [BQ][dv]
     float *M = O + (long)BQ * dv, *L = M + BQ;
     float *QP = L + BQ;                       // [BQ·dq]: tiles of MR_S rows as [dq][MR_S], then rows as [dq]
-    float *VP = QP + (long)BQ * dq;           // [Tk][dv]: V packed contiguous, so a key block is one run
+    float *VP = QP + (long)BQ * dq;           // [dv/WO][Tk][WO], then the leftover columns as [Tk][dv − ct]
+    float *VT = VP + (long)ct * tk;
     const int kneed = causal ? (tk < q1 ? tk : q1) : tk;
     for (int kb = 0; kb * BK < kneed; kb++) {
         float *blk = kt + (long)kb * dq * BK;
         int kn = tk - kb * BK < BK ? tk - kb * BK : BK;
-        for (int c = 0; c < kn; c++) {
-            const float *src = k + (long)(kb * BK + c) * ks;
-            for (int d = 0; d < dq; d++) blk[(long)d * BK + c] = src[d];
+        for (int c = 0; c < BK; c++) {
+            float *dst = blk + (long)(c / WS) * dq * WS + c % WS;
+            if (c < kn) {
+                const float *src = k + (long)(kb * BK + c) * ks;
+                for (int d = 0; d < dq; d++) dst[(long)d * WS] = src[d];
+            } else {
+                for (int d = 0; d < dq; d++) dst[(long)d * WS] = 0;
+            }
         }
-        for (int d = 0; d < dq; d++) for (int c = kn; c < BK; c++) blk[(long)d * BK + c] = 0;
     }
-    for (int c = 0; c < kneed; c++) memcpy(VP + (long)c * dv, v + (long)c * vs, sizeof(float) * (size_t)dv);
+    for (int c = 0; c < kneed; c++) {
+        const float *src = v + (long)c * vs;
+        for (int j = 0; j < ct; j += WO) memcpy(VP + (long)j * tk + (long)c * WO, src + j, sizeof(float) * WO);
+        if (ct < dv) memcpy(VT + (long)c * (dv - ct), src + ct, sizeof(float) * (size_t)(dv - ct));
+    }
     for (int r0 = q0; r0 < q1; r0 += BQ) {
         const int rn = q1 - r0 < BQ ? q1 - r0 : BQ;
+        const int rt = rn / MR_S * MR_S;      // rows in whole Q·Kᵀ tiles
+        const int rto = rn / MR_O * MR_O;     // rows in whole P·V tiles
         memset(O, 0, sizeof(float) * (size_t)rn * (size_t)dv);
         for (int r = 0; r < rn; r++) { M[r] = -INFINITY; L[r] = 0; }
         // Pack the query block so each tile's broadcasts read consecutive floats.
         {
             int r = 0;
-            for (; r + MR_S <= rn; r += MR_S)
+            for (; r < rt; r += MR_S)
                 for (int d = 0; d < dq; d++)
                     for (int i = 0; i < MR_S; i++) QP[(long)r * dq + d * MR_S + i] = q[(long)(r0 + r + i) * qs + d];
             for (; r < rn; r++)
@@ -230,15 +254,15 @@ void FN(sd_attention_head)(const float *q, const float *k, const float *v, float
         for (int kb = 0; kb * BK < kend; kb++) {
             const int c0 = kb * BK, kn = tk - c0 < BK ? tk - c0 : BK;
             const float *blk = kt + (long)kb * dq * BK;
-            int r = 0;
-            for (; r + MR_S <= rn; r += MR_S)
-                for (int c = 0; c < BK; c += NV_S * VW)
-                    FN(qk_tile)(QP + (long)r * dq, blk + c, dq, S + r * BK + c, alpha);
-            for (; r < rn; r++)
-                for (int c = 0; c < BK; c += NV_S * VW)
-                    FN(qk_row)(QP + (long)r * dq, blk + c, dq, S + r * BK + c, alpha);
+            const int kt_end = (kn + WS - 1) / WS * WS;   // key tiles past tk are masked below
+            for (int c = 0; c < kt_end; c += WS) {
+                const float *kp = blk + (long)c * dq;
+                int r = 0;
+                for (; r < rt; r += MR_S) FN(qk_tile)(QP + (long)r * dq, kp, dq, S + r * BK + c, alpha);
+                for (; r < rn; r++) FN(qk_row)(QP + (long)r * dq, kp, dq, S + r * BK + c, alpha);
+            }
             // Mask, then the online-softmax update of each row.
-            for (r = 0; r < rn; r++) {
+            for (int r = 0; r < rn; r++) {
                 float *srow = S + r * BK;
                 int valid = kn;
                 if (causal && r0 + r - c0 + 1 < valid) valid = r0 + r - c0 + 1;
@@ -250,8 +274,10 @@ void FN(sd_attention_head)(const float *q, const float *k, const float *v, float
                 float mnew = bmax > M[r] ? bmax : M[r];
                 if (mnew == -INFINITY) { memset(srow, 0, sizeof(float) * BK); continue; }
                 vf acc = FN(splat)(0);
+                const int cv = valid / VW * VW;   // whole vectors of unmasked scores need no mask
                 for (int c = 0; c < BK; c += VW) {
-                    vf e = FN(vexp_masked)(FN(ld)(srow + c), mnew);
+                    vf x = FN(ld)(srow + c);
+                    vf e = c < cv ? FN(vexp)(x - mnew) : FN(vexp_masked)(x, mnew);
                     acc += e;
                     if (round_p) e = (vf)((((vi)e + 0x7FFF + (((vi)e >> 16) & 1)) & (int)0xFFFF0000));   // RNE, e in [0, 1]
                     FN(st)(srow + c, e);
@@ -264,15 +290,13 @@ void FN(sd_attention_head)(const float *q, const float *k, const float *v, float
                 }
                 M[r] = mnew;
             }
-            const float *vb = VP + (long)c0 * dv;
-            const int ct = dv / (NV_O * VW) * (NV_O * VW);
-            for (r = 0; r + MR_O <= rn; r += MR_O)
-                for (int c = 0; c < ct; c += NV_O * VW)
-                    FN(pv_tile)(S + r * BK, kn, vb + c, dv, O + (long)r * dv + c, dv);
-            for (; r < rn; r++)
-                for (int c = 0; c < ct; c += NV_O * VW)
-                    FN(pv_row)(S + r * BK, kn, vb + c, dv, O + (long)r * dv + c, dv);
-            if (ct < dv) FN(pv_rows_tail)(rn, ct, dv, S, kn, vb, dv, O);
+            for (int c = 0; c < ct; c += WO) {
+                const float *vb = VP + (long)c * tk + (long)c0 * WO;
+                int r = 0;
+                for (; r < rto; r += MR_O) FN(pv_tile)(S + r * BK, kn, vb, O + (long)r * dv + c, dv);
+                for (; r < rn; r++) FN(pv_row)(S + r * BK, kn, vb, O + (long)r * dv + c, dv);
+            }
+            if (ct < dv) FN(pv_rows_tail)(rn, ct, dv, S, kn, VT + (long)c0 * (dv - ct), dv - ct, O);
         }
         for (int r = 0; r < rn; r++) {
             float inv = L[r] > 0 ? 1 / L[r] : 0;
@@ -283,5 +307,9 @@ void FN(sd_attention_head)(const float *q, const float *k, const float *v, float
     }
 }
 
+#undef WS
+#undef WO
+#undef BQ
+#undef BK
 #undef vf
 #undef vi

@@ -1,6 +1,6 @@
 // Attention op family: scaled-dot-product attention on [B, T, H·D] tensors (the layout the
 // projections produce), heads addressed through row strides so nothing is permuted.
-// The kernel is CKernels' fused (flash-style) attention: scores exist only as one 64×128 block per
+// The kernel is CKernels' fused (flash-style) attention: scores exist only as one ≤ 64×128 block per
 // thread, never as a [Tq, Tk] matrix (SD2 at 512²: 64 MiB per head; the x4 VAE mid-block at 128²:
 // 1 GiB). Work is split over heads, and over query ranges when there are fewer heads than threads;
 // never over keys, so each output is the same whatever the thread count.
