@@ -78,7 +78,7 @@ func coreCases(precision: Precision) -> [BenchCase] {
     let q = g.randn([2, 4096, 320]), k = g.randn([2, 4096, 320]), v = g.randn([2, 4096, 320])
     let x3 = g.randn([2, 1280, 16, 16]), w3_32 = g.randn([1280, 1280, 3, 3]), b3 = g.randn([1280])
     let w3 = LayerWeight(w3_32, precision: precision)
-    let x1 = x2.narrowed(dim: 0, start: 0, length: 1)
+    let x1 = x2.narrowed(dim: 0, start: 0, length: 1), x3b1 = x3.narrowed(dim: 0, start: 0, length: 1)
     let (w, w2, lw) = (LayerWeight(w32, precision: precision), LayerWeight(w2_32, precision: precision),
                        LayerWeight(lw32, precision: precision))
     let suffix = precision == .fp32 ? "" : "_bf16"
@@ -88,6 +88,10 @@ func coreCases(precision: Precision) -> [BenchCase] {
         },
         BenchCase(name: "conv3x3_1280_16x16_b2", gflop: 2 * 2 * 1280 * 256 * 11520 / 1e9) {
             _ = x3.conv2d(weight: w3, bias: b3, padding: .symmetric(1))
+        },
+        // Batch 1 at 16²: the few-step models' shape, where each layer runs once per job.
+        BenchCase(name: "conv3x3_1280_16x16_b1", gflop: 2 * 1280 * 256 * 11520 / 1e9) {
+            _ = x3b1.conv2d(weight: w3, bias: b3, padding: .symmetric(1))
         },
         BenchCase(name: "conv3x3_1280_8x8_b2", gflop: 2 * 2 * 1280 * 64 * 11520 / 1e9) {
             _ = x2.conv2d(weight: w2, bias: b2, padding: .symmetric(1))
