@@ -56,7 +56,7 @@ public struct Depth2ImgPipeline {
         let firstT = timesteps[0]
 
         // 7. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
-        let imageLatents = model.encodeImage(image, g)
+        let imageLatents = try model.encodeImage(image, g)
         let latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: firstT)
 
         // 9. Denoising loop: [latents | depth] → UNet → guidance → step.
@@ -87,7 +87,7 @@ public struct Depth2ImgPipeline {
         // 2. Depth conditioning; 3.–9. the latents; 10. decode, crop the padding off.
         let depth = try depthConditioning(image: padded, depthMap: given ?? estimate(padded: padded))
         let z = try latents(image: padded.toTensor(), depth: depth, r, progress: progress)
-        let decoded = Image(tensor: model.decodeLatents(z))
+        let decoded = Image(tensor: try model.decodeLatents(z))
         return decoded.cropped(width: original.width, height: original.height)
     }
 }

@@ -34,7 +34,7 @@ public struct Img2ImgPipeline {
         let timesteps = try scheduler.timesteps(steps: r.steps, strength: r.strength)
         let deepCache = try DeepCacheRun(interval: r.deepCache, scheduler: scheduler)
         // 6. Initial latents: the image's posterior sample (RNG ①), noised to the first timestep (RNG ②).
-        let imageLatents = model.encodeImage(image, g)
+        let imageLatents = try model.encodeImage(image, g)
         let latents = scheduler.addNoise(imageLatents, noise: g.randn(imageLatents.shape), timestep: timesteps[0])
         // 8. Denoising loop: latents → UNet → guidance → step.
         return try model.denoise(latents, timesteps: timesteps, scheduler: scheduler, context: context,
@@ -46,7 +46,7 @@ public struct Img2ImgPipeline {
     public func callAsFunction(image original: Image, _ r: Img2ImgRequest, progress: Progress? = nil) throws -> Image {
         let padded = Compositing.padToMultiple(original.rgb8(), model.vaeConfig.scaleFactor)
         let z = try latents(image: padded.toTensor(), r, progress: progress)
-        let decoded = Image(tensor: model.decodeLatents(z))
+        let decoded = Image(tensor: try model.decodeLatents(z))
         return decoded.cropped(width: original.width, height: original.height)
     }
 }

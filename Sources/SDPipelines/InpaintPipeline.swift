@@ -28,7 +28,7 @@ public struct InpaintPipeline {
     public func callAsFunction(image: Tensor, mask: Tensor, _ r: InpaintRequest, content: MaskedContent = .original,
                                progress: Progress? = nil) throws -> Tensor {
         // 11. Decode.
-        model.decodeLatents(try latents(image: image, mask: mask, r, content: content, progress: progress))
+        try model.decodeLatents(try latents(image: image, mask: mask, r, content: content, progress: progress))
     }
 
     /// Steps 1–10: the final latents (diffusers output_type="latent").
@@ -60,7 +60,7 @@ public struct InpaintPipeline {
         //    The masked content shapes the start below strength 1: `fill` encodes the filled image (also
         //    for a base UNet's blend, as A1111's init_latent), the latent modes edit the start only.
         let encoded = content == .fill ? Image(tensor: image).filledLikeA1111(mask: mask).toTensor() : image
-        let imageLatents = !strengthIsMax || baseModel ? model.encodeImage(encoded, g) : nil
+        let imageLatents = !strengthIsMax || baseModel ? try model.encodeImage(encoded, g) : nil
         let noise = g.randn(latentShape)
         var latents = noise * scheduler.initNoiseSigma
         if !strengthIsMax, let z = imageLatents {
@@ -77,7 +77,7 @@ public struct InpaintPipeline {
         if baseModel {
             if model.tinyEncoder == nil { _ = g.randn(latentShape) }
         } else {
-            maskedLatents = model.encodeImage(image * keep, g)
+            maskedLatents = try model.encodeImage(image * keep, g)
         }
         let maskIn = cfg ? maskLatent.repeatedBatch(2) : maskLatent
         if cfg { maskedLatents = maskedLatents?.repeatedBatch(2) }

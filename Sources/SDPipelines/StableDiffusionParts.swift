@@ -45,14 +45,7 @@ public final class StableDiffusionModel {
         unet = try source.loadUNet(u, precision: precision)
     }
 
-    /// The full VAE (AutoencoderKL). Loaded at init unless `fullVAE: false`; then only after
-    /// `requireVAE()`, which every path that runs it without a TAESD half in its place calls first.
-    public var vae: AutoencoderKL {
-        guard let v = loadedVAE else { preconditionFailure("\(name): the VAE was not loaded (requireVAE() first)") }
-        return v
-    }
-
-    /// The full VAE, loaded now if it was left out at init.
+    /// The full VAE (AutoencoderKL), loaded now if it was left out at init (`fullVAE: false`).
     @discardableResult
     public func requireVAE() throws -> AutoencoderKL {
         if let v = loadedVAE { return v }
@@ -84,15 +77,15 @@ public final class StableDiffusionModel {
 
     /// Scaled latents of images [B, 3, H, W] in [−1, 1] (diffusers retrieve_latents · scaling_factor):
     /// the VAE's posterior sample draws from `g`; a TAESD's latents draw nothing.
-    public func encodeImage(_ image: Tensor, _ g: TorchGenerator) -> Tensor {
+    public func encodeImage(_ image: Tensor, _ g: TorchGenerator) throws -> Tensor {
         if let e = tinyEncoder { return e(image) * tinyEncoderScaling }
-        return vae.encode(image).sample(g) * vaeConfig.scalingFactor
+        return try requireVAE().encode(image).sample(g) * vaeConfig.scalingFactor
     }
 
     /// Images [B, 3, H, W] in [−1, 1] from scaled latents (vae.decode(latents / scaling_factor)).
-    public func decodeLatents(_ latents: Tensor) -> Tensor {
+    public func decodeLatents(_ latents: Tensor) throws -> Tensor {
         if let d = tinyDecoder { return d(latents / tinyDecoderScaling) }
-        return vae.decode(latents / vaeConfig.scalingFactor)
+        return try requireVAE().decode(latents / vaeConfig.scalingFactor)
     }
 
     /// The model's name for messages and metadata.

@@ -63,6 +63,6 @@ public struct Txt2ImgPipeline {
     /// The decoded image (diffusers output_type="pil").
     public func callAsFunction(width: Int, height: Int, _ r: GenerationRequest, progress: Progress? = nil) throws -> Image {
         let z = try latents(width: width, height: height, r, progress: progress)
-        return Image(tensor: model.decodeLatents(z))
+        return Image(tensor: try model.decodeLatents(z))
     }
 }

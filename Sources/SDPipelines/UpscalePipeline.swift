@@ -30,6 +30,7 @@ public struct UpscaleRequest {
 public struct UpscalePipeline {
     public let model: StableDiffusionModel
     let lowRes: NoiseSchedule
+    let vae: AutoencoderKL
     public let maxNoiseLevel: Int
     /// The pipeline's constructor forces this whatever vae/config.json says.
     public let scalingFactor: Float = 0.08333
@@ -41,7 +42,7 @@ public struct UpscalePipeline {
                                        + "\(unet.numClassEmbeds == nil ? "and has no class embedding" : ""); upscaling needs 7 and a noise-level class embedding")
         }
         self.model = model
-        try model.requireVAE()
+        vae = try model.requireVAE()
         lowRes = try NoiseSchedule(model.source.config("low_res_scheduler", file: "scheduler_config.json"), defaultSpacing: .leading)
         let index = try model.source.modelIndex()
         maxNoiseLevel = try index?.int("max_noise_level", default: 350, range: 0...10_000) ?? 350
@@ -67,8 +68,8 @@ public struct UpscalePipeline {
         // 8. Decode, tiled when the latent is larger than a tile.
         let z = try latents(image: image, r, progress: progress) / scalingFactor
         let f = model.vaeConfig.scaleFactor
-        guard let tile = r.tile else { return model.vae.decode(z) }
-        return Tiling.blend(z, size: max(8, tile / 2), overlap: max(2, r.tileOverlap / 4), scale: f) { model.vae.decode($0) }
+        guard let tile = r.tile else { return vae.decode(z) }
+        return Tiling.blend(z, size: max(8, tile / 2), overlap: max(2, r.tileOverlap / 4), scale: f) { vae.decode($0) }
     }
 
     /// Steps 1–7: the final latents (diffusers output_type="latent").

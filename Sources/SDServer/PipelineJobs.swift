@@ -99,8 +99,7 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
             spec.tinyDecoder = options.tinyDecoder
         }
         let m = try store.model(spec, observer: observer)
-        let entry = { (e: TextualInversion) in EmbeddingEntry(name: e.name, width: e.vectors.shape.last, vectors: e.vectors.shape.first) }
-        let listed = (m.source.embeddings.map(entry), m.source.skippedBundled.map(entry))
+        let listed = (m.source.embeddings.map(EmbeddingEntry.init), m.source.skippedBundled.map(EmbeddingEntry.init))
         lock.withLock { database = listed }
         return m
     }
@@ -160,7 +159,7 @@ public final class PipelineJobs: ServerJobs, @unchecked Sendable {
     public func embeddings() -> (loaded: [EmbeddingEntry], skipped: [EmbeddingEntry]) {
         if let d = lock.withLock({ database }) { return d }
         guard let dir = options.embeddings, let list = try? TextualInversion.folder(dir) else { return ([], []) }
-        return (list.map { EmbeddingEntry(name: $0.name, width: $0.vectors.shape.last, vectors: $0.vectors.shape.first) }, [])
+        return (list.map(EmbeddingEntry.init), [])
     }
 
     public func upscalers() -> [String] { ["None"] + scanModelsDir(upscalers: true).map(\.title) }
@@ -207,4 +206,9 @@ final class ControlObserver: JobObserver {
     func begin(_ label: String) { control.beginImage(images); images += 1 }
     func update(_ done: Int, _ total: Int) { control.step(done, of: total) }
     func latents(_ z: Tensor) { control.latest(z) }
+}
+
+extension EmbeddingEntry {
+    /// An embedding as A1111's /sdapi/v1/embeddings lists it: shape is the width, vectors the count.
+    init(_ e: TextualInversion) { self.init(name: e.name, width: e.vectors.shape.last, vectors: e.vectors.shape.first) }
 }

@@ -144,12 +144,13 @@ struct BenchInpaint: ParsableCommand {
         }
         let img = g.rand([1, 3, 512, 512]) * 2 - 1
         OpProfile.reset()
-        r.enc = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.encode(img).sample(g) }
+        let vae = try sd.requireVAE()
+        r.enc = Stopwatch.median(warmup: 1, repeats: repeats) { _ = vae.encode(img).sample(g) }
         FileHandleStderr.write(String(format: "  %@ vae encode: %.2f s\n", precision.rawValue, r.enc))
         printProfile()
         let z = g.randn([1, 4, 64, 64])
         OpProfile.reset()
-        r.dec = Stopwatch.median(warmup: 1, repeats: repeats) { _ = sd.vae.decode(z) }
+        r.dec = Stopwatch.median(warmup: 1, repeats: repeats) { _ = vae.decode(z) }
         FileHandleStderr.write(String(format: "  %@ vae decode: %.2f s\n", precision.rawValue, r.dec))
         printProfile()
         return r

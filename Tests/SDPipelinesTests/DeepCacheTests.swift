@@ -82,17 +82,17 @@ final class DeepCacheTests: XCTestCase {
                 let image = try ImageIO.read(Fixtures.path("deepcache/\(c.name).image.png")).rgb8()
                 let mask = try MaskPreparation.binaryMask(ImageIO.read(Fixtures.path("deepcache/\(c.name).mask.png")))
                 latents = try InpaintPipeline(model: model).latents(image: image.toTensor(), mask: mask, r)
-                scaling = model.vae.config.scalingFactor
+                scaling = model.vaeConfig.scalingFactor
             case "img2img":
                 let image = try ImageIO.read(Fixtures.path("deepcache/\(c.name).png")).rgb8()
                 latents = try Img2ImgPipeline(model: model).latents(image: image.toTensor(), r)
-                scaling = model.vae.config.scalingFactor
+                scaling = model.vaeConfig.scalingFactor
             case "depth":
                 let pipe = try Depth2ImgPipeline(model: model, estimator: DepthEstimator(folder: folder))
                 let image = try ImageIO.read(Fixtures.path("deepcache/\(c.name).png")).rgb8()
                 let depth = try pipe.depthConditioning(image: image, depthMap: nil)
                 latents = try pipe.latents(image: image.toTensor(), depth: depth, r)
-                scaling = model.vae.config.scalingFactor
+                scaling = model.vaeConfig.scalingFactor
             default:
                 let pipe = try UpscalePipeline(model: model)
                 let image = try ImageIO.read(Fixtures.path("deepcache/\(c.name).png")).rgb8()
@@ -110,7 +110,7 @@ final class DeepCacheTests: XCTestCase {
             }
             let wantLatents = try golden.tensor("\(c.name).latents")
             assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
-            let out = Image(tensor: model.vae.decode(latents / scaling))
+            let out = Image(tensor: try model.requireVAE().decode(latents / scaling))
             let want = try golden.tensor("\(c.name).image")
             let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }

@@ -109,7 +109,7 @@ final class FewStepTests: XCTestCase {
             let latents = try pipe.latents(image: image.toTensor(), mask: mask, r)
             let wantLatents = try golden.tensor("\(c.name).latents")
             assertClose(latents, wantLatents, Tolerances.pipelineLatents, "\(c.name) latents")
-            try compareImage(Image(tensor: model.decodeLatents(latents)), c.name, latents, wantLatents)
+            try compareImage(Image(tensor: try model.decodeLatents(latents)), c.name, latents, wantLatents)
         }
     }
 

@@ -23,7 +23,7 @@ final class LoRAInpaintSD1Tests: XCTestCase {
         var r = InpaintRequest(prompt: "a red brick wall", strength: 1.0)
         (r.steps, r.guidance, r.seed, r.scheduler) = (6, 7.5, 7, .ddim)
         let latents = try pipe.latents(image: image.toTensor(), mask: mask, r)
-        return (latents, Image(tensor: model.vae.decode(latents / model.vae.config.scalingFactor)))
+        return (latents, Image(tensor: try model.decodeLatents(latents)))
     }
 
     /// Every module of the SD 1.x file merges into the inpainting model (conv_in, the one weight whose

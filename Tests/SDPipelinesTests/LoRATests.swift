@@ -72,7 +72,7 @@ final class LoRATests: XCTestCase {
                 var r = InpaintRequest(prompt: "a red brick wall", strength: 1.0)
                 (r.steps, r.guidance, r.seed, r.scheduler) = (6, 7.5, 7, .ddim)
                 latents = try pipe.latents(image: image.toTensor(), mask: mask, r)
-                out = Image(tensor: model.vae.decode(latents / model.vae.config.scalingFactor))
+                out = Image(tensor: try model.decodeLatents(latents))
             } else {
                 (latents, out) = try img2img(model, "a watercolor painting")
             }

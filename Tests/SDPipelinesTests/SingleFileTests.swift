@@ -45,9 +45,10 @@ final class SingleFileTests: XCTestCase {
         XCTAssertEqual(b.textEncoder(ids), ctx, "\(what) text encoder")
         let g = TorchGenerator(seed: 5)
         let image = g.randn([1, 3, 32, 32])
-        XCTAssertEqual(b.vae.encode(image).mean, a.vae.encode(image).mean, "\(what) VAE encode")
-        let z = g.randn([1, a.vae.config.latentChannels, 4, 4])
-        XCTAssertEqual(b.vae.decode(z), a.vae.decode(z), "\(what) VAE decode")
+        let (va, vb) = (try a.requireVAE(), try b.requireVAE())
+        XCTAssertEqual(vb.encode(image).mean, va.encode(image).mean, "\(what) VAE encode")
+        let z = g.randn([1, va.config.latentChannels, 4, 4])
+        XCTAssertEqual(vb.decode(z), va.decode(z), "\(what) VAE decode")
         let x = g.randn([1, a.unet.config.inChannels, 8, 8])
         let label = a.unet.config.numClassEmbeds == nil ? nil : 20
         XCTAssertEqual(b.unet(x, timestep: 500, context: ctx, classLabel: label), a.unet(x, timestep: 500, context: ctx, classLabel: label),

@@ -49,7 +49,7 @@ final class Txt2ImgPipelineTests: XCTestCase {
             let wantLatents = try golden.tensor("\(c.name).latents")
             let tol = pipe.inpaintingModel ? Tolerances.txt2imgInpaintingLatents : Tolerances.pipelineLatents
             assertClose(latents, wantLatents, tol, "\(c.name) latents")
-            let out = Image(tensor: pipe.model.vae.decode(latents / pipe.model.vae.config.scalingFactor))
+            let out = Image(tensor: try pipe.model.decodeLatents(latents))
             let want = try golden.tensor("\(c.name).image")
             let got = Tensor(shape: want.shape, storage: out.samples8.map(Float.init))
             let d = zip(got.storage, want.storage).map { abs($0 - $1) }

@@ -45,7 +45,7 @@ final class UpscalePipelineTests: XCTestCase {
             r.tile = nil
             let latents = try pipe.latents(image: image.toTensor(), r)
             assertClose(latents, try golden.tensor("\(name).latents"), Tolerances.pipelineLatents, "\(name) latents")
-            let out = Image(tensor: pipe.model.vae.decode(latents / pipe.scalingFactor))
+            let out = Image(tensor: try pipe.model.requireVAE().decode(latents / pipe.scalingFactor))
             XCTAssertEqual([out.width, out.height], [image.width * 4, image.height * 4])
             let want = try golden.tensor("\(name).image")
             assertClose(Tensor(shape: want.shape, storage: out.samples8.map(Float.init)), want, Tolerances.pipelineImage, "\(name) image")
