@@ -48,8 +48,13 @@ extension Tensor {
             let alpha = scale ?? 1 / Float(dq).squareRoot()
             let qs = heads * dq, vs = heads * dv
             let heads2 = b * heads
-            // Fewer heads than threads (the VAE's single head): split each head's queries as well.
-            let splits = heads2 >= Threads.count ? 1 : Swift.min(Threads.count, Swift.max(1, tq / 64))
+            // Jobs in a whole multiple of the threads where the queries allow: with fewer heads than
+            // threads (the VAE's single head) or a count the threads do not divide (SD 2.x's 5 heads
+            // without CFG: 3 against 2) each head's queries are split as well.
+            let t = Threads.count
+            var g = t, r = heads2 % t
+            while r != 0 { (g, r) = (r, g % r) }   // g = gcd(heads2, t)
+            let splits = Swift.min(heads2 >= t ? t / g : t, Swift.max(1, tq / 64))
             let per = (tq + splits - 1) / splits
             let scratchCount = native ? (sd_attention_bf16_scratch_bytes(Int32(tk), Int32(dq), Int32(dv)) + 3) / 4
                                    : sd_attention_scratch_floats(Int32(tk), Int32(dq), Int32(dv))

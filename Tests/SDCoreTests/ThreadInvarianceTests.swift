@@ -3,7 +3,7 @@
 // sequence of operations whatever the thread count. Checked for 1–3 threads on every path that
 // partitions differently: banded and batch-folded conv, Winograd conv (by tiles and by output
 // channels), 1×1 conv, linear, attention split by head and by query range (fewer heads than
-// threads), GroupNorm, softmax, on every ISA this CPU has;
+// threads, or a head count the threads do not divide), GroupNorm, softmax, on every ISA this CPU has;
 // and the bf16 GEMM paths (native oneDNN where the CPU has it, portable elsewhere).
 import SDCore
 import SDTestSupport
@@ -17,6 +17,7 @@ final class ThreadInvarianceTests: XCTestCase {
         let lx = g.randn([3, 130, 48]), lw = g.randn([40, 48]), lb = g.randn([40])
         let q = g.randn([2, 150, 4 * 16]), k = g.randn([2, 150, 4 * 16]), v = g.randn([2, 150, 4 * 16])
         let q1 = g.randn([1, 300, 40]), k1 = g.randn([1, 200, 40]), v1 = g.randn([1, 200, 24])
+        let q5 = g.randn([1, 150, 5 * 16]), k5 = g.randn([1, 90, 5 * 16]), v5 = g.randn([1, 90, 5 * 16])
         let tall = g.randn([1, 600, 48])   // 2 GEMM tiles along M
         let wide = g.randn([64, 24, 3, 3]), big = g.randn([1, 24, 61, 58])   // Winograd: 2 channel blocks; 2 tile blocks
         let w16 = LayerWeight(w, precision: .bf16), lw16 = LayerWeight(lw, precision: .bf16)
@@ -36,6 +37,7 @@ final class ThreadInvarianceTests: XCTestCase {
             "attention by head": Tensor.attention(q: q, k: k, v: v, heads: 4),
             "attention causal": Tensor.attention(q: q, k: k, v: v, heads: 4, causal: true),
             "attention by query range": Tensor.attention(q: q1, k: k1, v: v1, heads: 1),
+            "attention 5 heads by query range": Tensor.attention(q: q5, k: k5, v: v5, heads: 5),
             "groupNorm silu": x.groupNorm(groups: 4, weight: nil, bias: nil, eps: 1e-5, silu: true),
             "softmax": lx.softmax(),
         ]
