@@ -30,37 +30,60 @@
         o[3] = d12 + 8.0f * d34 + m5;                                                  \
     } while (0)
 
-// G for F(4, 3): the interpolation points 0, ±1, ±2, ±1/2 and ∞.
-static const double FN(wg_g)[6][3] = {
-    {1.0 / 4, 0, 0},
-    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {1.0 / 24, 1.0 / 12, 1.0 / 6},
-    {1.0 / 24, -1.0 / 12, 1.0 / 6},
-    {0, 0, 1},
-};
+// r = G·(x0, x1, x2) with G's common terms shared, for F(4, 3)'s G (the interpolation points 0, ±1,
+// ±2, ±1/2 and ∞) = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1] (r[0..5]) and for
+// F(2, 3)'s G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1] (r[0..3]). In doubles, where a sum of a few floats is exact.
+#define WG_G4(x0, x1, x2, r)                                                           \
+    do {                                                                               \
+        const double s_ = x0 + x2, p_ = x0 * (1.0 / 24) + x2 * (1.0 / 6), q_ = x1 * (1.0 / 12); \
+        r[0] = x0 * 0.25;                                                              \
+        r[1] = (s_ + x1) * (-1.0 / 6);                                                 \
+        r[2] = (s_ - x1) * (-1.0 / 6);                                                 \
+        r[3] = p_ + q_;                                                                \
+        r[4] = p_ - q_;                                                                \
+        r[5] = x2;                                                                     \
+    } while (0)
+#define WG_G2(x0, x1, x2, r)                                                           \
+    do {                                                                               \
+        const double s_ = x0 + x2;                                                     \
+        r[0] = x0;                                                                     \
+        r[1] = (s_ + x1) * 0.5;                                                        \
+        r[2] = (s_ - x1) * 0.5;                                                        \
+        r[3] = x2;                                                                     \
+    } while (0)
 
-// The filter G·g·Gᵀ (G: [a][3], a = 6 or 4) of output channels [o0, o1), in double (the loops over a
-// block of input channels vectorise) and rounded once to float: the transformed filter adds no error
-// of its own. g: [O, C, 3, 3] → u: [a²][O][C]
-INL void FN(wg_filter)(const double (*G)[3], int a, const float *g, long o, long c, long o0, long o1, float *u) {
-    enum { CB = 64 };
-    double k[9][CB], t[6][3][CB];
-    for (long oi = o0; oi < o1; oi++)
-        for (long c0 = 0; c0 < c; c0 += CB) {
-            const int cn = c - c0 < CB ? (int)(c - c0) : CB;
-            for (int l = 0; l < cn; l++)
-                for (int q = 0; q < 9; q++) k[q][l] = g[(oi * c + c0 + l) * 9 + q];
-            for (int i = 0; i < a; i++)
-                for (int j = 0; j < 3; j++)
-                    for (int l = 0; l < cn; l++) t[i][j][l] = G[i][0] * k[j][l] + G[i][1] * k[3 + j][l] + G[i][2] * k[6 + j][l];
-            for (int i = 0; i < a; i++)
-                for (int j = 0; j < a; j++) {
-                    float *dst = u + ((long)(i * a + j) * o + oi) * c + c0;
-                    for (int l = 0; l < cn; l++) dst[l] = (float)(t[i][0][l] * G[j][0] + t[i][1][l] * G[j][1] + t[i][2][l] * G[j][2]);
-                }
-        }
-}
+// The filter G·g·Gᵀ of output channels [o0, o1), in double over blocks of CB input channels (the
+// loops over a block vectorise) and rounded once to float: the transformed filter adds no error
+// of its own. g: [O, C, 3, 3] → u: [a²][O][C], a = 6 (WG_G4) or 4 (WG_G2).
+#define WG_FILTER(NAME, A, GMAC)                                                                       \
+    INL void NAME(const float *g, long o, long c, long o0, long o1, float *u) {                        \
+        enum { CB = 64 };                                                                              \
+        double k[9][CB], t[A][3][CB];                                                                  \
+        for (long oi = o0; oi < o1; oi++)                                                              \
+            for (long c0 = 0; c0 < c; c0 += CB) {                                                      \
+                const int cn = c - c0 < CB ? (int)(c - c0) : CB;                                       \
+                const float *src = g + (oi * c + c0) * 9;                                              \
+                for (int l = 0; l < cn; l++)                                                           \
+                    for (int q = 0; q < 9; q++) k[q][l] = src[l * 9 + q];                              \
+                for (int j = 0; j < 3; j++)                                                            \
+                    for (int l = 0; l < cn; l++) {                                                     \
+                        double r[A];                                                                   \
+                        GMAC(k[j][l], k[3 + j][l], k[6 + j][l], r);                                    \
+                        for (int i = 0; i < A; i++) t[i][j][l] = r[i];                                 \
+                    }                                                                                  \
+                for (int i = 0; i < A; i++) {                                                          \
+                    float *dst = u + ((long)i * A * o + oi) * c + c0;                                  \
+                    const long js = o * c;                                                             \
+                    for (int l = 0; l < cn; l++) {                                                     \
+                        double r[A];                                                                   \
+                        GMAC(t[i][0][l], t[i][1][l], t[i][2][l], r);                                   \
+                        for (int j = 0; j < A; j++) dst[j * js + l] = (float)r[j];                     \
+                    }                                                                                  \
+                }                                                                                      \
+            }                                                                                          \
+    }
+WG_FILTER(FN(wg_filter4), 6, WG_G4)
+WG_FILTER(FN(wg_filter2), 4, WG_G2)
 
 // Lane l of buf [a²][VW] = the a×a patch of `plane` [H, W] at (y0, x0), zero outside the image.
 INL void FN(wg_gather)(const float *plane, long h, long w, long y0, long x0, int a, float *buf, int l) {
@@ -189,7 +212,7 @@ INL void FN(wg_tiles)(const vf *o, int m, long tw, long t, int lanes, long h, lo
 
 // g: [O, C, 3, 3] → u: [36][O][C]
 void FN(sd_winograd_filter)(const float *g, long o, long c, long o0, long o1, float *u) {
-    FN(wg_filter)(FN(wg_g), 6, g, o, c, o0, o1, u);
+    FN(wg_filter4)(g, o, c, o0, o1, u);
 }
 
 // The 6×6 input patches of tiles [t0, t1) of one image, transformed, as the GEMM's right operand.
@@ -282,8 +305,7 @@ void FN(sd_winograd_output)(const float *m, long ms, long ldm, long oc, long h, 
 
 // g: [O, C, 3, 3] → u: [16][O][C]
 void FN(sd_winograd2_filter)(const float *g, long o, long c, long o0, long o1, float *u) {
-    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    FN(wg_filter)(G, 4, g, o, c, o0, o1, u);
+    FN(wg_filter2)(g, o, c, o0, o1, u);
 }
 
 // The 4×4 input patches of tiles [t0, t1) of one image, transformed. x: [C, H, W]; tiles row-major
