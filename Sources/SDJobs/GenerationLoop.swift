@@ -95,18 +95,10 @@ extension LoadedModel {
             ])
         case .upscale(let image, let noiseLevel, let tile, let overlap):
             let pipe = try upscalePipeline()
-            var u = UpscaleRequest(prompt: r.prompt)
-            u.negativePrompt = r.negativePrompt
-            u.promptSyntax = r.promptSyntax
-            u.steps = r.steps
-            u.guidance = r.guidance
+            var u = UpscaleRequest(r)
             u.noiseLevel = noiseLevel
-            u.seed = r.seed
-            u.scheduler = r.scheduler
             u.tile = tile
             u.tileOverlap = overlap
-            u.deepCache = r.deepCache
-            u.stop = r.stop
             let out = try pipe(image: image, u, progress: progress)
             return (out, sampled((out.width, out.height)) + [
                 ("Noise level", "\(noiseLevel)"), ("Tile", tile.map { "\($0)" } ?? "off"),

@@ -6,25 +6,30 @@ import Foundation
 import SDCore
 import SDModels
 
+/// An x4 upscale: the settings every generation job has (prompts, steps, guidance, seed, scheduler,
+/// DeepCache, stop; read through as `r.steps`; strength is not used: the upscaler starts from noise) and
+/// the upscaler's own.
+@dynamicMemberLookup
 public struct UpscaleRequest {
-    public var prompt: String
-    public var negativePrompt: String?
-    public var steps = 75
-    public var guidance: Float = 9.0
+    public var generation: GenerationRequest
     public var noiseLevel = 20
-    public var seed: UInt64 = 0
-    public var scheduler: SchedulerKind?
-    /// How the prompts are read: A1111's syntax (the CLI's default) or diffusers' literal text.
-    public var promptSyntax: PromptSyntax = .a1111
     /// Low-res tile size for the UNet (nil: never tile) and the overlap between tiles.
     public var tile: Int? = 128
     public var tileOverlap = 32
-    /// DeepCache interval N (full UNet every N-th step, the shallow branch between); 1 = off.
-    public var deepCache = 1
-    /// Asked between steps whether to stop early (see `StopSignal`).
-    public var stop: StopSignal?
 
-    public init(prompt: String) { self.prompt = prompt }
+    /// diffusers' StableDiffusionUpscalePipeline defaults: 75 steps, guidance 9.
+    public init(prompt: String) {
+        generation = GenerationRequest(prompt: prompt, strength: 1)
+        generation.steps = 75
+        generation.guidance = 9.0
+    }
+
+    public init(_ generation: GenerationRequest) { self.generation = generation }
+
+    public subscript<T>(dynamicMember key: WritableKeyPath<GenerationRequest, T>) -> T {
+        get { generation[keyPath: key] }
+        set { generation[keyPath: key] = newValue }
+    }
 }
 
 public struct UpscalePipeline {

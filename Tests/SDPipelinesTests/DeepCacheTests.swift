@@ -96,15 +96,9 @@ final class DeepCacheTests: XCTestCase {
             default:
                 let pipe = try UpscalePipeline(model: model)
                 let image = try ImageIO.read(Fixtures.path("deepcache/\(c.name).png")).rgb8()
-                var u = UpscaleRequest(prompt: r.prompt)
-                u.negativePrompt = r.negativePrompt
-                u.steps = r.steps
-                u.guidance = r.guidance
+                var u = UpscaleRequest(r)
                 u.noiseLevel = try XCTUnwrap(c.noiseLevel)
-                u.seed = r.seed
-                u.scheduler = r.scheduler
                 u.tile = nil
-                u.deepCache = c.interval
                 latents = try pipe.latents(image: image.toTensor(), u)
                 scaling = pipe.scalingFactor
             }
