@@ -24,6 +24,8 @@ struct BenchInpaint: ParsableCommand {
     @Option(help: "DeepCache interval of the cached rows (1 = skip them).") var deepCache: Int = 3
     @Option(help: "Steps of the short in-process inpaint run whose --deep-cache image is compared with the uncached one (PSNR); 0 = skip.")
     var deepCacheSteps: Int = 8
+    @Option(help: "Rounds of the fp32 load, UNet step and VAE rows, each sdedit's then PyTorch's, with every round's ratio and the median (a machine whose speed drifts needs more than one).")
+    var rounds: Int = 1
 
 
     /// torch's bf16 autocast only where the CPU has native bf16: elsewhere torch falls back to a scalar
@@ -104,11 +106,45 @@ struct BenchInpaint: ParsableCommand {
                 let te = (torch?["unet_bf16_rel_l2"] as? Double).map { String(format: "%.2e", $0) } ?? "–"
                 print(String(format: "UNet step output, relative L2 error vs fp32: sdedit bf16 %.2e, torch bf16 autocast %@", e, te))
             }
+            if rounds > 1, let f = f, torch != nil { try moreRounds(folder, first: (f, ts)) }
         }
     }
 
+    /// Rounds 2…N of the fp32 component rows, each sdedit's components then PyTorch's, and the median
+    /// of each row's per-round ratios: on a VM whose speed drifts from minute to minute a single pair
+    /// can land on either side of a target.
+    func moreRounds(_ folder: String, first: (Timings, [String: Double])) throws {
+        var all = [first]
+        for _ in 2...rounds {
+            var none: Tensor? = nil
+            let r = try components(folder, precision: .fp32, reference: &none, extras: false)
+            let torch = runTorchTwin(torchPython, ["--suite", "inpaint", "--model", folder, "--threads", "\(threads)",
+                                                   "--repeat", "\(repeats)", "--no-full"])
+            all.append((r, torch?["seconds"] as? [String: Double] ?? [:]))
+        }
+        let rows: [(String, String, (Timings) -> Double)] = [("model load", "model_load", { $0.load }), ("UNet step", "unet_step", { $0.unet }),
+                                                             ("VAE encode", "vae_encode", { $0.enc }), ("VAE decode", "vae_decode", { $0.dec })]
+        print("\n| fp32, \(rounds) rounds (sdedit s / torch s = ratio; round 1 is the table above) | " + rows.map(\.0).joined(separator: " | ") + " |")
+        print("|---|" + rows.map { _ in "---:|" }.joined())
+        var ratios = rows.map { _ in [Double]() }
+        for (i, (r, ts)) in all.enumerated() {
+            let cells = rows.enumerated().map { j, row -> String in
+                guard let t = ts[row.1] else { return "–" }
+                ratios[j].append(row.2(r) / t)
+                return String(format: "%.2f / %.2f = %.2f", row.2(r), t, row.2(r) / t)
+            }
+            print("| round \(i + 1) | " + cells.joined(separator: " | ") + " |")
+        }
+        let median = { (v: [Double]) -> String in
+            let s = v.sorted()
+            return s.isEmpty ? "–" : String(format: "%.2f", s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+        }
+        print("| median ratio | " + ratios.map(median).joined(separator: " | ") + " |")
+    }
+
     /// UNet step, VAE encode and decode in one precision; the bf16 UNet output is compared with fp32's.
-    func components(_ folder: String, precision: Precision, reference: inout Tensor?) throws -> Timings {
+    /// `extras: false` leaves out the --deep-cache rows (the rounds after the first).
+    func components(_ folder: String, precision: Precision, reference: inout Tensor?, extras: Bool = true) throws -> Timings {
         // Model load from a warm page cache (the first load warms it), as diffusers' from_pretrained is timed.
         var r = Timings()
         var loadError: Error?
@@ -132,7 +168,7 @@ struct BenchInpaint: ParsableCommand {
         } else if precision == .fp32 {
             reference = y
         }
-        if deepCache > 1 {
+        if extras && deepCache > 1 {
             // Consecutive steps at interval N, as a --deep-cache run takes them (the UNet is warm).
             let cache = UNetDeepCache()
             r.unetCached = Stopwatch.median(warmup: 0, repeats: repeats) {
