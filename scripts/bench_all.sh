@@ -15,7 +15,7 @@ py=${TORCH_PYTHON:-venv/bin/python}
 echo "## machine"; run .build/release/sdedit info --threads 2; date -u
 echo "## core";    run .build/release/sdedit bench core --threads 2 --repeat 5 --torch-python "$py"
 echo "## inpaint"; run .build/release/sdedit bench inpaint --threads 2 --rounds 3 --torch-python "$py"
-echo "## turbo";   run .build/release/sdedit bench turbo --threads 2 --torch-python "$py"
+echo "## turbo";   run .build/release/sdedit bench turbo --threads 2 --rounds 3 --torch-python "$py"
 echo "## lora";    run .build/release/sdedit bench lora --threads 2 --torch-python "$py"
 echo "## upscale"; run .build/release/sdedit bench upscale --threads 2 --torch-python "$py"
 echo "## depth";   run .build/release/sdedit bench depth --threads 2 --torch-python "$py"

@@ -190,6 +190,8 @@ def turbo(a):
         return
     out = {"torch": torch.__version__, "threads": a.threads, "seconds": {}, "peak_rss_mib": {}}
     for key, tiny in [("job_vae", False), ("job_taesd", True)]:
+        if a.only and key not in a.only.split(","):
+            continue
         args = [sys.executable, __file__, "--suite", "turbo-job", "--model", a.model, "--taesd", a.taesd,
                 "--threads", str(a.threads), "--steps", str(a.steps), "--strength", str(a.strength)]
         args += ["--tiny-vae"] if tiny else []

@@ -18,8 +18,14 @@ public enum Stopwatch {
             body()
             times.append(now() - t0)
         }
-        times.sort()
-        return times[times.count / 2]
+        return median(times)
+    }
+
+    /// The middle value (the mean of the two middle values of an even count); 0 for none.
+    public static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        guard !s.isEmpty else { return 0 }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 }
 

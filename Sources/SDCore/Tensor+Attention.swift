@@ -2,8 +2,8 @@
 // projections produce), heads addressed through row strides so nothing is permuted.
 // The kernel is CKernels' fused (flash-style) attention: scores exist only as one ≤ 64×128 block per
 // thread, never as a [Tq, Tk] matrix (SD2 at 512²: 64 MiB per head; the x4 VAE mid-block at 128²:
-// 1 GiB). Work is split over heads, and over query ranges when there are fewer heads than threads;
-// never over keys, so each output is the same whatever the thread count.
+// 1 GiB). Work is split over heads, and over query ranges when there are fewer heads than threads or
+// the threads do not divide them; never over keys, so each output is the same whatever the thread count.
 // In bf16 (a bf16 model's attention, as torch.autocast runs scaled_dot_product_attention in bf16):
 // Q, K, V and the softmax numerators are rounded to bf16 and both products accumulate in fp32 — on
 // AMX tiles or AVX512-BF16 registers where the CPU has them (CKernels/attention_bf16.c), else the

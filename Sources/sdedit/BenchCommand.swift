@@ -167,6 +167,33 @@ struct BenchModelOptions: ParsableArguments {
     var precisions: String = "fp32,bf16"
 }
 
+/// `--rounds N` of the benches that alternate sdedit's rows with PyTorch's: on a VM whose speed drifts
+/// from minute to minute a single pair can land on either side of a target.
+struct BenchRoundsOption: ParsableArguments {
+    @Option(help: "Rounds of the compared rows, each sdedit's then PyTorch's, with every round's ratio and the median (a machine whose speed drifts needs more than one).")
+    var rounds: Int = 1
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+    }
+}
+
+/// The rounds table: per round and row "sdedit s / torch s = ratio", then each row's median ratio.
+func printRounds(_ title: String, rows: [String], rounds: [[(Double, Double?)]]) {
+    print("\n| \(title) | " + rows.joined(separator: " | ") + " |")
+    print("|---|" + rows.map { _ in "---:|" }.joined())
+    var ratios = rows.map { _ in [Double]() }
+    for (i, round) in rounds.enumerated() {
+        let cells = round.enumerated().map { j, st -> String in
+            guard let t = st.1 else { return "–" }
+            ratios[j].append(st.0 / t)
+            return String(format: "%.2f / %.2f = %.2f", st.0, t, st.0 / t)
+        }
+        print("| round \(i + 1) | " + cells.joined(separator: " | ") + " |")
+    }
+    print("| median ratio | " + ratios.map { $0.isEmpty ? "–" : String(format: "%.2f", Stopwatch.median($0)) }.joined(separator: " | ") + " |")
+}
+
 /// One full `sdedit` run in a child process (argv after "sdedit"): wall time and the child's own peak RSS.
 func timedChildRun(_ args: [String], label: String) throws -> (Double, Int) {
     let t0 = Stopwatch.now()

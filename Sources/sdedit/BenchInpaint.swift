@@ -24,9 +24,8 @@ struct BenchInpaint: ParsableCommand {
     @Option(help: "DeepCache interval of the cached rows (1 = skip them).") var deepCache: Int = 3
     @Option(help: "Steps of the short in-process inpaint run whose --deep-cache image is compared with the uncached one (PSNR); 0 = skip.")
     var deepCacheSteps: Int = 8
-    @Option(help: "Rounds of the fp32 load, UNet step and VAE rows, each sdedit's then PyTorch's, with every round's ratio and the median (a machine whose speed drifts needs more than one).")
-    var rounds: Int = 1
-
+    @OptionGroup var roundsOption: BenchRoundsOption
+    var rounds: Int { roundsOption.rounds }
 
     /// torch's bf16 autocast only where the CPU has native bf16: elsewhere torch falls back to a scalar
     /// GEMM (cpublas_gemm_impl, measured here: many minutes per UNet step), which compares nothing.
@@ -71,10 +70,7 @@ struct BenchInpaint: ParsableCommand {
             print("| work | sdedit fp32 s | torch fp32 s | fp32 ratio | sdedit bf16 s | torch bf16 autocast s | bf16 ratio | sdedit bf16 / torch fp32 |")
             print("|---|---:|---:|---:|---:|---:|---:|---:|")
             let f = results[.fp32], b = results[.bf16]
-            for (name, key, get) in [("model load (text encoder, UNet, VAE; warm page cache)", "model_load", { (t: Timings) in t.load }),
-                                     ("UNet step 512², CFG batch 2", "unet_step", { (t: Timings) in t.unet }),
-                                     ("VAE encode 512²", "vae_encode", { (t: Timings) in t.enc }),
-                                     ("VAE decode 512²", "vae_decode", { (t: Timings) in t.dec })] {
+            for (name, _, key, get) in Self.componentRows {
                 let sf = f.map(get), sb = b.map(get), tf = ts[key], tb = ts[key + "_bf16"]
                 print("| \(name) | \(cell(sf)) | \(cell(tf)) | \(ratio(sf, tf)) | \(cell(sb)) | \(cell(tb)) | \(ratio(sb, tb)) | \(ratio(sb, tf)) |")
             }
@@ -110,9 +106,15 @@ struct BenchInpaint: ParsableCommand {
         }
     }
 
+    /// The component rows: table name, rounds-table name, bench_torch.py key, the sdedit time.
+    static let componentRows: [(String, String, String, @Sendable (Timings) -> Double)] = [
+        ("model load (text encoder, UNet, VAE; warm page cache)", "model load", "model_load", { $0.load }),
+        ("UNet step 512², CFG batch 2", "UNet step", "unet_step", { $0.unet }),
+        ("VAE encode 512²", "VAE encode", "vae_encode", { $0.enc }),
+        ("VAE decode 512²", "VAE decode", "vae_decode", { $0.dec })]
+
     /// Rounds 2…N of the fp32 component rows, each sdedit's components then PyTorch's, and the median
-    /// of each row's per-round ratios: on a VM whose speed drifts from minute to minute a single pair
-    /// can land on either side of a target.
+    /// of each row's per-round ratios.
     func moreRounds(_ folder: String, first: (Timings, [String: Double])) throws {
         var all = [first]
         for _ in 2...rounds {
@@ -122,24 +124,9 @@ struct BenchInpaint: ParsableCommand {
                                                    "--repeat", "\(repeats)", "--no-full"])
             all.append((r, torch?["seconds"] as? [String: Double] ?? [:]))
         }
-        let rows: [(String, String, (Timings) -> Double)] = [("model load", "model_load", { $0.load }), ("UNet step", "unet_step", { $0.unet }),
-                                                             ("VAE encode", "vae_encode", { $0.enc }), ("VAE decode", "vae_decode", { $0.dec })]
-        print("\n| fp32, \(rounds) rounds (sdedit s / torch s = ratio; round 1 is the table above) | " + rows.map(\.0).joined(separator: " | ") + " |")
-        print("|---|" + rows.map { _ in "---:|" }.joined())
-        var ratios = rows.map { _ in [Double]() }
-        for (i, (r, ts)) in all.enumerated() {
-            let cells = rows.enumerated().map { j, row -> String in
-                guard let t = ts[row.1] else { return "–" }
-                ratios[j].append(row.2(r) / t)
-                return String(format: "%.2f / %.2f = %.2f", row.2(r), t, row.2(r) / t)
-            }
-            print("| round \(i + 1) | " + cells.joined(separator: " | ") + " |")
-        }
-        let median = { (v: [Double]) -> String in
-            let s = v.sorted()
-            return s.isEmpty ? "–" : String(format: "%.2f", s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
-        }
-        print("| median ratio | " + ratios.map(median).joined(separator: " | ") + " |")
+        printRounds("fp32, \(rounds) rounds (sdedit s / torch s = ratio; round 1 is the table above)",
+                    rows: Self.componentRows.map(\.1),
+                    rounds: all.map { r, ts in Self.componentRows.map { ($0.3(r), ts[$0.2]) } })
     }
 
     /// UNet step, VAE encode and decode in one precision; the bf16 UNet output is compared with fp32's.

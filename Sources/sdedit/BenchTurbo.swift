@@ -17,6 +17,7 @@ struct BenchTurbo: ParsableCommand {
     @OptionGroup var bench: BenchModelOptions
     @Option(help: "Steps.") var steps: Int = 2
     @Option(help: "Strength.") var strength: Double = 0.5
+    @OptionGroup var roundsOption: BenchRoundsOption
 
     func run() throws {
         try runReportingErrors {
@@ -31,16 +32,16 @@ struct BenchTurbo: ParsableCommand {
                         "--precision", "fp32", "-q", "-o", dir + "/out.png"]
             let tiny = ["--vae-encoder", "taesd:" + taesd, "--vae-decoder", "taesd:" + taesd]
             // Median of the repeats, after one warm-up run that brings the files into the page cache.
-            func job(_ args: [String], _ label: String) throws -> (Double, Int) {
-                _ = try timedChildRun(args, label: label + " warm-up")
+            func job(_ args: [String], _ label: String, warm: Bool = true) throws -> (Double, Int) {
+                if warm { _ = try timedChildRun(args, label: label + " warm-up") }
                 let runs = try (0..<max(1, bench.repeats)).map { _ in try timedChildRun(args, label: label) }
                 return runs.sorted { $0.0 < $1.0 }[runs.count / 2]
             }
             let full = try job(base, "fp32 VAE")
             let fast = try job(base + tiny, "fp32 TAESD")
-            let torch = runTorchTwin(bench.torchPython, ["--suite", "turbo", "--model", model, "--taesd", taesd,
-                                                         "--threads", "\(bench.threads)", "--repeat", "\(bench.repeats)",
-                                                         "--steps", "\(steps)", "--strength", "\(strength)"])
+            let torchArgs = ["--suite", "turbo", "--model", model, "--taesd", taesd, "--threads", "\(bench.threads)",
+                             "--repeat", "\(bench.repeats)", "--steps", "\(steps)", "--strength", "\(strength)"]
+            let torch = runTorchTwin(bench.torchPython, torchArgs)
             let ts = torch?["seconds"] as? [String: Double] ?? [:]
             let rss = torch?["peak_rss_mib"] as? [String: Double] ?? [:]
             let cell = { (v: Double?) -> String in v.map(f3) ?? "–" }
@@ -53,6 +54,16 @@ struct BenchTurbo: ParsableCommand {
             if let imp = ts["python_imports"] {
                 print(String(format: "\ndiffusers' times start at from_pretrained; importing torch and diffusers took %.2f s more.", imp))
             }
+            guard roundsOption.rounds > 1, torch != nil else { return }
+            // Rounds 2…N of the TAESD job, each sdedit's runs then diffusers' (the page cache is warm).
+            var all: [[(Double, Double?)]] = [[(fast.0, ts["job_taesd"])]]
+            for _ in 2...roundsOption.rounds {
+                let s = try job(base + tiny, "fp32 TAESD", warm: false)
+                let t = runTorchTwin(bench.torchPython, torchArgs + ["--only", "job_taesd"])
+                all.append([(s.0, (t?["seconds"] as? [String: Double])?["job_taesd"])])
+            }
+            printRounds("\(roundsOption.rounds) rounds (sdedit s / diffusers s = ratio; round 1 is the table above)",
+                        rows: ["TAESD job"], rounds: all)
         }
     }
 }
