@@ -63,6 +63,8 @@ def main():
         cases["conv3x3_1280_8x8_b2"] = lambda: F.conv2d(x2, w2, b2, padding=1)
         x1 = x2[:1].contiguous()
         cases["conv3x3_1280_8x8_b1"] = lambda: F.conv2d(x1, w2, b2, padding=1)
+        x4, w4, b4 = r(1, 64, 512, 512), r(64, 64, 3, 3), r(64)
+        cases["conv3x3s2_64_512x512_b1"] = lambda: F.conv2d(x4, w4, b4, stride=2, padding=1)
         lx, lw, lb = r(8192, 320), r(2560, 320), r(2560)
         cases["linear_8192x320_2560"] = lambda: F.linear(lx, lw, lb)
         q, k, v = r(2, 5, 4096, 64), r(2, 5, 4096, 64), r(2, 5, 4096, 64)

@@ -31,6 +31,8 @@ public final class SafetensorsFile {
     public let path: String
     public let entries: [String: TensorInfo]
     public let metadata: [String: String]
+    /// The file as it was opened (FiniteCheckRecord).
+    public let identity: FileIdentity
     private let base: UnsafeMutableRawPointer?
     private let mappedLength: Int
     private let dataStart: Int
@@ -52,6 +54,7 @@ public final class SafetensorsFile {
         if (st.st_mode & S_IFMT) != S_IFREG {
             throw SDError.badFile(path: path, message: "not a regular file (a FIFO, device or socket); weights must be a regular .safetensors file")
         }
+        identity = FileIdentity(st)
         let size = Int(st.st_size)
         guard size >= 8 else { throw SDError.badFile(path: path, message: "too short for a safetensors header (\(size) bytes)") }
         guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {

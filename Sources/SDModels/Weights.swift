@@ -42,6 +42,9 @@ public final class WeightStore {
     public let precision: Precision
     private var index: [String: WeightSource] = [:]
     private(set) var used: Set<String> = []
+    /// Where mapped weights found finite are remembered, so an unchanged file is not scanned again
+    /// (nil: scan every time).
+    public var finiteRecord: FiniteCheckRecord? = FiniteCheckRecord.shared
     /// LoRA updates by model key, merged when the key is loaded (LoRAFile.swift).
     private var deltas: [String: [WeightDelta]] = [:]
 
@@ -182,7 +185,10 @@ public final class WeightStore {
         let info = try locate(key, shape: shape).file.info(src.key)!
         if precision == .fp32 {
             guard let mapped = src.file.mappedFloats(src.key) else { return LayerWeight(try load(key, shape: shape)) }
-            try checkFinite(mapped.nonFiniteCount, src)
+            if finiteRecord?.contains(src.file.identity, src.key) != true {
+                try checkFinite(mapped.nonFiniteCount, src)
+                finiteRecord?.insert(src.file.identity, src.key)
+            }
             return LayerWeight(storage: .mapped(mapped))
         }
         let w = BF16Tensor(shape: info.shape, storage: try src.file.bf16Storage(src.key))
@@ -190,9 +196,11 @@ public final class WeightStore {
         return LayerWeight(bf16: w)
     }
 
-    /// Fail if any stored key was never used, except those matching `ignoring` (suffixes) or
-    /// `ignoringPrefixes`; keys are named as the file spells them.
+    /// The end of a component's load: fail if any stored key was never used, except those matching
+    /// `ignoring` (suffixes) or `ignoringPrefixes` (keys named as the file spells them). The weights
+    /// found finite are recorded either way.
     public func checkAllUsed(ignoring: [String] = [], ignoringPrefixes: [String] = []) throws {
+        defer { finiteRecord?.save() }
         let unused = index.keys.filter { k in
             !used.contains(k) && !ignoring.contains { k.hasSuffix($0) } && !ignoringPrefixes.contains { k.hasPrefix($0) }
         }.map { index[$0]!.key }

@@ -79,6 +79,7 @@ func coreCases(precision: Precision) -> [BenchCase] {
     let x3 = g.randn([2, 1280, 16, 16]), w3_32 = g.randn([1280, 1280, 3, 3]), b3 = g.randn([1280])
     let w3 = LayerWeight(w3_32, precision: precision)
     let x1 = x2.narrowed(dim: 0, start: 0, length: 1), x3b1 = x3.narrowed(dim: 0, start: 0, length: 1)
+    let x4 = g.randn([1, 64, 512, 512]), w4 = LayerWeight(g.randn([64, 64, 3, 3]), precision: precision), b4 = g.randn([64])
     let (w, w2, lw) = (LayerWeight(w32, precision: precision), LayerWeight(w2_32, precision: precision),
                        LayerWeight(lw32, precision: precision))
     let suffix = precision == .fp32 ? "" : "_bf16"
@@ -99,6 +100,10 @@ func coreCases(precision: Precision) -> [BenchCase] {
         // Batch 1 (few-step models without CFG): 64 pixels against a 59 MB weight.
         BenchCase(name: "conv3x3_1280_8x8_b1", gflop: 2 * 1280 * 64 * 11520 / 1e9) {
             _ = x1.conv2d(weight: w2, bias: b2, padding: .symmetric(1))
+        },
+        // TAESD's encoder: a stride-2 conv from the 512² image's features.
+        BenchCase(name: "conv3x3s2_64_512x512_b1", gflop: 2 * 64 * 256 * 256 * 576 / 1e9) {
+            _ = x4.conv2d(weight: w4, bias: b4, stride: 2, padding: .symmetric(1))
         },
         BenchCase(name: "linear_8192x320_2560", gflop: 2 * 8192 * 320 * 2560 / 1e9) {
             _ = lx.linear(weight: lw, bias: lb)
@@ -141,7 +146,7 @@ func runTorchTwin(_ torchPython: String?, _ args: [String]) -> [String: Any]? {
 /// figure is read without the CPU it was measured on.
 func startBench(threads: Int) throws {
     let warnings = try Backend.start(threads: threads)
-    for line in Backend.summary + warnings.map({ "warning: " + $0 }) { FileHandleStderr.write("sdedit bench: \(line)\n") }
+    for line in Backend.summary + [Backend.finiteRecordLine] + warnings.map({ "warning: " + $0 }) { FileHandleStderr.write("sdedit bench: \(line)\n") }
 }
 
 /// With SDEDIT_PROFILE=1: where the time of the last component went, by op family (stderr).

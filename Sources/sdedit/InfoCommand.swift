@@ -22,6 +22,7 @@ struct Info: ParsableCommand {
             print(SDEdit.versionLine)
             for line in Backend.summary { print(line) }
             for w in warnings { print("warning: \(w)") }
+            print(Backend.finiteRecordLine)
             if let m = model { print("model: " + (try ModelSource.open(ModelLocator.resolve(m)).summary)) }
         }
     }

@@ -19,7 +19,10 @@ struct SDEdit: ParsableCommand {
         74 I/O error while writing.
         Kernels are chosen at run time for the CPU (see sdedit info). Environment: SDEDIT_MAX_ISA=generic|avx2|avx512 \
         caps the SIMD kernels; OPENBLAS_CORETYPE, if set, overrides the OpenBLAS kernels sdedit chooses from cpuid; \
-        SDEDIT_PROFILE=1 makes sdedit bench print the time per op family.
+        SDEDIT_PROFILE=1 makes sdedit bench print the time per op family. \
+        Files: every fp32 weight is scanned for NaN/Inf once per file version (device, inode, size, mtime, ctime); \
+        the keys found finite are recorded in $SDEDIT_CACHE_DIR, else $XDG_CACHE_HOME/sdedit, else \
+        ~/.cache/sdedit (finite-checked.json). SDEDIT_CACHE_DIR= (empty) keeps no record and scans every run.
         """,
         version: sdeditVersion,
         subcommands: [Inpaint.self, Outpaint.self, Depth2Img.self, Depth.self, Img2Img.self, Upscale.self, Txt2Img.self, Serve.self, Bench.self, Info.self]
@@ -50,9 +53,18 @@ struct SDEdit: ParsableCommand {
 
 extension Backend {
     /// The CLI's kernel plan: --threads and the environment variables named in the discussion above
-    /// (KernelPlan.from lists them), recorded and started. The one place sdedit reads them.
+    /// (KernelPlan.from lists them), recorded and started, and the finite-check record's directory.
+    /// The one place sdedit reads them.
     static func start(threads: Int) throws -> [String] {
-        try start(KernelPlan.from(environment: ProcessInfo.processInfo.environment, threads: threads))
+        let env = ProcessInfo.processInfo.environment
+        FiniteCheckRecord.shared = FiniteCheckRecord.directory(environment: env).map { FiniteCheckRecord(directory: $0) }
+        return try start(KernelPlan.from(environment: env, threads: threads))
+    }
+
+    /// Where this run records the weights it found finite (`sdedit info`, `sdedit bench`): a load
+    /// reads fewer bytes when the record already holds its files.
+    static var finiteRecordLine: String {
+        "weights found finite are recorded in: " + (FiniteCheckRecord.shared?.path ?? "nothing (SDEDIT_CACHE_DIR is empty, or no HOME)")
     }
 }
 

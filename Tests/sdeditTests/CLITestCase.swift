@@ -25,13 +25,26 @@ class CLITestCase: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "sdedit binary not built")
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: dir)
+        try? FileManager.default.removeItem(atPath: cacheDir)
+    }
+
+    /// The finite-check record's folder for this test, beside the scratch folder.
+    var cacheDir: String { dir + ".cache" }
+
+    /// The tests' environment with $SDEDIT set and the finite-check record kept in the scratch
+    /// folder, so a test run never writes to the user's ~/.cache.
+    var environment: [String: String] {
+        ProcessInfo.processInfo.environment.merging(["SDEDIT": binary, "SDEDIT_CACHE_DIR": cacheDir]) { $1 }
+    }
 
     @discardableResult
     func run(_ args: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
+        p.environment = environment
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -51,7 +64,7 @@ class CLITestCase: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", script]
-        p.environment = ProcessInfo.processInfo.environment.merging(["SDEDIT": binary]) { $1 }
+        p.environment = environment
         let err = Pipe()
         p.standardError = err
         try p.run()

@@ -11,6 +11,13 @@ final class InfoCLITests: CLITestCase {
         XCTAssertTrue(out.contains("\nplan: isa \(CPU.best), "), out)
         XCTAssertTrue(out.contains(", 1 thread, profile off\n"), out)
         if CPU.best != .generic { XCTAssertTrue(out.contains("\nkernels: \(CPU.best.displayName) (fast path for this CPU)\n"), out) }
+        XCTAssertTrue(out.contains("\nweights found finite are recorded in: \(cacheDir)/finite-checked.json\n"), out)
+    }
+
+    func testAnEmptyCacheDirKeepsNoRecord() throws {
+        let (status, out) = try shell("SDEDIT_CACHE_DIR= \"$SDEDIT\" info 1>&2")
+        XCTAssertEqual(status, 0, out)
+        XCTAssertTrue(out.contains("\nweights found finite are recorded in: nothing (SDEDIT_CACHE_DIR is empty, or no HOME)\n"), out)
     }
 
     func testCappedKernelsSayFallbackAndWhy() throws {

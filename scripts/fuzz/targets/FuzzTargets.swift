@@ -9,7 +9,7 @@ import SDPipelines
 import Synchronization
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext", "checkrecord"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -25,6 +25,7 @@ public enum FuzzTargets {
         case "lora": lora(data)
         case "infotext": infotext(data)
         case "pngtext": _ = try? ImageText.parameters(in: data, name: "fuzz")
+        case "checkrecord": checkRecord(data)
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -112,6 +113,24 @@ public enum FuzzTargets {
         let dir = ProcessInfo.processInfo.environment["SDEDIT_FUZZ_TOKENIZER"] ?? "fixtures/models/tiny-sd2-inpainting/tokenizer"
         guard let t = try? CLIPTokenizer(folder: dir) else { fatalError("tokenizer target: no tokenizer in \(dir) (set SDEDIT_FUZZ_TOKENIZER)") }
         return t
+    }
+
+    /// The record of weights found finite (FiniteCheckRecord): any bytes as the record file, then a
+    /// lookup, an insert and a save that merges with it.
+    static func checkRecord(_ data: [UInt8]) {
+        let dir = scratch + "/record"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let fd = open(dir + "/finite-checked.json", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return }
+        _ = writeAll(fd, data)
+        close(fd)
+        var st = stat()
+        guard stat(dir, &st) == 0 else { return }
+        let id = FileIdentity(st)
+        let record = FiniteCheckRecord(directory: dir, settle: 0)
+        _ = record.contains(id, "k")
+        record.insert(id, "k")
+        record.save()
     }
 
     /// The input as a real file (the safetensors reader maps files).
