@@ -30,7 +30,7 @@ public final class CLIPTokenizer {
         guard let vd = try CLIPTokenizer.file(vocabPath) else {
             throw SDError.missingModel("\(vocabPath): tokenizer vocabulary not found")
         }
-        guard let vocab = (try? JSONSerialization.jsonObject(with: vd)) as? [String: Int], !vocab.isEmpty else {
+        guard let vocab = VocabJSON.parse(vd) ?? (try? JSONSerialization.jsonObject(with: vd)) as? [String: Int], !vocab.isEmpty else {
             throw SDError.badFile(path: vocabPath, message: "not a JSON object of token → id")
         }
         guard let md = try CLIPTokenizer.file(mergesPath) else {

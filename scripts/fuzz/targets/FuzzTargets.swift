@@ -9,7 +9,7 @@ import SDPipelines
 import Synchronization
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext", "checkrecord"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext", "checkrecord", "vocab"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -26,6 +26,7 @@ public enum FuzzTargets {
         case "infotext": infotext(data)
         case "pngtext": _ = try? ImageText.parameters(in: data, name: "fuzz")
         case "checkrecord": checkRecord(data)
+        case "vocab": vocab(data)
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -113,6 +114,13 @@ public enum FuzzTargets {
         let dir = ProcessInfo.processInfo.environment["SDEDIT_FUZZ_TOKENIZER"] ?? "fixtures/models/tiny-sd2-inpainting/tokenizer"
         guard let t = try? CLIPTokenizer(folder: dir) else { fatalError("tokenizer target: no tokenizer in \(dir) (set SDEDIT_FUZZ_TOKENIZER)") }
         return t
+    }
+
+    /// vocab.json's fast reader against JSONSerialization: wherever it takes the bytes, both agree.
+    static func vocab(_ data: [UInt8]) {
+        guard let fast = VocabJSON.parse(Data(data)) else { return }
+        let slow = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Int]
+        precondition(slow == fast, "VocabJSON: \(fast.count) entries, JSONSerialization: \(slow.map { "\($0.count)" } ?? "refused")")
     }
 
     /// The record of weights found finite (FiniteCheckRecord): any bytes as the record file, then a
