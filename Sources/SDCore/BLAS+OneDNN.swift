@@ -1,10 +1,11 @@
 // fp32 GEMM on oneDNN instead of OpenBLAS where it is measured faster: Intel cores with AVX-512.
 // There oneDNN's brgemm kernels beat OpenBLAS's Cooperlake/SkylakeX sgemm on the UNet's and VAE's
 // shapes (figures in docs/benchmarks.md, "Why the kernel rules are what they are"). Elsewhere (AMD,
-// AVX2 CPUs) OpenBLAS stays, except for narrow tiles (≤ 64 rows or columns against a large
-// weight: the 8² convs at batch 1, the 16² Winograd tile GEMMs), where OpenBLAS's packing of the
-// whole weight per call costs as much as the product and oneDNN's is measured faster
-// (docs/notes/winograd.md). A fixed rule from cpuid and the shape, and tiles fixed by the shape as for
+// AVX2 CPUs) OpenBLAS stays, except for narrow activations (≤ 64 columns or rows against a large
+// weight: the 8² convs at batch 1, the 16² Winograd tile GEMMs, the linears of 8² maps), where
+// OpenBLAS's packing of the whole weight per call costs as much as the product and oneDNN's is
+// measured faster (docs/notes/winograd.md). A narrow *weight* (a conv with ≤ 64 output channels,
+// TAESD's) is cheap to pack, and there OpenBLAS is the faster (docs/benchmarks.md). A fixed rule from cpuid and the shape, and tiles fixed by the shape as for
 // OpenBLAS, so the image does not depend on the run.
 // The rule is applied by KernelPlan.from; SDEDIT_FP32_GEMM=openblas|onednn overrides it (benchmarks, tests).
 import CKernels
@@ -35,13 +36,20 @@ public enum FP32GEMM {
         switch (backend, onednn) {
         case (.onednn, .success(let s)): return "\(s) (Intel AVX-512: faster than OpenBLAS here); small GEMMs on OpenBLAS"
         case (.openblas, .success(let s)) where effective(SDCore.Backend.plan.fp32NarrowGEMM) == .onednn:
-            return "OpenBLAS \(BLAS.coreName); narrow tiles (≤ \(narrowSide) rows or columns) on \(s)"
+            return "OpenBLAS \(BLAS.coreName); narrow activations (≤ \(narrowSide) rows or columns) on \(s)"
         default: return "OpenBLAS \(BLAS.coreName)"
         }
     }
 
-    /// Tiles with at most this many rows or columns follow KernelPlan.fp32NarrowGEMM.
+    /// Tiles whose activation side has at most this many rows or columns follow KernelPlan.fp32NarrowGEMM.
     static let narrowSide = 64
+
+    /// Whether a tile's activation side is narrow. sdedit's GEMMs hold the weight as A (convs and
+    /// Winograd tiles: W·columns, B not transposed) or as Bᵀ (linears: x·Wᵀ), so the activation
+    /// is B's columns (n), or A's rows (m) when B is transposed.
+    static func narrow(m: Int, n: Int, transB: Bool) -> Bool {
+        n <= narrowSide || (transB && m <= narrowSide)
+    }
 
     /// GEMMs below this many multiply-adds stay on OpenBLAS: oneDNN's per-call setup (a primitive
     /// descriptor, cached kernels) costs more than it saves there.
@@ -70,7 +78,7 @@ public enum FP32GEMM {
                      b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
         guard alpha == 1, beta == 0 || beta == 1, m * n * k >= minimumWork else { return false }
         let plan = SDCore.Backend.plan
-        guard effective(Swift.min(m, n) <= narrowSide ? plan.fp32NarrowGEMM : plan.fp32GEMM) == .onednn else { return false }
+        guard effective(narrow(m: m, n: n, transB: transB) ? plan.fp32NarrowGEMM : plan.fp32GEMM) == .onednn else { return false }
         return tile(on: .onednn, transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
                     beta: beta, c: c, ldc: ldc)
     }

@@ -36,7 +36,7 @@ public struct KernelPlan: Sendable, Equatable {
     /// Tiles per call (batch-wide) from which a Winograd filter is transformed per call rather than
     /// kept (Winograd.filter); SDEDIT_WINOGRAD_TILES=N.
     public var winogradPerCallTiles = Winograd.defaultPerCallTiles
-    /// Library for narrow fp32 GEMM tiles (≤ FP32GEMM.narrowSide rows or columns: the 8² convs and
+    /// Library for fp32 GEMM tiles with a narrow activation side (FP32GEMM.narrow: the 8² convs and
     /// the small maps' Winograd tile GEMMs without CFG); SDEDIT_FP32_GEMM sets both.
     public var fp32NarrowGEMM: FP32GEMM.Backend = .onednn
 

@@ -232,10 +232,17 @@ func im2col<T: GemmOperand>(_ g: ConvGeometry, src: UnsafePointer<T>, rows: Rang
                 if hi > lo { (d + lo).update(from: line + (lo - g.pad.left + kx), count: hi - lo) }
                 if hi < g.ow { (d + Swift.max(hi, lo)).update(repeating: T.zero, count: g.ow - Swift.max(hi, lo)) }
             } else {
-                for ox in 0..<g.ow {
-                    let ix = ox * g.stride - g.pad.left + kx
-                    d[ox] = (ix >= 0 && ix < g.w) ? line[ix] : T.zero
+                // Valid ox range where 0 <= ox·stride - padLeft + kx < W, then a strided copy.
+                let s = g.stride, a = g.pad.left - kx, last = g.w - 1 + g.pad.left - kx
+                let lo = Swift.min(g.ow, a > 0 ? (a + s - 1) / s : 0)
+                let hi = Swift.max(lo, last >= 0 ? Swift.min(g.ow, last / s + 1) : 0)
+                if lo > 0 { d.update(repeating: T.zero, count: lo) }
+                var from = line + (lo * s - a)
+                for ox in lo..<hi {
+                    d[ox] = from.pointee
+                    from += s
                 }
+                if hi < g.ow { (d + hi).update(repeating: T.zero, count: g.ow - hi) }
             }
             d += g.ow
         }

@@ -4,7 +4,7 @@
 // same call gives the same bits. (oneDNN's rows do depend on how M is cut, unlike OpenBLAS's: the
 // tiles are fixed by the shape alone, BLAS.forEachTile and the conv bands, so --threads still
 // cannot change an image.)
-import SDCore
+@testable import SDCore
 import SDTestSupport
 import XCTest
 
@@ -42,5 +42,19 @@ final class FP32GEMMTests: XCTestCase {
             }
             XCTAssertEqual(again, outs[1], "oneDNN run twice on the same tile")
         }
+    }
+}
+
+/// Which tiles count as narrow (KernelPlan.fp32NarrowGEMM): the activation side, never the weight.
+final class NarrowGEMMRuleTests: XCTestCase {
+    func testTheActivationSideDecides() {
+        // An 8² conv band at batch 1 and a 16² Winograd tile GEMM: 64 columns of activation.
+        XCTAssertTrue(FP32GEMM.narrow(m: 1280, n: 64, transB: false))
+        // A linear of an 8² map: 64 rows of x against Wᵀ.
+        XCTAssertTrue(FP32GEMM.narrow(m: 64, n: 1280, transB: true))
+        // TAESD's stride-2 conv: a 64-row weight against a band of 16,384 columns.
+        XCTAssertFalse(FP32GEMM.narrow(m: 64, n: 16384, transB: false))
+        XCTAssertFalse(FP32GEMM.narrow(m: 320, n: 4096, transB: false))
+        XCTAssertFalse(FP32GEMM.narrow(m: 77, n: 1024, transB: true))
     }
 }
