@@ -102,13 +102,22 @@ INL void FN(wg_gather)(const float *plane, long h, long w, long y0, long x0, int
 
 // Lanes [0, lanes) of buf [m²][VW], each an m×m output tile of tiles t0.. of a grid tw wide, into
 // `plane` [H, W]; the parts of edge tiles outside H×W are dropped.
-INL void FN(wg_scatter)(const float *buf, int m, int lanes, long t0, long tw, long h, long w, float *plane) {
+// res: the residual's plane (added after the bias) or NULL; relu: then max(·, 0) as torch.relu —
+// the same operations in the same order as the separate add and relu ops, so the same bits.
+INL void FN(wg_scatter)(const float *buf, int m, int lanes, long t0, long tw, long h, long w, float *plane,
+                        const float *res, int relu) {
     for (int l = 0; l < lanes; l++) {
         const long tt = t0 + l;
         const long y0 = tt / tw * m, x0 = tt % tw * m;
         const int rows = h - y0 < m ? (int)(h - y0) : m, cols = w - x0 < m ? (int)(w - x0) : m;
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) plane[(y0 + i) * w + x0 + j] = buf[(i * m + j) * VW + l];
+            for (int j = 0; j < cols; j++) {
+                const long at = (y0 + i) * w + x0 + j;
+                float v = buf[(i * m + j) * VW + l];
+                if (res) v += res[at];
+                if (relu && v < 0) v = 0;
+                plane[at] = v;
+            }
     }
 }
 
@@ -185,29 +194,40 @@ INL void FN(wg_patches)(const float *plane, long h, long w, int m, long tw, long
     for (int k = 0; k < a * a; k++) d[k] = FN(ld)(buf + k * VW);
 }
 
+// One vector of output pixels at `at` in the plane, with wg_scatter's residual and ReLU.
+INL void FN(wg_put)(float *plane, long at, vf v, const float *res, int relu) {
+    if (res) v += FN(ld)(res + at);
+    FN(st)(plane + at, relu ? FN(vrelu)(v) : v);
+}
+
 // Output tiles o[m²] (lane l: tile t + l) into `plane` [H, W]: VW whole tiles of one tile row, all
 // inside H×W, as interleaved whole-vector rows (element j of lane l at column m·l + j); others
-// through wg_scatter, dropping what lies outside.
-INL void FN(wg_tiles)(const vf *o, int m, long tw, long t, int lanes, long h, long w, float *plane) {
+// through wg_scatter, dropping what lies outside. res, relu: as wg_scatter's.
+
+INL void FN(wg_tiles)(const vf *o, int m, long tw, long t, int lanes, long h, long w, float *plane,
+                      const float *res, int relu) {
     const long ty = t / tw, tx = t % tw;
     if (lanes == VW && tx + VW <= tw && (ty + 1) * m <= h && (tx + VW) * m <= w) {
         for (int i = 0; i < m; i++) {
             const vf *oi = o + i * m;
-            float *dst = plane + (ty * m + i) * w + tx * m;
+            const long at = (ty * m + i) * w + tx * m;
             if (m == 4) {
                 vf plo = FN(wg_ziplo)(oi[0], oi[2]), phi = FN(wg_ziphi)(oi[0], oi[2]);
                 vf qlo = FN(wg_ziplo)(oi[1], oi[3]), qhi = FN(wg_ziphi)(oi[1], oi[3]);
-                FN(st)(dst, FN(wg_ziplo)(plo, qlo)), FN(st)(dst + VW, FN(wg_ziphi)(plo, qlo));
-                FN(st)(dst + 2 * VW, FN(wg_ziplo)(phi, qhi)), FN(st)(dst + 3 * VW, FN(wg_ziphi)(phi, qhi));
+                FN(wg_put)(plane, at, FN(wg_ziplo)(plo, qlo), res, relu);
+                FN(wg_put)(plane, at + VW, FN(wg_ziphi)(plo, qlo), res, relu);
+                FN(wg_put)(plane, at + 2 * VW, FN(wg_ziplo)(phi, qhi), res, relu);
+                FN(wg_put)(plane, at + 3 * VW, FN(wg_ziphi)(phi, qhi), res, relu);
             } else {
-                FN(st)(dst, FN(wg_ziplo)(oi[0], oi[1])), FN(st)(dst + VW, FN(wg_ziphi)(oi[0], oi[1]));
+                FN(wg_put)(plane, at, FN(wg_ziplo)(oi[0], oi[1]), res, relu);
+                FN(wg_put)(plane, at + VW, FN(wg_ziphi)(oi[0], oi[1]), res, relu);
             }
         }
         return;
     }
     float buf[16 * VW] __attribute__((aligned(64)));
     for (int k = 0; k < m * m; k++) FN(st)(buf + k * VW, o[k]);
-    FN(wg_scatter)(buf, m, lanes, t, tw, h, w, plane);
+    FN(wg_scatter)(buf, m, lanes, t, tw, h, w, plane, res, relu);
 }
 
 // g: [O, C, 3, 3] → u: [36][O][C]
@@ -249,14 +269,16 @@ void FN(sd_winograd_input)(const float *x, long c, long h, long w, long t0, long
 }
 
 // The GEMM's products back to 4×4 output tiles, bias added, for output channels [0, oc) of the
-// block: m: rows (ξ, k) at m + ξ·ms + k·ldm, column t − t0; bias: [oc] or NULL;
+// block: m: rows (ξ, k) at m + ξ·ms + k·ldm, column t − t0; bias: [oc] or NULL; res: [oc, H, W]
+// added after the bias, or NULL; relu: then max(·, 0) (TAESD's blocks: relu(conv(h) + x));
 // y: [oc, H, W] (channel k of the block at y + k·H·W); parts of edge tiles outside H×W are dropped.
 void FN(sd_winograd_output)(const float *m, long ms, long ldm, long oc, long h, long w, long t0, long t1,
-                            const float *bias, float *y) {
+                            const float *bias, const float *res, int relu, float *y) {
     const long tw = (w + 3) / 4, nt = t1 - t0;
     for (long k = 0; k < oc; k++) {
         const float b = bias ? bias[k] : 0.0f;
         float *plane = y + k * h * w;
+        const float *rplane = res ? res + k * h * w : NULL;
         for (long t = 0; t < nt; t += VW) {
             const int lanes = nt - t < VW ? (int)(nt - t) : VW;
             vf a[36], r[24];
@@ -276,7 +298,7 @@ void FN(sd_winograd_output)(const float *m, long ms, long ldm, long oc, long h, 
                 WG_AT((r + i * 6), 1, o4);
                 for (int j = 0; j < 4; j++) out[i * 4 + j] = o4[j] + b;
             }
-            FN(wg_tiles)(out, 4, tw, t0 + t, lanes, h, w, plane);
+            FN(wg_tiles)(out, 4, tw, t0 + t, lanes, h, w, plane, rplane, relu);
         }
     }
 }
@@ -343,11 +365,12 @@ void FN(sd_winograd2_input)(const float *x, long c, long h, long w, long t0, lon
 
 // The GEMM's products back to 2×2 output tiles, bias added (layout as sd_winograd_output's).
 void FN(sd_winograd2_output)(const float *m, long ms, long ldm, long oc, long h, long w, long t0, long t1,
-                             const float *bias, float *y) {
+                             const float *bias, const float *res, int relu, float *y) {
     const long tw = (w + 1) / 2, nt = t1 - t0;
     for (long k = 0; k < oc; k++) {
         const float b = bias ? bias[k] : 0.0f;
         float *plane = y + k * h * w;
+        const float *rplane = res ? res + k * h * w : NULL;
         for (long t = 0; t < nt; t += VW) {
             const int lanes = nt - t < VW ? (int)(nt - t) : VW;
             vf a[16], r[8];
@@ -367,7 +390,7 @@ void FN(sd_winograd2_output)(const float *m, long ms, long ldm, long oc, long h,
                 WG2_AT((r + i * 4), 1, o2);
                 for (int j = 0; j < 2; j++) out[i * 2 + j] = o2[j] + b;
             }
-            FN(wg_tiles)(out, 2, tw, t0 + t, lanes, h, w, plane);
+            FN(wg_tiles)(out, 2, tw, t0 + t, lanes, h, w, plane, rplane, relu);
         }
     }
 }

@@ -5,10 +5,10 @@
 #define DECLARE(sfx)                                                                                  \
     void sd_winograd_filter##sfx(const float *, long, long, long, long, float *);                     \
     void sd_winograd_input##sfx(const float *, long, long, long, long, long, float *, long);          \
-    void sd_winograd_output##sfx(const float *, long, long, long, long, long, long, long, const float *, float *); \
+    void sd_winograd_output##sfx(const float *, long, long, long, long, long, long, long, const float *, const float *, int, float *); \
     void sd_winograd2_filter##sfx(const float *, long, long, long, long, float *);                    \
     void sd_winograd2_input##sfx(const float *, long, long, long, long, long, float *, long);         \
-    void sd_winograd2_output##sfx(const float *, long, long, long, long, long, long, long, const float *, float *); \
+    void sd_winograd2_output##sfx(const float *, long, long, long, long, long, long, long, const float *, const float *, int, float *); \
     void sd_winograd_gemm##sfx(const float *, long, const float *, long, float *, long, long, long, long);
 DECLARE(_generic)
 DECLARE(_avx2)
@@ -35,8 +35,8 @@ void sd_winograd_input(int isa, int m, const float *x, long c, long h, long w, l
 }
 
 void sd_winograd_output(int isa, int m, const float *mm, long ms, long ldm, long oc, long h, long w, long t0, long t1,
-                        const float *bias, float *y) {
-    PICK(output, m, isa, (mm, ms, ldm, oc, h, w, t0, t1, bias, y));
+                        const float *bias, const float *res, int relu, float *y) {
+    PICK(output, m, isa, (mm, ms, ldm, oc, h, w, t0, t1, bias, res, relu, y));
 }
 
 void sd_winograd_gemm(int isa, const float *u, long ldu, const float *v, long ldv, float *m, long ldm, long o, long c, long n) {

@@ -34,6 +34,27 @@ extension Tensor {
                 2 * Double(x[0] * w[0] * oh * ow) * Double(w[1] * w[2] * w[3]))
     }
 
+    /// F.conv2d with the weight in its stored precision; then `+ residual` and ReLU when asked
+    /// (fused into the Winograd output transform, else the separate ops: the same bits either way).
+    public func conv2d(weight: LayerWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
+                       groups: Int = 1, residual: Tensor?, relu: Bool) -> Tensor {
+        let float32: Bool
+        switch weight.storage {
+        case .fp32, .mapped: float32 = true
+        default: float32 = false
+        }
+        if residual != nil || relu, float32,
+           Winograd.chosen(x: shape, weight: weight.shape, stride: stride, padding: padding, groups: groups),
+           let f = Winograd.filter(for: weight, x: shape) {
+            return OpProfile.measure("conv2d", shape: Tensor.convProfileShape(shape, weight.shape, stride, groups)) {
+                conv2dWinograd(filter: f, bias: bias, residual: residual, relu: relu)
+            }
+        }
+        var y = conv2d(weight: weight, bias: bias, stride: stride, padding: padding, groups: groups)
+        if let r = residual { y.add(r) }
+        return relu ? y.relu() : y
+    }
+
     /// F.conv2d with the weight in its stored precision.
     public func conv2d(weight: LayerWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
                        groups: Int = 1) -> Tensor {

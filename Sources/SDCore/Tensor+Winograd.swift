@@ -172,12 +172,14 @@ public enum Winograd {
 }
 
 extension Tensor {
-    /// F.conv2d(x, weight, bias, stride=1, padding=1) with the weight transformed for F(m×m, 3×3).
-    // x: self [N, C, H, W]; filter: [α²][O][C]; bias: [O] → [N, O, H, W]
-    public func conv2dWinograd(filter u: WinogradFilter, bias: Tensor?) -> Tensor {
+    /// F.conv2d(x, weight, bias, stride=1, padding=1) with the weight transformed for F(m×m, 3×3);
+    /// `residual` added and ReLU applied in the output transform, with the bits of the separate ops.
+    // x: self [N, C, H, W]; filter: [α²][O][C]; bias: [O]; residual: [N, O, H, W] → [N, O, H, W]
+    public func conv2dWinograd(filter u: WinogradFilter, bias: Tensor?, residual: Tensor? = nil, relu: Bool = false) -> Tensor {
         precondition(rank == 4 && shape[1] == u.inChannels, "conv2d winograd: input \(shape), filter for \(u.inChannels) channels")
         precondition(bias == nil || bias!.count == u.outChannels, "conv2d winograd: bias \(bias!.shape)")
         let n = shape[0], c = shape[1], h = shape[2], w = shape[3], o = u.outChannels
+        precondition(residual == nil || residual!.shape == [n, o, h, w], "conv2d winograd: residual \(residual!.shape)")
         let mt = u.tile, points = u.points, m32 = Int32(mt)
         let tiles = ((h + mt - 1) / mt) * ((w + mt - 1) / mt)
         let plan = WinogradPlan(n: n, c: c, o: o, tiles: tiles, points: points)
@@ -185,6 +187,7 @@ extension Tensor {
         let ub = UnsafePointer(u.values.baseAddress!)
         return Tensor(shape: [n, o, h, w]) { ob in
             withUnsafeBufferPointer { px in (bias?.storage).withUnsafeOptionalPointer { pbias in
+              (residual?.storage).withUnsafeOptionalPointer { pres in
                 parallelChunks(plan.jobs) { jobs in
                     let v = UnsafeMutablePointer<Float>.allocate(capacity: points * c * plan.blockTiles)
                     // The own GEMM runs over whole vectors: the columns past a short last block are zeros.
@@ -210,11 +213,12 @@ extension Tensor {
                         }
                         for (b, s0, s1, col) in plan.segments(t0, t1) {
                             sd_winograd_output(isa, m32, m + col, oc * ldt, ldt, oc, h, w, s0, s1, pbias.map { $0 + o0 },
+                                               pres.map { $0 + (b * o + o0) * h * w }, relu ? 1 : 0,
                                                ob.baseAddress! + (b * o + o0) * h * w)
                         }
                     }
                 }
-            } }
+            } } }
         }
     }
 }

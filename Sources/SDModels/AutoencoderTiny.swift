@@ -63,10 +63,10 @@ struct TinyBlock {
         skip = cin != cout ? try Conv2d(w.scoped("skip"), cin, cout, kernel: 1, bias: false) : nil
     }
 
+    /// relu(conv4(relu(conv2(relu(conv0(x))))) + skip(x)), the ReLUs and the skip add in the convs.
     func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = conv4(conv2(conv0(x).relu()).relu())
-        h.add(skip.map { $0(x) } ?? x)
-        return h.relu()
+        let h = conv2(conv0(x, residual: nil, relu: true), residual: nil, relu: true)
+        return conv4(h, residual: skip.map { $0(x) } ?? x, relu: true)
     }
 }
 

@@ -30,6 +30,11 @@ public struct Conv2d {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
     }
+
+    /// relu(conv(x) + residual) (either part optional), fused into the conv where it can be.
+    public func callAsFunction(_ x: Tensor, residual: Tensor?, relu: Bool) -> Tensor {
+        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, residual: residual, relu: relu)
+    }
 }
 
 public struct GroupNorm {

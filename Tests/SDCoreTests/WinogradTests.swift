@@ -105,6 +105,36 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The residual add and the ReLU fused into the output transform give the bits of the separate
+    /// ops, on both tile sizes, every ISA, whole-vector rows and edges, the own tile GEMM and the BLAS;
+    /// and conv2d(residual:relu:) off Winograd is the separate ops.
+    func testFusedResidualAndReLUAreTheSeparateOps() {
+        let saved = KernelPlan.current
+        defer { KernelPlan.current = saved }
+        for (n, c, o, h, w) in [(2, 64, 64, 19, 70), (1, 64, 64, 32, 32), (2, 96, 160, 12, 66)] {
+            let (x, wt, b) = problem(n: n, c: c, o: o, h: h, w: w, seed: UInt64(h * 100 + w + 7))
+            let r = TorchGenerator(seed: UInt64(h + w)).randn([n, o, h, w])
+            for isa in CPU.available {
+                KernelPlan.current.isa = isa
+                for tile in [4, 2] {
+                    let f = WinogradFilter.transform(wt, tile: tile)
+                    var sum = x.conv2dWinograd(filter: f, bias: b)
+                    XCTAssertEqual(x.conv2dWinograd(filter: f, bias: b, relu: true).storage, sum.relu().storage, "relu \(tile) \(isa)")
+                    sum.add(r)
+                    XCTAssertEqual(x.conv2dWinograd(filter: f, bias: b, residual: r).storage, sum.storage, "add \(tile) \(isa)")
+                    XCTAssertEqual(x.conv2dWinograd(filter: f, bias: b, residual: r, relu: true).storage, sum.relu().storage,
+                                   "add + relu, F(\(tile)×\(tile)) on \(isa), \(n)×\(c)×\(h)×\(w) → \(o)")
+                }
+            }
+            KernelPlan.current = saved
+            KernelPlan.current.winograd = .off
+            let lw = LayerWeight(wt)
+            var sep = x.conv2d(weight: lw, bias: b, padding: .symmetric(1))
+            sep.add(r)
+            XCTAssertEqual(x.conv2d(weight: lw, bias: b, padding: .symmetric(1), residual: r, relu: true).storage, sep.relu().storage)
+        }
+    }
+
     /// The auto rule's tile sizes: a 16² map with CFG (32 4×4 tiles, 128 2×2 tiles) whose F(4×4)
     /// filter cannot be kept takes F(2×2) per call; 32² (128 4×4 tiles) takes F(4×4) per call; 8²
     /// (32 2×2 tiles) is not chosen at all.

@@ -119,9 +119,10 @@ void sd_winograd_filter(int isa, int m, const float *g, long o, long c, long o0,
 // x: [C, H, W] → v: [α²][C][ldv], column t − t0
 void sd_winograd_input(int isa, int m, const float *x, long c, long h, long w, long t0, long t1, float *v, long ldv);
 // Aᵀ·m·A + bias for oc output channels: m row (ξ, k) at m + ξ·ms + k·ldm, column t − t0;
-// bias: [oc] or NULL → y: [oc, H, W] (the tiles' pixels inside H×W)
+// bias: [oc] or NULL; res: [oc, H, W] added after the bias, or NULL; relu: then max(·, 0)
+// → y: [oc, H, W] (the tiles' pixels inside H×W)
 void sd_winograd_output(int isa, int m, const float *mm, long ms, long ldm, long oc, long h, long w, long t0, long t1,
-                        const float *bias, float *y);
+                        const float *bias, const float *res, int relu, float *y);
 // One point's tile GEMM without packing, for few channels: m [O][n] = u [O][C] · v [C][n] (row
 // strides ldu, ldv, ldm); n a multiple of 16
 void sd_winograd_gemm(int isa, const float *u, long ldu, const float *v, long ldv, float *m, long ldm, long o, long c, long n);
