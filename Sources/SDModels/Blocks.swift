@@ -25,10 +25,9 @@ struct ResnetBlock2D {
             let e = proj(t)                               // [B, C]
             h = h + e.reshaped([e.dim(0), e.dim(1), 1, 1])
         }
-        h = conv2(norm2(h, silu: true))
-        var s = convShortcut.map { $0(x) } ?? x
-        s.add(h)
-        return s
+        // The residual added in conv2's output transform where it is on Winograd (the same bits:
+        // float addition commutes).
+        return conv2(norm2(h, silu: true), residual: convShortcut.map { $0(x) } ?? x, relu: false)
     }
 }
 
