@@ -34,36 +34,24 @@ extension Tensor {
                 2 * Double(x[0] * w[0] * oh * ow) * Double(w[1] * w[2] * w[3]))
     }
 
-    /// F.conv2d with the weight in its stored precision; then `+ residual` and ReLU when asked
-    /// (fused into the Winograd output transform, else the separate ops: the same bits either way).
-    public func conv2d(weight: LayerWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
-                       groups: Int = 1, residual: Tensor?, relu: Bool) -> Tensor {
-        let float32: Bool
-        switch weight.storage {
-        case .fp32, .mapped: float32 = true
-        default: float32 = false
-        }
-        if residual != nil || relu, float32,
-           Winograd.chosen(x: shape, weight: weight.shape, stride: stride, padding: padding, groups: groups),
-           let f = Winograd.filter(for: weight, x: shape) {
-            return OpProfile.measure("conv2d", shape: Tensor.convProfileShape(shape, weight.shape, stride, groups)) {
-                conv2dWinograd(filter: f, bias: bias, residual: residual, relu: relu)
-            }
-        }
-        var y = conv2d(weight: weight, bias: bias, stride: stride, padding: padding, groups: groups)
-        if let r = residual { y.add(r) }
-        return relu ? y.relu() : y
-    }
-
     /// F.conv2d with the weight in its stored precision.
     public func conv2d(weight: LayerWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
                        groups: Int = 1) -> Tensor {
-        OpProfile.measure("conv2d", shape: Tensor.convProfileShape(shape, weight.shape, stride, groups)) {
+        conv2d(weight: weight, bias: bias, stride: stride, padding: padding, groups: groups, residual: nil, relu: false)
+    }
+
+    /// F.conv2d, then `+ residual` and ReLU where asked: in the Winograd output transform when the conv
+    /// takes that path, else as the separate ops (the same bits either way).
+    public func conv2d(weight: LayerWeight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .symmetric(0),
+                       groups: Int = 1, residual: Tensor?, relu: Bool) -> Tensor {
+        var fused = false
+        var y = OpProfile.measure("conv2d", shape: Tensor.convProfileShape(shape, weight.shape, stride, groups)) {
             switch weight.storage {
             case .fp32, .mapped:
                 if Winograd.chosen(x: shape, weight: weight.shape, stride: stride, padding: padding, groups: groups),
                    let f = Winograd.filter(for: weight, x: shape) {
-                    return conv2dWinograd(filter: f, bias: bias)
+                    fused = true
+                    return conv2dWinograd(filter: f, bias: bias, residual: residual, relu: relu)
                 }
                 return weight.withFloats {
                     conv2dImpl(x: storage, weight: $0.baseAddress!, wShape: weight.shape, bias: bias, stride: stride, padding: padding, groups: groups)
@@ -80,6 +68,9 @@ extension Tensor {
                 }
             }
         }
+        if fused { return y }
+        if let r = residual { y.add(r) }
+        return relu ? y.relu() : y
     }
 
     // x: self's shape [N, C, H, W] with values as T; weight: [O, C/groups, kh, kw] as T

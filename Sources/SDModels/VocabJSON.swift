@@ -1,10 +1,9 @@
 // vocab.json (token → id, one flat JSON object of 49,408 entries) read without JSONSerialization:
-// Foundation builds an NSDictionary of NSString and NSNumber first and bridges it, about 0.17 s of
-// every job's start on a 2-core Zen 3 (docs/benchmarks.md), more than a one-step model's text
-// encoder. This reader takes only the plain form tokenizers writes (strings with JSON escapes,
-// integer ids, no duplicate keys) and returns nil for anything else, which then goes to
-// JSONSerialization as before — so the result is always JSONSerialization's (the tokenizer fuzz
-// target compares the two on every input).
+// Foundation builds an NSDictionary of NSString and NSNumber first and bridges it, a noticeable part
+// of a one-step job's start (figures in docs/benchmarks.md). This reader takes only the plain form
+// tokenizers writes (strings with JSON escapes, integer ids, no duplicate keys) and returns nil for
+// anything else, which then goes to JSONSerialization as before — so the result is always
+// JSONSerialization's (the `vocab` fuzz target compares the two on every input).
 import Foundation
 
 public enum VocabJSON {
