@@ -203,7 +203,6 @@ INL void FN(wg_put)(float *plane, long at, vf v, const float *res, int relu) {
 // Output tiles o[m²] (lane l: tile t + l) into `plane` [H, W]: VW whole tiles of one tile row, all
 // inside H×W, as interleaved whole-vector rows (element j of lane l at column m·l + j); others
 // through wg_scatter, dropping what lies outside. res, relu: as wg_scatter's.
-
 INL void FN(wg_tiles)(const vf *o, int m, long tw, long t, int lanes, long h, long w, float *plane,
                       const float *res, int relu) {
     const long ty = t / tw, tx = t % tw;
