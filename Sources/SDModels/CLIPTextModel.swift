@@ -65,7 +65,7 @@ struct CLIPEncoderLayer {
 
 public struct CLIPTextModel {
     public let config: CLIPTextConfig
-    private(set) var tokenEmbedding: Tensor     // [vocab (+ added tokens), D]
+    private(set) var tokenEmbedding: LayerWeight     // [vocab (+ added tokens), D], fp32
     let positionEmbedding: Tensor  // [positions, D]
     let layers: [CLIPEncoderLayer]
     let finalLayerNorm: LayerNorm
@@ -74,7 +74,7 @@ public struct CLIPTextModel {
         self.config = config
         let w = Weights(store).scoped("text_model")
         let emb = w.scoped("embeddings")
-        tokenEmbedding = try emb.scoped("token_embedding")("weight", [config.vocabSize, config.hiddenSize])
+        tokenEmbedding = try emb.scoped("token_embedding").table("weight", [config.vocabSize, config.hiddenSize])
         positionEmbedding = try emb.scoped("position_embedding")("weight", [config.maxPositions, config.hiddenSize])
         layers = try (0..<config.layers).map { try CLIPEncoderLayer(w.scoped("encoder").scoped("layers").scoped($0), config) }
         finalLayerNorm = try LayerNorm(w.scoped("final_layer_norm"), config.hiddenSize, eps: config.layerNormEps)
@@ -83,23 +83,27 @@ public struct CLIPTextModel {
     /// Rows for tokens added after the vocabulary (textual inversion): ids vocabSize, vocabSize + 1, …
     public mutating func appendTokenEmbeddings(_ rows: Tensor) {
         precondition(rows.rank == 2 && rows.shape[1] == config.hiddenSize)
-        tokenEmbedding = Tensor(shape: [tokenEmbedding.shape[0] + rows.shape[0], config.hiddenSize], storage: tokenEmbedding.storage + rows.storage)
+        let table = tokenEmbedding.float
+        tokenEmbedding = LayerWeight(Tensor(shape: [table.shape[0] + rows.shape[0], config.hiddenSize], storage: table.storage + rows.storage))
     }
 
     /// last_hidden_state [B, T, D] for token ids [B][T].
     public func callAsFunction(_ ids: [[Int]]) -> Tensor {
         let b = ids.count, t = ids.first?.count ?? 0, d = config.hiddenSize
         precondition(t <= config.maxPositions, "\(t) tokens exceed \(config.maxPositions) positions")
-        var x = Tensor(shape: [b, t, d]) { o in
-            for (bi, row) in ids.enumerated() {
-                for (ti, id) in row.enumerated() {
-                    let tok = Swift.min(Swift.max(id, 0), tokenEmbedding.shape[0] - 1)
-                    for j in 0..<d {
-                        o[(bi * t + ti) * d + j] = tokenEmbedding.storage[tok * d + j] + positionEmbedding.storage[ti * d + j]
+        let rows = tokenEmbedding.shape[0]
+        var x = tokenEmbedding.withFloats { table in
+            Tensor(shape: [b, t, d]) { o in
+                for (bi, row) in ids.enumerated() {
+                    for (ti, id) in row.enumerated() {
+                        let tok = Swift.min(Swift.max(id, 0), rows - 1)
+                        for j in 0..<d {
+                            o[(bi * t + ti) * d + j] = table[tok * d + j] + positionEmbedding.storage[ti * d + j]
+                        }
                     }
                 }
             }
-        }
+        }!
         for layer in layers { x = layer(x) }
         return finalLayerNorm(x)
     }

@@ -184,16 +184,32 @@ public final class WeightStore {
         guard let src = index[key], src.transform == .none, !hasDelta(key) else { return LayerWeight(try load(key, shape: shape), precision: precision) }
         let info = try locate(key, shape: shape).file.info(src.key)!
         if precision == .fp32 {
-            guard let mapped = src.file.mappedFloats(src.key) else { return LayerWeight(try load(key, shape: shape)) }
-            if finiteRecord?.contains(src.file.identity, src.key) != true {
-                try checkFinite(mapped.nonFiniteCount, src)
-                finiteRecord?.insert(src.file.identity, src.key)
-            }
-            return LayerWeight(storage: .mapped(mapped))
+            guard let m = try mapped(src) else { return LayerWeight(try load(key, shape: shape)) }
+            return LayerWeight(storage: .mapped(m))
         }
         let w = BF16Tensor(shape: info.shape, storage: try src.file.bf16Storage(src.key))
         try checkFinite(w.nonFiniteCount, src, " in bf16")
         return LayerWeight(bf16: w)
+    }
+
+    /// A lookup table (a token embedding) in fp32 whatever the store's precision, read in place
+    /// where the file maps it: a prompt reads 77 of its rows, so a copy (CLIP's is 49,408 × 1024,
+    /// 200 MB) would be nearly all waste.
+    public func loadTable(_ key: String, shape: [Int]) throws -> LayerWeight {
+        let src = try locate(key, shape: shape)
+        if src.transform == .none, !hasDelta(key), let m = try mapped(src) { return LayerWeight(storage: .mapped(m)) }
+        return LayerWeight(storage: .fp32(try load(key, shape: shape)))
+    }
+
+    /// `src`'s F32 values where the file maps them, finite-checked once per file version; nil where
+    /// they must be converted.
+    private func mapped(_ src: WeightSource) throws -> MappedFloats? {
+        guard let m = src.file.mappedFloats(src.key) else { return nil }
+        if finiteRecord?.contains(src.file.identity, src.key) != true {
+            try checkFinite(m.nonFiniteCount, src)
+            finiteRecord?.insert(src.file.identity, src.key)
+        }
+        return m
     }
 
     /// The end of a component's load: fail if any stored key was never used, except those matching
@@ -235,5 +251,10 @@ public struct Weights {
     /// A GEMM weight (Linear, Conv2d) in the store's precision.
     public func gemm(_ key: String, _ shape: [Int]) throws -> LayerWeight {
         try store.loadGemm(prefix + key, shape: shape)
+    }
+
+    /// A lookup table (embedding) in fp32, in place where the file maps it.
+    public func table(_ key: String, _ shape: [Int]) throws -> LayerWeight {
+        try store.loadTable(prefix + key, shape: shape)
     }
 }

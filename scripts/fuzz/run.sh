@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz sdedit's input parsers with libFuzzer + AddressSanitizer (the Swift toolchain's compiler-rt).
 #   scripts/fuzz/run.sh [SECONDS_PER_TARGET] [TARGET…]      default: 60 s each, all targets
-# Targets: safetensors, png, jpeg, config, tokenizer, checkpoint, taesd, prompt, lora, infotext, pngtext, checkrecord, vocab (scripts/fuzz/targets/FuzzTargets.swift).
+# Targets: safetensors, png, jpeg, config, tokenizer, checkpoint, taesd, prompt, lora, infotext, pngtext, checkrecord, vocab, merges (scripts/fuzz/targets/FuzzTargets.swift).
 # Each starts from the committed seeds in scripts/fuzz/corpus/TARGET and grows a working corpus in
 # .fuzz/corpus/TARGET (kept between runs, not committed); a crash, hang (-timeout) or out-of-bounds
 # read stops the run with exit 1 and leaves the input in .fuzz/artifacts/. A long run:
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors png jpeg config tokenizer checkpoint taesd prompt lora infotext pngtext checkrecord vocab)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors png jpeg config tokenizer checkpoint taesd prompt lora infotext pngtext checkrecord vocab merges)
 # A scratch path of its own: the instrumented build must not mix with the normal .build. lld: gold
 # fails on the ASan-instrumented objects ("internal error in format_file_lineno").
 swift build -c release --scratch-path .build-fuzz --product sdedit-fuzz \

@@ -9,7 +9,7 @@ import SDPipelines
 import Synchronization
 
 public enum FuzzTargets {
-    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext", "checkrecord", "vocab"]
+    public static let names = ["safetensors", "png", "jpeg", "config", "tokenizer", "checkpoint", "taesd", "prompt", "lora", "infotext", "pngtext", "checkrecord", "vocab", "merges"]
 
     public static func run(_ name: String, _ data: [UInt8]) {
         switch name {
@@ -27,6 +27,7 @@ public enum FuzzTargets {
         case "pngtext": _ = try? ImageText.parameters(in: data, name: "fuzz")
         case "checkrecord": checkRecord(data)
         case "vocab": vocab(data)
+        case "merges": merges(data)
         default: fatalError("unknown fuzz target \(name); targets: \(names.joined(separator: ", "))")
         }
     }
@@ -121,6 +122,21 @@ public enum FuzzTargets {
         guard let fast = VocabJSON.parse(Data(data)) else { return }
         let slow = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Int]
         precondition(slow == fast, "VocabJSON: \(fast.count) entries, JSONSerialization: \(slow.map { "\($0.count)" } ?? "refused")")
+    }
+
+    /// merges.txt's byte-level reader: it never traps, and on ASCII text without carriage returns
+    /// (where Characters are bytes) it agrees with splitting the String by Characters, the reader it
+    /// replaced: the same merges, or both refuse.
+    static func merges(_ data: [UInt8]) {
+        let text = String(decoding: data, as: UTF8.self)
+        let fast = try? CLIPTokenizer.parseMerges(text, path: "fuzz/merges.txt")
+        guard data.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else { return }
+        var slow: [String]? = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#version") {
+            guard line.split(separator: " ").count == 2 else { slow = nil; break }
+            slow?.append(String(line))
+        }
+        precondition(fast == slow, "merges: byte reader \(fast?.count ?? -1) lines, Character reader \(slow?.count ?? -1)")
     }
 
     /// The record of weights found finite (FiniteCheckRecord): any bytes as the record file, then a
