@@ -73,6 +73,8 @@ def main():
         cases["conv3x3_1280_16x16_b2"] = lambda: F.conv2d(x3, w3, b3, padding=1)
         x3b1 = x3[:1].contiguous()
         cases["conv3x3_1280_16x16_b1"] = lambda: F.conv2d(x3b1, w3, b3, padding=1)
+        x5, w5, b5 = r(1, 640, 32, 32), r(640, 640, 3, 3), r(640)
+        cases["conv3x3_640_32x32_b1"] = lambda: F.conv2d(x5, w5, b5, padding=1)
         if a.bf16:
             # As sdedit's bf16 cases: weights stored in bf16, fp32 activations cast by autocast.
             bw, bw2, blw = w.bfloat16(), w2.bfloat16(), lw.bfloat16()
@@ -81,6 +83,7 @@ def main():
             cases["conv3x3_1280_8x8_b1_bf16"] = lambda: F.conv2d(x1, bw2, b2, padding=1)
             cases["conv3x3_1280_16x16_b2_bf16"] = lambda: F.conv2d(x3, w3.bfloat16(), b3, padding=1)
             cases["conv3x3_1280_16x16_b1_bf16"] = lambda: F.conv2d(x3b1, w3.bfloat16(), b3, padding=1)
+            cases["conv3x3_640_32x32_b1_bf16"] = lambda: F.conv2d(x5, w5.bfloat16(), b5, padding=1)
             cases["linear_8192x320_2560_bf16"] = lambda: F.linear(lx, blw, lb)
             cases["attention_2x5x4096x64_bf16"] = lambda: F.scaled_dot_product_attention(q, k, v)
         out = {"torch": torch.__version__, "threads": a.threads, "seconds": {}}
