@@ -79,7 +79,8 @@ public final class CLIPTokenizer {
     }
 
     /// merges.txt's lines as "left right", skipping blank lines and the "#version" line. Read as
-    /// UTF-8 bytes: splitting the String by Characters took 0.1 s of every job's start. A line needs
+    /// UTF-8 bytes: splitting the String by Characters (grapheme breaking, ~49k lines) was most of the
+    /// tokenizer's load (docs/benchmarks.md). A line needs
     /// exactly two space-separated parts; a carriage return makes it bad, as it was when lines were
     /// split by Characters ("\r\n" is one).
     public static func parseMerges(_ text: String, path: String) throws -> [String] {
