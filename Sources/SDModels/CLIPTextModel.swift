@@ -83,8 +83,15 @@ public struct CLIPTextModel {
     /// Rows for tokens added after the vocabulary (textual inversion): ids vocabSize, vocabSize + 1, …
     public mutating func appendTokenEmbeddings(_ rows: Tensor) {
         precondition(rows.rank == 2 && rows.shape[1] == config.hiddenSize)
-        let table = tokenEmbedding.float
-        tokenEmbedding = LayerWeight(Tensor(shape: [table.shape[0] + rows.shape[0], config.hiddenSize], storage: table.storage + rows.storage))
+        // One copy: the (mapped) table and the new rows straight into the owned one.
+        let n = tokenEmbedding.shape[0] * config.hiddenSize
+        let grown = tokenEmbedding.withFloats { table in
+            Tensor(shape: [tokenEmbedding.shape[0] + rows.shape[0], config.hiddenSize]) { o in
+                o.baseAddress!.initialize(from: table.baseAddress!, count: n)
+                rows.withUnsafeBufferPointer { (o.baseAddress! + n).initialize(from: $0.baseAddress!, count: $0.count) }
+            }
+        }!
+        tokenEmbedding = LayerWeight(grown)
     }
 
     /// last_hidden_state [B, T, D] for token ids [B][T].
